@@ -1,0 +1,3 @@
+"""meditate: YAML meditation scripts in, finished guided-meditation tracks out."""
+
+__version__ = "0.1.0"

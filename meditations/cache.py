@@ -1,0 +1,93 @@
+"""On-disk caches: where they live, keys derived from settings plus the tool's version, atomic writes,
+and entries checked when read (a damaged entry is discarded and made again, never played)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from . import __version__
+
+_MAGIC = b"MDC1"
+_DIGEST = 32
+
+
+def cache_root() -> Path:
+    """MEDITATE_CACHE_DIR, else $XDG_CACHE_HOME/meditate, else ~/.cache/meditate."""
+    explicit = os.environ.get("MEDITATE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "meditate"
+
+
+def cache_key(*parts) -> str:
+    """A stable hex key from frozen dataclasses and plain values, always including the tool's version."""
+    payload = json.dumps([__version__, *[_plain(p) for p in parts]], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.compare}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        _remove_quietly(Path(temporary))
+        raise
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+class BlobCache:
+    """Checked blobs under one folder: each entry carries a SHA-256 of its payload."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path_for(self, key: str) -> Path:
+        """Where an entry lives (two-level fan-out keeps folders small)."""
+        return self.folder / key[:2] / f"{key}.bin"
+
+    def get(self, key: str) -> bytes | None:
+        """The payload, or None when missing or damaged (a damaged entry is removed)."""
+        path = self.path_for(key)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        payload = data[len(_MAGIC) + _DIGEST:]
+        if data[:len(_MAGIC)] != _MAGIC or hashlib.sha256(payload).digest() != data[len(_MAGIC):len(_MAGIC) + _DIGEST]:
+            _remove_quietly(path)
+            return None
+        return payload
+
+    def has(self, key: str) -> bool:
+        """Whether a sound entry is present (checked: a damaged one counts as missing)."""
+        return self.get(key) is not None
+
+    def put(self, key: str, payload: bytes) -> None:
+        """Store a payload atomically: readers see the old state or the whole new entry."""
+        write_atomic(self.path_for(key), _MAGIC + hashlib.sha256(payload).digest() + payload)

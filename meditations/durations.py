@@ -1,0 +1,59 @@
+"""Durations as therapists write them: 500ms, 5s, 1.5s, 2m, 1m30s, 1h, or a bare number of seconds."""
+
+from __future__ import annotations
+
+import re
+
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_ORDER = ["h", "m", "s", "ms"]
+
+
+def parse_duration(value) -> float:
+    """Seconds in a duration value; raises ValueError with a message a therapist can act on."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"expected a duration such as 5s, 1m30s or 500ms, got {_show(value)}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a duration such as 5s, 1m30s or 500ms, got {_show(value)}")
+    text = value.strip().lower().replace(" ", "")
+    if text.startswith("-") and len(text) > 1:
+        return -parse_duration(text[1:])
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    seconds, position, last_unit = 0.0, 0, -1
+    for match in _PART.finditer(text):
+        unit_rank = _ORDER.index(match.group(2))
+        if match.start() != position or unit_rank <= last_unit:
+            break
+        seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        position, last_unit = match.end(), unit_rank
+    if position != len(text) or not text:
+        raise ValueError(f"'{value}' is not a duration: write it like 5s, 1.5s, 1m30s, 500ms or 1h")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """A human reading of a length: 0:07.25, 12:03.50, 1:02:03.00."""
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours >= 1:
+        return f"{sign}{int(hours)}:{int(minutes):02d}:{secs:05.2f}"
+    return f"{sign}{int(minutes)}:{secs:05.2f}"
+
+
+def _show(value) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)

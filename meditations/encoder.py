@@ -1,0 +1,92 @@
+"""Stage 5: encode to MP3 (lameenc, constant bitrate) and tag it (mutagen ID3v2), atomically.
+
+lameenc encodes in-process from PCM blocks as they are mixed, so no whole-track WAV is ever written.
+CBR because lameenc writes no Xing header: a VBR file would report a wrong duration.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .errors import MissingComponentError, RenderError
+from .script import AudioFormat
+
+LAME_QUALITY = 5  # LAME's -q 5: its documented good-speed setting; the benchmark peer uses the same
+
+
+@dataclass(frozen=True)
+class Tags:
+    """The ID3 tags of a track."""
+
+    title: str
+    artist: str = ""
+    album: str = ""
+    genre: str = ""
+    comment: str = ""
+
+
+def _encoder(audio: AudioFormat):
+    try:
+        import lameenc
+    except ImportError:
+        raise MissingComponentError("the MP3 encoder is missing; install it with: pip install lameenc") from None
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(audio.bitrate)
+    encoder.set_in_sample_rate(audio.sample_rate)
+    encoder.set_channels(audio.channels)
+    encoder.set_quality(LAME_QUALITY)
+    return encoder
+
+
+def to_pcm16(block: np.ndarray, channels: int) -> bytes:
+    """Float samples in [-1, 1] as little-endian 16-bit PCM, interleaved for stereo."""
+    pcm = np.clip(np.round(block * 32767.0), -32768, 32767).astype("<i2")
+    if channels == 2:
+        pcm = np.repeat(pcm, 2)
+    return pcm.tobytes()
+
+
+def write_tags(path: Path, tags: Tags) -> None:
+    """Write ID3v2.4 tags to an MP3 file."""
+    from mutagen.id3 import COMM, ID3, TALB, TCON, TIT2, TPE1
+
+    id3 = ID3()
+    id3.add(TIT2(encoding=3, text=tags.title))
+    if tags.artist:
+        id3.add(TPE1(encoding=3, text=tags.artist))
+    if tags.album:
+        id3.add(TALB(encoding=3, text=tags.album))
+    if tags.genre:
+        id3.add(TCON(encoding=3, text=tags.genre))
+    if tags.comment:
+        id3.add(COMM(encoding=3, lang="eng", desc="", text=tags.comment))
+    id3.save(str(path))
+
+
+def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path, tags: Tags) -> int:
+    """Encode blocks to out_path through a temporary file renamed into place; returns the file size."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+    try:
+        encoder = _encoder(audio)
+        with os.fdopen(fd, "wb") as handle:
+            for block in blocks:
+                handle.write(encoder.encode(to_pcm16(block, audio.channels)))
+            handle.write(encoder.flush())
+        write_tags(Path(temporary), tags)
+        os.replace(temporary, out_path)
+    except BaseException as exc:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
+        raise
+    return out_path.stat().st_size

@@ -1,0 +1,76 @@
+"""Domain exceptions. The engine raises these; cli.py turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a script file: 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in a script."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class MeditateError(Exception):
+    """Base of every error the engine reports to a user."""
+
+    def lines(self) -> list[str]:
+        """The message as the lines a user should see."""
+        return [str(self)]
+
+
+class ScriptError(MeditateError):
+    """A script (or a file it uses) is invalid; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=_problem_order)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+def _problem_order(problem: Problem):
+    loc = problem.location
+    return (loc.file, loc.line, loc.column)
+
+
+class RenderError(MeditateError):
+    """Rendering failed for a reason that is not the script's fault (engine, encoder, disk)."""
+
+
+class MissingComponentError(MeditateError):
+    """A needed component (speech library, voice, encoder) is not available; says how to get it."""
+
+
+class ProblemCollector:
+    """Collects problems while validating, so that every problem of a file is reported at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, location: Location, message: str) -> None:
+        """Record one problem at a location."""
+        self.problems.append(Problem(location, message))
+
+    def raise_if_any(self) -> None:
+        """Raise a ScriptError carrying every problem recorded so far."""
+        if self.problems:
+            raise ScriptError(self.problems)

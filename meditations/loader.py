@@ -1,0 +1,620 @@
+"""Stage 1: load and validate a script into a Script.
+
+One small validator per kind of value, every problem collected and reported together, unknown keys
+named (with a suggestion when one is close). Step kinds live in a registry, so a new kind of step
+is one parser function and one line in STEP_KINDS.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Mapping
+
+import yaml
+
+from .durations import parse_duration
+from .errors import Location, Problem, ProblemCollector, ScriptError
+from .script import (DEFAULT_VOICE, AudioFormat, Chapter, Include, Pace, Pause, Repeat, Say, Script,
+                     VoiceSettings)
+from .text import fill_placeholders, parse_say_text
+from .yamlsource import Limits, compose, location_of, read_text, scalar_value
+
+LIBRARY_FILE = "library.yaml"
+SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+BITRATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 192, 224, 256, 320)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the caller adds to a script: variable overrides (--set) and limits."""
+
+    overrides: tuple[tuple[str, str], ...] = ()
+    limits: Limits = Limits()
+    max_repeat: int = 1000
+    max_include_depth: int = 10
+    max_text_chars: int = 20_000
+
+
+@dataclass
+class _Context:
+    """What validators need while walking one file."""
+
+    display: str
+    path: Path
+    problems: ProblemCollector
+    variables: dict[str, str]
+    voice: VoiceSettings
+    pace: Pace
+    library_root: Path
+    options: LoadOptions
+    include_chain: tuple[Path, ...] = ()
+    sources: list[Path] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+
+    def at(self, node: yaml.Node) -> Location:
+        return location_of(node, self.display)
+
+    def error(self, node: yaml.Node, message: str) -> None:
+        self.problems.add(self.at(node), message)
+
+
+# ---------------------------------------------------------------- value validators
+
+def _scalar(node, ctx: _Context, what: str, expected: str):
+    if not isinstance(node, yaml.ScalarNode):
+        ctx.error(node, f"'{what}' must be {expected}, got {_kind(node)}")
+        return None
+    return scalar_value(node)
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    value = scalar_value(node)
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value)
+
+
+def text_value(node, ctx: _Context, what: str, allow_empty: bool = False) -> str | None:
+    """A single line or paragraph of text."""
+    value = _scalar(node, ctx, what, "text")
+    if value is None:
+        if isinstance(node, yaml.ScalarNode) and not allow_empty:
+            ctx.error(node, f"'{what}' needs a value")
+        return None
+    if isinstance(value, (bool,)) or not isinstance(value, (str, int, float)):
+        ctx.error(node, f"'{what}' must be text, got {_kind(node)}")
+        return None
+    text = str(value)
+    if not text.strip() and not allow_empty:
+        ctx.error(node, f"'{what}' needs a value")
+        return None
+    return text
+
+
+def filled_text(node, ctx: _Context, what: str) -> str | None:
+    """Text with {placeholders} filled in from the variables."""
+    raw = text_value(node, ctx, what)
+    if raw is None:
+        return None
+    return fill_placeholders(raw, _Recording(ctx.variables, ctx.used), _text_reporter(node, raw, ctx)).strip()
+
+
+def duration_value(node, ctx: _Context, what: str) -> float | None:
+    """A positive duration in seconds."""
+    value = _scalar(node, ctx, what, "a duration")
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        ctx.error(node, f"'{what}': {exc}")
+        return None
+    if seconds <= 0:
+        ctx.error(node, f"'{what}' must be longer than zero, got {_kind(node)}")
+        return None
+    return seconds
+
+
+def int_value(node, ctx: _Context, what: str, low: int, high: int, unit: str = "") -> int | None:
+    """A whole number within [low, high]."""
+    value = _scalar(node, ctx, what, "a whole number")
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        ctx.error(node, f"'{what}' must be a whole number, got {_kind(node)}")
+        return None
+    if not low <= value <= high:
+        ctx.error(node, f"'{what}' must be between {low} and {high}{unit}, got {value}")
+        return None
+    return value
+
+
+def number_value(node, ctx: _Context, what: str, low: float, high: float) -> float | None:
+    """A number within [low, high]."""
+    value = _scalar(node, ctx, what, "a number")
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        ctx.error(node, f"'{what}' must be a number, got {_kind(node)}")
+        return None
+    if not low <= value <= high:
+        ctx.error(node, f"'{what}' must be between {low:g} and {high:g}, got {value:g}")
+        return None
+    return float(value)
+
+
+def choice_value(node, ctx: _Context, what: str, choices) -> object | None:
+    """One of a fixed set of values."""
+    value = _scalar(node, ctx, what, "one of " + ", ".join(map(str, choices)))
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    if value not in choices:
+        ctx.error(node, f"'{what}' must be one of {', '.join(map(str, choices))}; got {_kind(node)}")
+        return None
+    return value
+
+
+def text_list(node, ctx: _Context, what: str) -> tuple[str, ...]:
+    """A list of short texts (a single text is taken as a list of one)."""
+    if isinstance(node, yaml.ScalarNode):
+        value = text_value(node, ctx, what)
+        return (value,) if value else ()
+    if not isinstance(node, yaml.SequenceNode):
+        ctx.error(node, f"'{what}' must be a list of text, got {_kind(node)}")
+        return ()
+    values = [text_value(item, ctx, what) for item in node.value]
+    return tuple(v for v in values if v)
+
+
+def mapping_keys(node, ctx: _Context, what: str, known: tuple[str, ...]) -> dict[str, tuple]:
+    """The entries of a mapping as {key: (key node, value node)}, naming unknown and repeated keys."""
+    if not isinstance(node, yaml.MappingNode):
+        ctx.error(node, f"'{what}' must be a mapping of keys to values, got {_kind(node)}")
+        return {}
+    entries: dict[str, tuple] = {}
+    for key_node, value_node in node.value:
+        key = scalar_value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+        if not isinstance(key, str):
+            ctx.error(key_node, f"a key in '{what}' must be a word, got {_kind(key_node)}")
+            continue
+        if key in entries:
+            ctx.error(key_node, f"'{key}' is given twice in '{what}'")
+            continue
+        if key not in known:
+            ctx.error(key_node, unknown_key_message(key, known))
+            continue
+        entries[key] = (key_node, value_node)
+    return entries
+
+
+def unknown_key_message(key: str, known) -> str:
+    """'unknown key' with the closest known key, or the list of known keys."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    if close:
+        return f"unknown key '{key}' (did you mean '{close[0]}'?)"
+    return f"unknown key '{key}' (expected one of: {', '.join(known)})"
+
+
+class _Recording(dict):
+    """Variables that note which names the texts ask for."""
+
+    def __init__(self, values: dict, used: set):
+        super().__init__(values)
+        self.used = used
+
+    def __contains__(self, name) -> bool:
+        self.used.add(name)
+        return super().__contains__(name)
+
+
+def _text_reporter(node: yaml.Node, raw: str, ctx: _Context):
+    def report(offset: int, message: str) -> None:
+        ctx.problems.add(text_location(node, raw, offset, ctx.display), message)
+    return report
+
+
+def text_location(node: yaml.Node, raw: str, offset: int, display: str) -> Location:
+    """Where a character of a scalar's value stands in the file (found in the source text)."""
+    buffer = node.start_mark.buffer
+    start = location_of(node, display)
+    if not buffer:
+        return start
+    token_end = offset + 1
+    while token_end < len(raw) and raw[token_end - 1] not in "}]" and token_end - offset < 60:
+        token_end += 1
+    token = raw[offset:token_end]
+    nth = raw.count(token, 0, offset)
+    source = buffer[node.start_mark.pointer:node.end_mark.pointer]
+    found = -1
+    for _ in range(nth + 1):
+        found = source.find(token, found + 1)
+        if found < 0:
+            return start
+    pointer = node.start_mark.pointer + found
+    line_start = buffer.rfind("\n", 0, pointer) + 1
+    return Location(display, buffer.count("\n", 0, pointer) + 1, pointer - line_start + 1)
+
+
+# ---------------------------------------------------------------- settings blocks
+
+VOICE_KEYS = ("name", "rate", "volume")
+PACE_KEYS = ("sentence_gap", "paragraph_gap")
+AUDIO_KEYS = ("sample_rate", "channels", "bitrate")
+
+
+def voice_settings(node, ctx: _Context, what: str = "voice") -> VoiceSettings:
+    """A voice: mapping (name, rate, volume), every key optional."""
+    if isinstance(node, yaml.ScalarNode) and isinstance(scalar_value(node), str):
+        name = text_value(node, ctx, what)
+        return VoiceSettings(name=name, name_location=ctx.at(node))
+    entries = mapping_keys(node, ctx, what, VOICE_KEYS)
+    name = rate = volume = None
+    name_location = None
+    if "name" in entries:
+        name = text_value(entries["name"][1], ctx, f"{what}.name")
+        name_location = ctx.at(entries["name"][1])
+    if "rate" in entries:
+        rate = int_value(entries["rate"][1], ctx, f"{what}.rate", 40, 400, " words per minute")
+    if "volume" in entries:
+        volume = number_value(entries["volume"][1], ctx, f"{what}.volume", 0.0, 1.0)
+    return VoiceSettings(name=name, rate=rate, volume=volume, name_location=name_location)
+
+
+def pace_settings(node, ctx: _Context, base: Pace) -> Pace:
+    """A pace: mapping (sentence_gap, paragraph_gap) over the inherited pace."""
+    entries = mapping_keys(node, ctx, "pace", PACE_KEYS)
+    values = {}
+    for key in PACE_KEYS:
+        if key in entries:
+            seconds = duration_value(entries[key][1], ctx, f"pace.{key}")
+            if seconds is not None:
+                values[key] = seconds
+    return replace(base, **values)
+
+
+def audio_format(node, ctx: _Context, base: AudioFormat) -> AudioFormat:
+    """An audio: mapping (sample_rate, channels, bitrate) over the inherited format."""
+    entries = mapping_keys(node, ctx, "audio", AUDIO_KEYS)
+    values = {}
+    if "sample_rate" in entries:
+        values["sample_rate"] = choice_value(entries["sample_rate"][1], ctx, "audio.sample_rate", SAMPLE_RATES)
+    if "channels" in entries:
+        values["channels"] = choice_value(entries["channels"][1], ctx, "audio.channels", (1, 2))
+    if "bitrate" in entries:
+        values["bitrate"] = choice_value(entries["bitrate"][1], ctx, "audio.bitrate", BITRATES)
+    return replace(base, **{k: v for k, v in values.items() if v is not None})
+
+
+def variable_defaults(node, ctx: _Context) -> dict[str, str]:
+    """A variables: mapping of placeholder names to default texts."""
+    if not isinstance(node, yaml.MappingNode):
+        ctx.error(node, f"'variables' must be a mapping of names to texts, got {_kind(node)}")
+        return {}
+    values = {}
+    for key_node, value_node in node.value:
+        key = scalar_value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+        if not isinstance(key, str) or not key.replace("_", "a").replace("-", "a").isalnum() or key[0].isdigit():
+            ctx.error(key_node, f"variable names are words like 'name' or 'client_name', got {_kind(key_node)}")
+            continue
+        value = text_value(value_node, ctx, f"variables.{key}", allow_empty=True)
+        if value is not None:
+            values[key] = value
+    return values
+
+
+# ---------------------------------------------------------------- steps
+
+@dataclass(frozen=True)
+class StepKind:
+    """How to read one kind of step: its parser and the keys it accepts beside its own."""
+
+    parse: Callable
+    extra_keys: tuple[str, ...] = ()
+
+
+def parse_say(entries, ctx: _Context):
+    """- say: TEXT  (with an optional voice: override)"""
+    node = entries["say"][1]
+    raw = text_value(node, ctx, "say")
+    voice = ctx.voice
+    if "voice" in entries:
+        voice = voice_settings(entries["voice"][1], ctx).over(ctx.voice)
+    if raw is None:
+        return None
+    if len(raw) > ctx.options.max_text_chars:
+        ctx.error(node, f"this text is {len(raw)} characters, over the limit of {ctx.options.max_text_chars}")
+        return None
+    pieces = parse_say_text(raw, _Recording(ctx.variables, ctx.used), _text_reporter(node, raw, ctx))
+    if not pieces:
+        ctx.error(node, "'say' needs some text to speak")
+        return None
+    return Say(pieces=pieces, voice=voice, pace=ctx.pace, location=ctx.at(node))
+
+
+def parse_pause(entries, ctx: _Context):
+    """- pause: 10s"""
+    node = entries["pause"][1]
+    seconds = duration_value(node, ctx, "pause")
+    return None if seconds is None else Pause(seconds, ctx.at(node))
+
+
+def parse_chapter(entries, ctx: _Context):
+    """- chapter: TITLE"""
+    node = entries["chapter"][1]
+    title = filled_text(node, ctx, "chapter")
+    return None if title is None else Chapter(title, ctx.at(node))
+
+
+def parse_repeat(entries, ctx: _Context):
+    """- repeat: N  with  steps: [...]"""
+    key_node, node = entries["repeat"]
+    count = int_value(node, ctx, "repeat", 1, ctx.options.max_repeat)
+    if "steps" not in entries:
+        ctx.error(key_node, "'repeat' needs 'steps:' listing what to repeat")
+        return None
+    steps = parse_steps(entries["steps"][1], ctx, "steps")
+    if count is None:
+        return None
+    return Repeat(count, steps, ctx.at(key_node))
+
+
+def parse_include(entries, ctx: _Context):
+    """- include: _partials/closing.yaml"""
+    node = entries["include"][1]
+    relative = text_value(node, ctx, "include")
+    if relative is None:
+        return None
+    target = (ctx.path.parent / relative)
+    real = Path(os.path.realpath(target))
+    display = os.path.normpath(os.path.join(os.path.dirname(ctx.display), relative))
+    root = Path(os.path.realpath(ctx.library_root))
+    if root != real and root not in real.parents:
+        ctx.error(node, f"include '{relative}' is outside the library folder '{_show_path(ctx.library_root)}'")
+        return None
+    if real in ctx.include_chain:
+        chain = [p.name for p in ctx.include_chain[ctx.include_chain.index(real):]] + [real.name]
+        ctx.error(node, "include cycle: " + " -> ".join(chain))
+        return None
+    if len(ctx.include_chain) > ctx.options.max_include_depth:
+        ctx.error(node, f"includes are nested deeper than the limit of {ctx.options.max_include_depth}")
+        return None
+    if not real.is_file():
+        ctx.error(node, f"included file '{relative}' not found")
+        return None
+    steps = _load_partial(real, display, ctx)
+    return Include(real, steps, ctx.at(node))
+
+
+def _show_path(path: Path) -> str:
+    """A path as a user would write it: relative to the working folder when below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+STEP_KINDS: dict[str, StepKind] = {
+    "say": StepKind(parse_say, extra_keys=("voice",)),
+    "pause": StepKind(parse_pause),
+    "chapter": StepKind(parse_chapter),
+    "repeat": StepKind(parse_repeat, extra_keys=("steps",)),
+    "include": StepKind(parse_include),
+}
+
+
+def parse_steps(node, ctx: _Context, what: str = "steps") -> tuple:
+    """A list of steps."""
+    if not isinstance(node, yaml.SequenceNode):
+        ctx.error(node, f"'{what}' must be a list of steps (each line starting with '- '), got {_kind(node)}")
+        return ()
+    if not node.value:
+        ctx.error(node, f"'{what}' is empty: add at least one step")
+        return ()
+    steps = []
+    for item in node.value:
+        step = parse_step(item, ctx)
+        if step is not None:
+            steps.append(step)
+    return tuple(steps)
+
+
+def parse_step(node, ctx: _Context):
+    """One step: a mapping with exactly one action key."""
+    example = "a mapping such as '- say: Hello' or '- pause: 5s'"
+    if not isinstance(node, yaml.MappingNode):
+        ctx.error(node, f"a step must be {example}, got {_kind(node)}")
+        return None
+    keys = [(scalar_value(k) if isinstance(k, yaml.ScalarNode) else None, k) for k, _ in node.value]
+    actions = [(key, key_node) for key, key_node in keys if key in STEP_KINDS]
+    if not actions:
+        for key, key_node in keys:
+            ctx.error(key_node, _unknown_step_message(key))
+        return None
+    if len(actions) > 1:
+        ctx.error(actions[1][1], f"a step does one thing: it has both '{actions[0][0]}' and '{actions[1][0]}'"
+                                 " (start the second with its own '- ')")
+        return None
+    action = actions[0][0]
+    kind = STEP_KINDS[action]
+    entries = mapping_keys(node, ctx, action, (action,) + kind.extra_keys)
+    if action not in entries:
+        return None
+    return kind.parse(entries, ctx)
+
+
+def _unknown_step_message(key) -> str:
+    close = difflib.get_close_matches(str(key), list(STEP_KINDS), n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else f" (a step is one of: {', '.join(STEP_KINDS)})"
+    return f"unknown step '{key}'{hint}"
+
+
+def _load_partial(real: Path, display: str, parent: _Context) -> tuple:
+    root = _compose_file(real, display, parent.problems, parent.options)
+    ctx = replace(parent, display=display, path=real, include_chain=parent.include_chain + (parent.path,),
+                  variables=dict(parent.variables))
+    parent.sources.append(real)
+    if root is None:
+        ctx.problems.add(Location(display, 1, 1), "the included file is empty: it needs 'steps:'")
+        return ()
+    if isinstance(root, yaml.SequenceNode):
+        return parse_steps(root, ctx)
+    entries = mapping_keys(root, ctx, "partial", PARTIAL_KEYS)
+    if "variables" in entries:
+        ctx.variables = {**variable_defaults(entries["variables"][1], ctx), **parent.variables}
+    if "steps" not in entries:
+        if isinstance(root, yaml.MappingNode):
+            ctx.error(root, "an included file needs 'steps:'")
+        return ()
+    return parse_steps(entries["steps"][1], ctx)
+
+
+PARTIAL_KEYS = ("steps", "description", "variables")
+
+
+# ---------------------------------------------------------------- files
+
+def _compose_file(path: Path, display: str, problems: ProblemCollector, options: LoadOptions):
+    try:
+        return compose(read_text(path, display, options.limits), display, options.limits)
+    except ScriptError as exc:
+        problems.problems.extend(exc.problems)
+        return None
+
+
+SCRIPT_KEYS = ("title", "description", "author", "album", "genre", "language", "tags", "voice", "pace",
+               "audio", "variables", "steps")
+LIBRARY_KEYS = ("album", "artist", "genre", "language", "voice", "pace", "audio", "variables")
+
+
+@dataclass(frozen=True)
+class LibraryDefaults:
+    """What library.yaml gives every script below it."""
+
+    root: Path
+    file: Path | None = None
+    album: str = ""
+    artist: str = "meditate"
+    genre: str = "Meditation"
+    language: str = "en"
+    voice: VoiceSettings = DEFAULT_VOICE
+    pace: Pace = Pace()
+    audio: AudioFormat = AudioFormat()
+    variables: tuple[tuple[str, str], ...] = ()
+
+
+def find_library_root(script_path: Path) -> Path:
+    """The nearest folder at or above the script's that holds library.yaml; else the script's folder."""
+    folder = script_path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / LIBRARY_FILE).is_file():
+            return candidate
+    return folder
+
+
+def load_library(root: Path, problems: ProblemCollector, options: LoadOptions) -> LibraryDefaults:
+    """Read ROOT/library.yaml if there is one."""
+    path = root / LIBRARY_FILE
+    if not path.is_file():
+        return LibraryDefaults(root=root)
+    display = _show_path(path)
+    node = _compose_file(path, display, problems, options)
+    if node is None:
+        return LibraryDefaults(root=root, file=path)
+    ctx = _Context(display, path, problems, {}, DEFAULT_VOICE, Pace(), root, options)
+    entries = mapping_keys(node, ctx, "library", LIBRARY_KEYS)
+    values: dict = {"root": root, "file": path}
+    for key in ("album", "artist", "genre", "language"):
+        if key in entries:
+            value = text_value(entries[key][1], ctx, key)
+            if value is not None:
+                values[key] = value
+    if "voice" in entries:
+        values["voice"] = voice_settings(entries["voice"][1], ctx).over(DEFAULT_VOICE)
+    if "pace" in entries:
+        values["pace"] = pace_settings(entries["pace"][1], ctx, Pace())
+    if "audio" in entries:
+        values["audio"] = audio_format(entries["audio"][1], ctx, AudioFormat())
+    if "variables" in entries:
+        values["variables"] = tuple(variable_defaults(entries["variables"][1], ctx).items())
+    return LibraryDefaults(**values)
+
+
+def load_script(path: str | Path, options: LoadOptions = LoadOptions()) -> Script:
+    """Load, validate and resolve a script file; raises ScriptError listing every problem."""
+    path = Path(path)
+    display = str(path)
+    problems = ProblemCollector()
+    library = load_library(find_library_root(path), problems, options)
+    root = _compose_file(path, display, problems, options)
+    if root is None:
+        if not problems.problems:
+            problems.add(Location(display, 1, 1), "the script is empty: it needs 'title:' and 'steps:'")
+        problems.raise_if_any()
+    if not isinstance(root, yaml.MappingNode):
+        problems.add(location_of(root, display),
+                     f"a script must be a mapping with 'title:' and 'steps:', got {_kind(root)}")
+        problems.raise_if_any()
+    real = path.resolve()
+    ctx = _Context(display, real, problems, {}, library.voice, library.pace, library.root, options,
+                   include_chain=(), sources=[real] + ([library.file] if library.file else []))
+    entries = mapping_keys(root, ctx, "script", SCRIPT_KEYS)
+    script = _script_from_entries(root, entries, ctx, library)
+    problems.raise_if_any()
+    return script
+
+
+def _script_from_entries(root, entries, ctx: _Context, library: LibraryDefaults) -> Script | None:
+    declared = dict(library.variables)
+    if "variables" in entries:
+        declared.update(variable_defaults(entries["variables"][1], ctx))
+    ctx.variables = {**declared, **dict(ctx.options.overrides)}
+    if "voice" in entries:
+        ctx.voice = voice_settings(entries["voice"][1], ctx).over(library.voice)
+    if "pace" in entries:
+        ctx.pace = pace_settings(entries["pace"][1], ctx, library.pace)
+    audio = library.audio
+    if "audio" in entries:
+        audio = audio_format(entries["audio"][1], ctx, library.audio)
+
+    def text_of(key: str, default: str) -> str:
+        if key not in entries:
+            return default
+        value = filled_text(entries[key][1], ctx, key)
+        return default if value is None else value
+
+    if "title" not in entries:
+        ctx.error(root, "missing required key 'title'")
+    if "steps" not in entries:
+        ctx.error(root, "missing required key 'steps'")
+    steps = parse_steps(entries["steps"][1], ctx) if "steps" in entries else ()
+    tags = text_list(entries["tags"][1], ctx, "tags") if "tags" in entries else ()
+    return Script(
+        path=ctx.path, display=ctx.display, title=text_of("title", ""),
+        description=text_of("description", ""), author=text_of("author", library.artist),
+        album=text_of("album", library.album), genre=text_of("genre", library.genre),
+        language=text_of("language", library.language), tags=tags, voice=ctx.voice, pace=ctx.pace,
+        audio=audio, variables=tuple(sorted({**declared, **dict(ctx.options.overrides)}.items())),
+        declared_variables=tuple(sorted(declared)), placeholders=tuple(sorted(ctx.used)),
+        steps=steps, sources=tuple(dict.fromkeys(ctx.sources)), library_root=library.root,
+    )
+
+
+def is_partial(path: Path, root: Path) -> bool:
+    """Files named _x, or below a folder named _x (relative to root), are partials, never tracks."""
+    try:
+        parts = path.resolve().relative_to(root.resolve()).parts
+    except ValueError:
+        parts = path.parts
+    return any(part.startswith("_") for part in parts)

@@ -1,0 +1,81 @@
+"""The pipeline in one place: load -> plan -> synthesize (cached) -> mix -> encode + tag."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .encoder import Tags, encode_mp3
+from .loader import LoadOptions, is_partial, load_script
+from .mixer import mix_blocks
+from .planner import Timeline, plan
+from .script import Script
+from .speech import SpeechEngine
+
+
+@dataclass(frozen=True)
+class AudioOverrides:
+    """Output format settings given on the command line (None: the script's or library's)."""
+
+    sample_rate: int | None = None
+    channels: int | None = None
+    bitrate: int | None = None
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What rendering one script produced."""
+
+    script: Script
+    path: Path
+    timeline: Timeline
+    size: int
+
+
+def load(path: str | Path, overrides=(), audio: AudioOverrides = AudioOverrides(),
+         options: LoadOptions = LoadOptions()) -> Script:
+    """Load a script with --set overrides and output-format overrides applied."""
+    script = load_script(path, replace(options, overrides=tuple(overrides)))
+    given = {k: v for k, v in vars(audio).items() if v is not None}
+    return script.with_audio(replace(script.audio, **given)) if given else script
+
+
+def track_tags(script: Script) -> Tags:
+    """The ID3 tags for a script's track."""
+    return Tags(title=script.title, artist=script.author, album=script.album, genre=script.genre,
+                comment=script.description)
+
+
+def render(script: Script, out_path: Path, engine: SpeechEngine) -> RenderResult:
+    """Render one script to an MP3 (written atomically)."""
+    timeline = plan(script, engine)
+    size = encode_mp3(mix_blocks(timeline), script.audio, out_path, track_tags(script))
+    return RenderResult(script, out_path, timeline, size)
+
+
+def output_path(script_path: Path, out_dir: Path) -> Path:
+    """Where a script's track goes: OUT_DIR/<script file stem>.mp3."""
+    return out_dir / f"{script_path.stem}.mp3"
+
+
+def default_workers() -> int:
+    """One speech worker per core."""
+    return os.cpu_count() or 1
+
+
+SCRIPT_SUFFIXES = (".yaml", ".yml")
+
+
+def find_scripts(paths) -> list[Path]:
+    """Script files named directly, and every non-partial script below named folders (sorted)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                if (candidate.suffix in SCRIPT_SUFFIXES and candidate.is_file()
+                        and candidate.name != "library.yaml" and not is_partial(candidate, path)):
+                    found.append(candidate)
+        else:
+            found.append(path)
+    return found

@@ -1,0 +1,157 @@
+"""The validated form of a script: frozen dataclasses the later stages read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Union
+
+from .errors import Location
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """Speech voice settings; None means "inherit"."""
+
+    name: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+    name_location: Location | None = field(default=None, compare=False)
+
+    def over(self, base: "VoiceSettings") -> "VoiceSettings":
+        """These settings where given, the base's elsewhere."""
+        return VoiceSettings(
+            name=self.name if self.name is not None else base.name,
+            rate=self.rate if self.rate is not None else base.rate,
+            volume=self.volume if self.volume is not None else base.volume,
+            name_location=self.name_location if self.name is not None else base.name_location,
+        )
+
+
+DEFAULT_VOICE = VoiceSettings(name=None, rate=130, volume=0.9)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Silences the mixer places between the sentences and paragraphs of a say step."""
+
+    sentence_gap: float = 1.5
+    paragraph_gap: float = 3.0
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """The encoded file's format. Defaults suit spoken word: 44.1 kHz mono at 64 kbit/s CBR."""
+
+    sample_rate: int = 44100
+    channels: int = 1
+    bitrate: int = 64
+
+
+# Pieces of a say text, in order.
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence to speak (a clip of its own)."""
+
+    text: str
+    joined: bool = False  # a piece of an over-long sentence that was split: a short gap before it
+
+
+@dataclass(frozen=True)
+class TextPause:
+    """An exact silence written as [pause 3s] inside a text."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ParagraphBreak:
+    """A blank line inside a text."""
+
+
+TextPiece = Union[Sentence, TextPause, ParagraphBreak]
+
+
+@dataclass(frozen=True)
+class Say:
+    """Speak a text."""
+
+    pieces: tuple[TextPiece, ...]
+    voice: VoiceSettings
+    pace: Pace
+    location: Location
+
+    @property
+    def text(self) -> str:
+        """The spoken text, sentences joined by spaces."""
+        return " ".join(p.text for p in self.pieces if isinstance(p, Sentence))
+
+
+@dataclass(frozen=True)
+class Pause:
+    """An exact silence."""
+
+    seconds: float
+    location: Location
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """Starts a chapter at this point of the track."""
+
+    title: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Steps played several times."""
+
+    count: int
+    steps: tuple
+    location: Location
+
+
+@dataclass(frozen=True)
+class Include:
+    """The steps of another file, in place."""
+
+    path: Path
+    steps: tuple
+    location: Location
+
+
+Step = Union[Say, Pause, Chapter, Repeat, Include]
+
+
+@dataclass(frozen=True)
+class Script:
+    """A loaded, validated script with every include resolved and every placeholder filled in."""
+
+    path: Path
+    display: str
+    title: str
+    description: str
+    author: str
+    album: str
+    genre: str
+    language: str
+    tags: tuple[str, ...]
+    voice: VoiceSettings
+    pace: Pace
+    audio: AudioFormat
+    variables: tuple[tuple[str, str], ...]
+    steps: tuple
+    sources: tuple[Path, ...]  # every file read to build this script (for fingerprints)
+    library_root: Path
+    declared_variables: tuple[str, ...] = ()  # names under variables: (library and script)
+    placeholders: tuple[str, ...] = ()  # names the texts ask for
+
+    def unused_overrides(self, overrides) -> list[str]:
+        """Names given with --set that this script neither declares nor uses."""
+        known = set(self.declared_variables) | set(self.placeholders)
+        return [name for name, _ in overrides if name not in known]
+
+    def with_audio(self, audio: AudioFormat) -> "Script":
+        """The same script with another output format."""
+        return replace(self, audio=audio)

@@ -1,0 +1,118 @@
+"""Read a YAML file into located nodes, safely.
+
+The file is composed into PyYAML nodes (never constructed into objects), so every key and value
+keeps its line and column. Aliases and non-standard tags are refused before anything is built:
+aliases are how "billion laughs" documents blow up, and tags are how YAML constructs objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from .errors import Location, Problem, ScriptError
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:" + name
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+}
+_SCALAR = yaml.constructor.SafeConstructor()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits for script files (see docs/security.md)."""
+
+    max_file_bytes: int = 1_000_000
+    max_nesting: int = 40
+
+
+def location_of(node: yaml.Node, file: str) -> Location:
+    """The location where a node starts, 1-based."""
+    mark = node.start_mark
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+def _mark_location(mark, file: str) -> Location:
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+def read_text(path, display: str, limits: Limits = Limits()) -> str:
+    """Read a script file as UTF-8 text, with located errors for binary or oversized files."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ScriptError([Problem(Location(display, 1, 1), "file not found")]) from None
+    except IsADirectoryError:
+        raise ScriptError([Problem(Location(display, 1, 1), "is a folder, not a script file")]) from None
+    except OSError as exc:
+        raise ScriptError([Problem(Location(display, 1, 1), f"cannot read file: {exc.strerror}")]) from None
+    if len(data) > limits.max_file_bytes:
+        raise ScriptError([Problem(Location(display, 1, 1),
+                                   f"file is {len(data)} bytes, over the limit of {limits.max_file_bytes} bytes")])
+    if b"\x00" in data:
+        raise ScriptError([Problem(Location(display, 1, 1), "not a text file (it contains NUL bytes)")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScriptError([Problem(Location(display, line, column), "not valid UTF-8 text")]) from None
+    return text.removeprefix("\ufeff")
+
+
+def compose(text: str, display: str, limits: Limits = Limits()) -> yaml.Node | None:
+    """Compose YAML text into a node tree; None for an empty document."""
+    try:
+        _refuse_aliases_and_depth(text, display, limits)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = exc.problem or exc.context or "invalid YAML"
+        if "found character '\\t'" in message or "'\\t'" in message:
+            message = "a tab character cannot indent YAML; use spaces"
+        raise ScriptError([Problem(_mark_location(mark, display), f"YAML syntax error: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScriptError([Problem(Location(display, 1, 1), f"YAML syntax error: {exc}")]) from None
+    if node is not None:
+        _refuse_tags(node, display)
+    return node
+
+
+def _refuse_aliases_and_depth(text: str, display: str, limits: Limits) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise ScriptError([Problem(_mark_location(event.start_mark, display),
+                                       "YAML aliases (*name) are not supported; write the value out")])
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > limits.max_nesting:
+                raise ScriptError([Problem(_mark_location(event.start_mark, display),
+                                           f"nested deeper than the limit of {limits.max_nesting} levels")])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _refuse_tags(root: yaml.Node, display: str) -> None:
+    problems = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.tag not in _STANDARD_TAGS:
+            problems.append(Problem(location_of(node, display),
+                                    f"YAML tag '{node.tag}' is not allowed in a script"))
+            continue
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    if problems:
+        raise ScriptError(problems)
+
+
+def scalar_value(node: yaml.ScalarNode):
+    """The Python value of a scalar node (str, int, float, bool, None or date)."""
+    return _SCALAR.construct_object(node, deep=False)
