@@ -382,8 +382,9 @@ def parse_include(entries, ctx: _Context):
     if root != real and root not in real.parents:
         ctx.error(node, f"include '{relative}' is outside the library folder '{_show_path(ctx.library_root)}'")
         return None
-    if real in ctx.include_chain:
-        chain = [p.name for p in ctx.include_chain[ctx.include_chain.index(real):]] + [real.name]
+    chain = ctx.include_chain + (ctx.path,)
+    if real in chain:
+        chain = [p.name for p in chain[chain.index(real):]] + [real.name]
         ctx.error(node, "include cycle: " + " -> ".join(chain))
         return None
     if len(ctx.include_chain) > ctx.options.max_include_depth:

@@ -104,9 +104,29 @@ def _start_engine():
 
 
 def _speak_to_file(engine, finished: list, request: SpeechRequest, path: str) -> None:
+    for _ in range(3):
+        if _speak_once(engine, finished, request, path):
+            return
+    raise RuntimeError("the engine kept cancelling this utterance")
+
+
+def _speak_once(engine, finished: list, request: SpeechRequest, path: str) -> bool:
+    """One utterance to a file; False if the driver cancelled it (the file is then not to be trusted)."""
     import contextlib
     import io
 
+    from pyttsx3.drivers import _espeak
+
+    # Two races in the espeak driver, both seen here: (1) it announces finished-utterance from
+    # eSpeak's thread before it marks itself idle, and commands sent meanwhile are queued and run
+    # against the previous utterance; (2) runAndWait() calls stop(), which cancels the new utterance
+    # if eSpeak still reports the previous one as playing. So: start only when eSpeak is idle, and
+    # count an utterance done only when it completed, its file exists and the engine is idle again.
+    _wait_until(lambda: not _espeak.IsPlaying(), "eSpeak NG stayed busy")
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
     engine.setProperty("voice", request.voice_id)
     engine.setProperty("rate", request.rate)
     engine.setProperty("volume", request.volume)
@@ -114,11 +134,20 @@ def _speak_to_file(engine, finished: list, request: SpeechRequest, path: str) ->
     with contextlib.redirect_stdout(io.StringIO()):  # the driver prints "Audio saved to ..."
         engine.save_to_file(request.text, path)
         engine.runAndWait()
-    deadline = time.monotonic() + 10
-    while not (finished and os.path.exists(path)) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    if not os.path.exists(path):
-        raise RuntimeError("the engine finished without writing its file")
+    _wait_until(lambda: (False in finished) or (finished and os.path.exists(path) and not engine.isBusy()),
+                "the engine finished without writing its file")
+    if False in finished:
+        _wait_until(lambda: not engine.isBusy() and not _espeak.IsPlaying(), "eSpeak NG stayed busy")
+        return False
+    return True
+
+
+def _wait_until(condition, failure: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(failure)
+        time.sleep(0.002)
 
 
 def trim_silence(samples: np.ndarray) -> np.ndarray:
@@ -144,7 +173,11 @@ def _worker_main(connection, cache_folder: str, engine_name: str) -> None:
     """Serve requests from the parent until told to stop. Replies: ("ok", value) or ("error", text)."""
     import sys
 
-    sys.stdout = open(os.devnull, "w")  # nothing from the speech library reaches the user's terminal
+    # Nothing from the speech library may reach the user's terminal: not the driver's Python prints,
+    # not anything the C library writes to file descriptor 1.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    sys.stdout = open(os.devnull, "w")
     try:
         engine, finished = _start_engine()
     except MissingComponentError as exc:

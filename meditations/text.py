@@ -101,7 +101,8 @@ def _tidy(pieces: list[TextPiece]) -> tuple[TextPiece, ...]:
         tidy.append(piece)
     while tidy and isinstance(tidy[-1], ParagraphBreak):
         tidy.pop()
-    return tuple(tidy)
+    return tuple(piece for piece, following in zip(tidy, tidy[1:] + [None])
+                 if not (isinstance(piece, ParagraphBreak) and isinstance(following, TextPause)))
 
 
 def _scan(raw: str, variables: Mapping[str, str], report: Report):

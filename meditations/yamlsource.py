@@ -68,16 +68,31 @@ def compose(text: str, display: str, limits: Limits = Limits()) -> yaml.Node | N
         _refuse_aliases_and_depth(text, display, limits)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = exc.problem or exc.context or "invalid YAML"
-        if "found character '\\t'" in message or "'\\t'" in message:
-            message = "a tab character cannot indent YAML; use spaces"
+        mark, message = _plain_syntax_error(exc)
         raise ScriptError([Problem(_mark_location(mark, display), f"YAML syntax error: {message}")]) from None
     except yaml.YAMLError as exc:
         raise ScriptError([Problem(Location(display, 1, 1), f"YAML syntax error: {exc}")]) from None
     if node is not None:
         _refuse_tags(node, display)
     return node
+
+
+def _plain_syntax_error(exc: yaml.MarkedYAMLError):
+    """PyYAML's complaint in words a script writer can act on, at the place to look."""
+    problem = exc.problem or ""
+    context = exc.context or ""
+    if "'\\t'" in problem:
+        return exc.problem_mark, "a tab character cannot indent YAML; use spaces"
+    if "quoted scalar" in context and exc.context_mark is not None:
+        return exc.context_mark, "this quote is never closed"
+    if problem.startswith("expected <block end>"):
+        return exc.problem_mark, "this line is indented differently from the lines above it"
+    if "mapping values are not allowed here" in problem:
+        return exc.problem_mark, "unexpected ':' (put text that contains ': ' in quotes)"
+    if "could not find expected ':'" in problem:
+        return exc.problem_mark, "a key here is missing its ':'"
+    message = problem or context or "invalid YAML"
+    return exc.problem_mark or exc.context_mark, message
 
 
 def _refuse_aliases_and_depth(text: str, display: str, limits: Limits) -> None:
@@ -101,8 +116,8 @@ def _refuse_tags(root: yaml.Node, display: str) -> None:
     while stack:
         node = stack.pop()
         if node.tag not in _STANDARD_TAGS:
-            problems.append(Problem(location_of(node, display),
-                                    f"YAML tag '{node.tag}' is not allowed in a script"))
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            problems.append(Problem(location_of(node, display), f"YAML tag '{tag}' is not allowed in a script"))
             continue
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
