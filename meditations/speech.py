@@ -104,42 +104,35 @@ def _start_engine():
 
 
 def _speak_to_file(engine, finished: list, request: SpeechRequest, path: str) -> None:
-    for _ in range(3):
-        if _speak_once(engine, finished, request, path):
-            return
-    raise RuntimeError("the engine kept cancelling this utterance")
+    """One utterance to a WAV file through pyttsx3's espeak driver.
 
-
-def _speak_once(engine, finished: list, request: SpeechRequest, path: str) -> bool:
-    """One utterance to a file; False if the driver cancelled it (the file is then not to be trusted)."""
+    The driver is driven directly rather than through pyttsx3's command queue, because that queue
+    races with eSpeak's callback thread (both seen here): commands sent just after one utterance
+    were queued and ran against it (the previous rate, or the previous text written to the new file),
+    and runAndWait() calls stop(), which cancels the new utterance while eSpeak still reports the
+    last one as playing. The driver's own loop returns only once its callback has written the file.
+    """
     import contextlib
     import io
 
     from pyttsx3.drivers import _espeak
 
-    # Two races in the espeak driver, both seen here: (1) it announces finished-utterance from
-    # eSpeak's thread before it marks itself idle, and commands sent meanwhile are queued and run
-    # against the previous utterance; (2) runAndWait() calls stop(), which cancels the new utterance
-    # if eSpeak still reports the previous one as playing. So: start only when eSpeak is idle, and
-    # count an utterance done only when it completed, its file exists and the engine is idle again.
+    driver = engine.proxy._driver
     _wait_until(lambda: not _espeak.IsPlaying(), "eSpeak NG stayed busy")
     try:
         os.unlink(path)
     except OSError:
         pass
-    engine.setProperty("voice", request.voice_id)
-    engine.setProperty("rate", request.rate)
-    engine.setProperty("volume", request.volume)
+    driver.setProperty("voice", request.voice_id)
+    driver.setProperty("rate", request.rate)
+    driver.setProperty("volume", request.volume)
     finished.clear()
     with contextlib.redirect_stdout(io.StringIO()):  # the driver prints "Audio saved to ..."
-        engine.save_to_file(request.text, path)
-        engine.runAndWait()
-    _wait_until(lambda: (False in finished) or (finished and os.path.exists(path) and not engine.isBusy()),
-                "the engine finished without writing its file")
-    if False in finished:
-        _wait_until(lambda: not engine.isBusy() and not _espeak.IsPlaying(), "eSpeak NG stayed busy")
-        return False
-    return True
+        driver.save_to_file(request.text, path)
+        driver.startLoop()
+    _wait_until(lambda: finished and os.path.exists(path), "the engine finished without writing its file")
+    if finished != [True]:
+        raise RuntimeError("the engine cancelled the utterance")
 
 
 def _wait_until(condition, failure: str, seconds: float = 10.0) -> None:
