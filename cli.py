@@ -11,7 +11,8 @@ import click
 from meditations import __version__
 from meditations.durations import format_duration
 from meditations.errors import MeditateError, ScriptError
-from meditations.render import (AudioOverrides, default_workers, find_scripts, load, output_path, render)
+from meditations.render import (AudioOverrides, default_workers, find_scripts, load, output_path, refuse_non_track,
+                                render)
 from meditations.speech import SpeechEngine
 
 EXIT_FAILED = 1
@@ -94,12 +95,14 @@ def main(ctx: click.Context, debug: bool) -> None:
 @set_option
 @audio_options
 def render_command(scripts, out_dir, overrides, sample_rate, channels, bitrate) -> None:
-    """Render SCRIPT files to OUTPUT/<name>.mp3."""
+    """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
     audio = audio_overrides(sample_rate, channels, bitrate)
+    scripts = find_scripts(scripts)
     failed = 0
     with SpeechEngine(workers=default_workers()) as engine:
         for path in scripts:
             try:
+                refuse_non_track(path)
                 script = load(path, overrides, audio)
                 check_overrides(script, overrides)
                 result = render(script, output_path(path, out_dir), engine)
@@ -135,7 +138,8 @@ def validate_command(paths) -> None:
             click.echo(line, err=True)
         sys.exit(EXIT_FAILED)
     if not scripts:
-        raise click.UsageError("no scripts found in " + ", ".join(map(str, paths)))
+        raise click.UsageError("no scripts found in " + ", ".join(map(str, paths))
+                               + " (partials are checked through the scripts that include them)")
     click.echo(f"{len(scripts)} script{'s' if len(scripts) != 1 else ''} valid")
 
 

@@ -42,7 +42,7 @@ task=${1:-}
 case "$task" in
     library)
         ensure_env
-        exec "$VENV/bin/meditate" render scripts/*.yaml -o audio_out "$@"
+        exec "$VENV/bin/meditate" render scripts -o audio_out "$@"
         ;;
     test)
         ensure_env

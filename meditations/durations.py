@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _ORDER = ["h", "m", "s", "ms"]
+_NUMBER = re.compile(r"\d+(\.\d+)?\Z")
+_CLOCK = re.compile(r"(?:(\d+):)?(\d+):([0-5]\d(?:\.\d+)?)\Z")  # m:ss or h:mm:ss
 
 
 def parse_duration(value) -> float:
@@ -14,16 +17,20 @@ def parse_duration(value) -> float:
     if isinstance(value, bool) or value is None:
         raise ValueError(f"expected a duration such as 5s, 1m30s or 500ms, got {_show(value)}")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a duration such as 5s, 1m30s or 500ms, got {value}")
         return float(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a duration such as 5s, 1m30s or 500ms, got {_show(value)}")
     text = value.strip().lower().replace(" ", "")
-    if text.startswith("-") and len(text) > 1:
+    if text.startswith("-") and len(text) > 1 and text[1:2] != "-":
         return -parse_duration(text[1:])
-    try:
+    if _NUMBER.match(text):
         return float(text)
-    except ValueError:
-        pass
+    clock = _CLOCK.match(text)
+    if clock:
+        hours, minutes, seconds = clock.group(1) or 0, clock.group(2), clock.group(3)
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     seconds, position, last_unit = 0.0, 0, -1
     for match in _PART.finditer(text):
         unit_rank = _ORDER.index(match.group(2))

@@ -69,6 +69,12 @@ def write_tags(path: Path, tags: Tags) -> None:
     id3.save(str(path))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path, tags: Tags) -> int:
     """Encode blocks to out_path through a temporary file renamed into place; returns the file size."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +86,7 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
                 handle.write(encoder.encode(to_pcm16(block, audio.channels)))
             handle.write(encoder.flush())
         write_tags(Path(temporary), tags)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a track is an ordinary file
         os.replace(temporary, out_path)
     except BaseException as exc:
         try:

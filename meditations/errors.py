@@ -40,7 +40,7 @@ class ScriptError(MeditateError):
     """A script (or a file it uses) is invalid; carries every problem found."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=_problem_order)
+        self.problems = sorted(dict.fromkeys(problems), key=_problem_order)
         super().__init__("\n".join(str(p) for p in self.problems))
 
     def lines(self) -> list[str]:

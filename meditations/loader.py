@@ -19,7 +19,7 @@ from .durations import parse_duration
 from .errors import Location, Problem, ProblemCollector, ScriptError
 from .script import (DEFAULT_VOICE, AudioFormat, Chapter, Include, Pace, Pause, Repeat, Say, Script,
                      VoiceSettings)
-from .text import fill_placeholders, parse_say_text
+from .text import fill_placeholders, is_variable_name, parse_say_text
 from .yamlsource import Limits, compose, location_of, read_text, scalar_value
 
 LIBRARY_FILE = "library.yaml"
@@ -267,7 +267,7 @@ def voice_settings(node, ctx: _Context, what: str = "voice") -> VoiceSettings:
     if "rate" in entries:
         rate = int_value(entries["rate"][1], ctx, f"{what}.rate", 40, 400, " words per minute")
     if "volume" in entries:
-        volume = number_value(entries["volume"][1], ctx, f"{what}.volume", 0.0, 1.0)
+        volume = number_value(entries["volume"][1], ctx, f"{what}.volume", 0.1, 1.0)
     return VoiceSettings(name=name, rate=rate, volume=volume, name_location=name_location)
 
 
@@ -283,6 +283,19 @@ def pace_settings(node, ctx: _Context, base: Pace) -> Pace:
     return replace(base, **values)
 
 
+def max_bitrate(sample_rate: int) -> int:
+    """The highest MP3 bitrate at a sample rate (MPEG-1 above 32 kHz, MPEG-2 and 2.5 below)."""
+    return 320 if sample_rate >= 32000 else 160 if sample_rate >= 16000 else 64
+
+
+def audio_problem(audio: AudioFormat) -> str | None:
+    """Why an MP3 cannot have these settings, or None."""
+    if audio.bitrate > max_bitrate(audio.sample_rate):
+        return (f"a bitrate of {audio.bitrate} kbit/s is not possible at {audio.sample_rate} Hz "
+                f"(at most {max_bitrate(audio.sample_rate)})")
+    return None
+
+
 def audio_format(node, ctx: _Context, base: AudioFormat) -> AudioFormat:
     """An audio: mapping (sample_rate, channels, bitrate) over the inherited format."""
     entries = mapping_keys(node, ctx, "audio", AUDIO_KEYS)
@@ -293,7 +306,12 @@ def audio_format(node, ctx: _Context, base: AudioFormat) -> AudioFormat:
         values["channels"] = choice_value(entries["channels"][1], ctx, "audio.channels", (1, 2))
     if "bitrate" in entries:
         values["bitrate"] = choice_value(entries["bitrate"][1], ctx, "audio.bitrate", BITRATES)
-    return replace(base, **{k: v for k, v in values.items() if v is not None})
+    audio = replace(base, **{k: v for k, v in values.items() if v is not None})
+    problem = audio_problem(audio)
+    if problem:
+        ctx.error(entries.get("bitrate", entries.get("sample_rate", (node, node)))[1], problem)
+        return base
+    return audio
 
 
 def variable_defaults(node, ctx: _Context) -> dict[str, str]:
@@ -304,8 +322,11 @@ def variable_defaults(node, ctx: _Context) -> dict[str, str]:
     values = {}
     for key_node, value_node in node.value:
         key = scalar_value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-        if not isinstance(key, str) or not key.replace("_", "a").replace("-", "a").isalnum() or key[0].isdigit():
+        if not isinstance(key, str) or not is_variable_name(key):
             ctx.error(key_node, f"variable names are words like 'name' or 'client_name', got {_kind(key_node)}")
+            continue
+        if isinstance(value_node, yaml.ScalarNode) and scalar_value(value_node) is None:
+            values[key] = ""
             continue
         value = text_value(value_node, ctx, f"variables.{key}", allow_empty=True)
         if value is not None:
@@ -387,7 +408,7 @@ def parse_include(entries, ctx: _Context):
         chain = [p.name for p in chain[chain.index(real):]] + [real.name]
         ctx.error(node, "include cycle: " + " -> ".join(chain))
         return None
-    if len(ctx.include_chain) > ctx.options.max_include_depth:
+    if len(ctx.include_chain) + 1 > ctx.options.max_include_depth:
         ctx.error(node, f"includes are nested deeper than the limit of {ctx.options.max_include_depth}")
         return None
     if not real.is_file():
@@ -472,6 +493,8 @@ def _load_partial(real: Path, display: str, parent: _Context) -> tuple:
     if isinstance(root, yaml.SequenceNode):
         return parse_steps(root, ctx)
     entries = mapping_keys(root, ctx, "partial", PARTIAL_KEYS)
+    if "description" in entries:
+        text_value(entries["description"][1], ctx, "description")
     if "variables" in entries:
         ctx.variables = {**variable_defaults(entries["variables"][1], ctx), **parent.variables}
     if "steps" not in entries:

@@ -161,9 +161,25 @@ class _Planner:
         self.events: list[Event] = []
         self.chapter_starts: list[tuple[str, int]] = []
         self.pending_gap = 0.0
+        self.pending_chapters: list[str] = []
 
     def samples(self, seconds: float) -> int:
         return int(round(seconds * self.rate))
+
+    def begin(self, replaces_gap: bool) -> None:
+        """Before the next sound or exact silence: settle the pending gap, then open pending chapters."""
+        if replaces_gap:
+            self.pending_gap = 0.0
+        else:
+            self.flush_gap()
+        for title in self.pending_chapters:
+            self.chapter_starts.append((title, self.now))
+        self.pending_chapters.clear()
+
+    def pause(self, seconds: float, location=None) -> None:
+        """An exact silence that replaces the pending gap."""
+        self.begin(replaces_gap=True)
+        self.silence(seconds, location)
 
     def silence(self, seconds: float, location=None) -> None:
         length = self.samples(seconds)
@@ -177,7 +193,7 @@ class _Planner:
         self.pending_gap = 0.0
 
     def speak(self, say: Say, sentence: Sentence) -> None:
-        self.flush_gap()
+        self.begin(replaces_gap=False)
         request = SpeechRequest(sentence.text, self.voice_ids[say.voice.name], say.voice.rate, say.voice.volume)
         length = resampled_length(self.lengths[request], self.rate)
         self.events.append(Event("speech", self.now, self.now + length, sentence.text,
@@ -192,22 +208,20 @@ class _Planner:
                 self.speak(say, piece)
                 self.pending_gap = say.pace.sentence_gap
             elif isinstance(piece, TextPause):
-                self.pending_gap = 0.0
-                self.silence(piece.seconds, say.location)
+                self.pause(piece.seconds, say.location)
             elif isinstance(piece, ParagraphBreak):
                 self.pending_gap = say.pace.paragraph_gap
-        self.pending_gap = say.pace.paragraph_gap
+        if say.pieces and isinstance(say.pieces[-1], Sentence):
+            self.pending_gap = say.pace.paragraph_gap
 
     def steps(self, steps) -> None:
         for step in steps:
             if isinstance(step, Say):
                 self.say(step)
             elif isinstance(step, Pause):
-                self.pending_gap = 0.0
-                self.silence(step.seconds, step.location)
+                self.pause(step.seconds, step.location)
             elif isinstance(step, Chapter):
-                self.flush_gap()
-                self.chapter_starts.append((step.title, self.now))
+                self.pending_chapters.append(step.title)
             elif isinstance(step, Repeat):
                 for _ in range(step.count):
                     self.steps(step.steps)

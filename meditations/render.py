@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .encoder import Tags, encode_mp3
-from .loader import LoadOptions, is_partial, load_script
+from .errors import RenderError
+from .loader import LIBRARY_FILE, LoadOptions, audio_problem, find_library_root, is_partial, load_script
 from .mixer import mix_blocks
 from .planner import Timeline, plan
 from .script import Script
@@ -38,7 +39,13 @@ def load(path: str | Path, overrides=(), audio: AudioOverrides = AudioOverrides(
     """Load a script with --set overrides and output-format overrides applied."""
     script = load_script(path, replace(options, overrides=tuple(overrides)))
     given = {k: v for k, v in vars(audio).items() if v is not None}
-    return script.with_audio(replace(script.audio, **given)) if given else script
+    if not given:
+        return script
+    merged = replace(script.audio, **given)
+    problem = audio_problem(merged)
+    if problem:
+        raise RenderError(f"{script.display}: {problem}")
+    return script.with_audio(merged)
 
 
 def track_tags(script: Script) -> Tags:
@@ -67,15 +74,40 @@ def default_workers() -> int:
 SCRIPT_SUFFIXES = (".yaml", ".yml")
 
 
+def is_track_script(path: Path, named_folder: Path | None = None) -> bool:
+    """A script that becomes a track: not library.yaml, and not a partial as seen from the library root,
+    the folder the user named, or the working folder."""
+    if path.name == LIBRARY_FILE:
+        return False
+    roots = [find_library_root(path), Path.cwd()] + ([named_folder] if named_folder else [])
+    return not any(is_partial(path, root) for root in roots if _is_below(path, root))
+
+
+def _is_below(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
 def find_scripts(paths) -> list[Path]:
-    """Script files named directly, and every non-partial script below named folders (sorted)."""
+    """Script files named directly, and every track script below named folders (sorted)."""
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            for candidate in sorted(path.rglob("*")):
-                if (candidate.suffix in SCRIPT_SUFFIXES and candidate.is_file()
-                        and candidate.name != "library.yaml" and not is_partial(candidate, path)):
-                    found.append(candidate)
+            found.extend(candidate for candidate in sorted(path.rglob("*"))
+                         if candidate.suffix in SCRIPT_SUFFIXES and candidate.is_file()
+                         and is_track_script(candidate, path))
         else:
             found.append(path)
     return found
+
+
+def refuse_non_track(path: Path) -> None:
+    """A partial or library.yaml named directly cannot be rendered: say so."""
+    if path.name == LIBRARY_FILE:
+        raise RenderError(f"{path} holds library settings, not a script")
+    if path.is_file() and not is_track_script(path):
+        raise RenderError(f"{path} is a partial (its name or a folder above it starts with '_'): "
+                          "it is included by other scripts, not rendered on its own")

@@ -11,7 +11,6 @@ from .script import ParagraphBreak, Sentence, TextPause, TextPiece
 
 # One token of a raw text: a literal brace, a placeholder, a pause marker, or a stray brace.
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]*)\}|\[pause\b([^\]\n]*)\]|[{}]", re.IGNORECASE)
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[.!?…][\"'”’)])\s+")
 _SOFT_BREAK = re.compile(r"(?<=[,;:—])\s+")
@@ -29,8 +28,7 @@ class _Marker:
 
 def fill_placeholders(raw: str, variables: Mapping[str, str], report: Report) -> str:
     """The text with {placeholders} filled in and {{ }} made literal; pause markers kept as written."""
-    return "".join(part if isinstance(part, str) else f"[pause {part.seconds}s]"
-                   for part in _scan(raw, variables, report))
+    return "".join(_scan(raw, variables, report, markers=False))
 
 
 def parse_say_text(raw: str, variables: Mapping[str, str], report: Report) -> tuple[TextPiece, ...]:
@@ -105,7 +103,7 @@ def _tidy(pieces: list[TextPiece]) -> tuple[TextPiece, ...]:
                  if not (isinstance(piece, ParagraphBreak) and isinstance(following, TextPause)))
 
 
-def _scan(raw: str, variables: Mapping[str, str], report: Report):
+def _scan(raw: str, variables: Mapping[str, str], report: Report, markers: bool = True):
     parts: list = []
     position = 0
     for match in _TOKEN.finditer(raw):
@@ -120,6 +118,8 @@ def _scan(raw: str, variables: Mapping[str, str], report: Report):
             report(match.start(), f"a single '{token}' must be written '{token}{token}' to appear in the text")
         elif token.startswith("{"):
             parts.append(_placeholder(match.group(1), match.start(), variables, report))
+        elif not markers:
+            parts.append(token)
         else:
             marker = _pause_marker(match.group(2), match.start(), report)
             if marker is not None:
@@ -128,8 +128,13 @@ def _scan(raw: str, variables: Mapping[str, str], report: Report):
     return [p for p in parts if not (isinstance(p, str) and p == "")]
 
 
+def is_variable_name(name: str) -> bool:
+    """Names of variables and placeholders: a word of letters, digits and underscores, not starting with a digit."""
+    return name.isidentifier()
+
+
 def _placeholder(name: str, offset: int, variables: Mapping[str, str], report: Report) -> str:
-    if not _NAME.match(name):
+    if not is_variable_name(name):
         report(offset, f"'{{{name}}}' is not a placeholder name (write '{{{{' for a literal brace)")
         return ""
     if name in variables:

@@ -7,6 +7,7 @@ aliases are how "billion laughs" documents blow up, and tags are how YAML constr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -85,6 +86,9 @@ def _plain_syntax_error(exc: yaml.MarkedYAMLError):
         return exc.problem_mark, "a tab character cannot indent YAML; use spaces"
     if "quoted scalar" in context and exc.context_mark is not None:
         return exc.context_mark, "this quote is never closed"
+    flow_start = _flow_value_start(exc.problem_mark)
+    if flow_start is not None:
+        return flow_start, "a text that starts with '[' or '{' must be put in quotes"
     if problem.startswith("expected <block end>"):
         return exc.problem_mark, "this line is indented differently from the lines above it"
     if "mapping values are not allowed here" in problem:
@@ -93,6 +97,18 @@ def _plain_syntax_error(exc: yaml.MarkedYAMLError):
         return exc.problem_mark, "a key here is missing its ':'"
     message = problem or context or "invalid YAML"
     return exc.problem_mark or exc.context_mark, message
+
+
+def _flow_value_start(mark):
+    """Where a value starting with [ or { begins on the failing line, if YAML read it as a list/mapping."""
+    if mark is None or not mark.buffer:
+        return None
+    start = mark.buffer.rfind("\n", 0, mark.pointer) + 1
+    line = mark.buffer[start:mark.pointer]
+    found = re.search(r":\s+([\[{])[^\]}]*[\]}]\s*$", line)
+    if not found:
+        return None
+    return yaml.Mark(mark.name, mark.index, mark.line, found.start(1), mark.buffer, mark.pointer)
 
 
 def _refuse_aliases_and_depth(text: str, display: str, limits: Limits) -> None:

@@ -16,7 +16,7 @@ CASES = [
     ("every problem of a file is reported", "title: x\nvoice: {rate: fast, volume: 2}\nsteps:\n  - pause: 0s\n"
      "  - sya: hi\n",
      ["s.yaml:2:15: 'voice.rate' must be a whole number, got 'fast'",
-      "s.yaml:2:29: 'voice.volume' must be between 0 and 1, got 2",
+      "s.yaml:2:29: 'voice.volume' must be between 0.1 and 1, got 2",
       "s.yaml:4:12: 'pause' must be longer than zero, got '0s'",
       "s.yaml:5:5: unknown step 'sya' (did you mean 'say'?)"]),
     ("negative pause", "title: x\nsteps:\n  - pause: -3s\n",
@@ -152,3 +152,65 @@ def test_folder_validation_skips_partials_and_summarises(tmp_path, monkeypatch):
 def test_missing_file(tmp_path, monkeypatch):
     result = validate(tmp_path, monkeypatch, "nope.yaml")
     assert (result.exit_code, result.stderr) == (1, "nope.yaml:1:1: file not found\n")
+
+
+MORE_CASES = [
+    ("infinite pause", "title: x\nsteps:\n  - pause: .inf\n",
+     ["s.yaml:3:12: 'pause': expected a duration such as 5s, 1m30s or 500ms, got inf"]),
+    ("nan gap", "title: x\npace: {sentence_gap: nan}\nsteps:\n  - say: Hi.\n",
+     ["s.yaml:2:22: 'pace.sentence_gap': 'nan' is not a duration: write it like 5s, 1.5s, 1m30s, 500ms or 1h"]),
+    ("double minus", "title: x\nsteps:\n  - pause: --5s\n",
+     ["s.yaml:3:12: 'pause': '--5s' is not a duration: write it like 5s, 1.5s, 1m30s, 500ms or 1h"]),
+    ("impossible mp3 settings", "title: x\naudio: {sample_rate: 8000, bitrate: 320}\nsteps:\n  - say: Hi.\n",
+     ["s.yaml:2:37: a bitrate of 320 kbit/s is not possible at 8000 Hz (at most 64)"]),
+    ("text starting with a bracket", "title: x\nsteps:\n  - say: [pause 2s] Now breathe.\n",
+     ["s.yaml:3:10: YAML syntax error: a text that starts with '[' or '{' must be put in quotes"]),
+    ("silent voice", "title: x\nvoice: {volume: 0}\nsteps:\n  - say: Hi.\n",
+     ["s.yaml:2:17: 'voice.volume' must be between 0.1 and 1, got 0"]),
+]
+
+
+@pytest.mark.parametrize("text, expected", [c[1:] for c in MORE_CASES], ids=[c[0] for c in MORE_CASES])
+def test_more_bad_scripts(tmp_path, monkeypatch, text, expected):
+    (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
+    result = validate(tmp_path, monkeypatch, "s.yaml")
+    assert (result.exit_code, result.stderr.splitlines()) == (1, expected)
+
+
+def test_a_problem_in_a_partial_included_twice_is_reported_once(tmp_path, monkeypatch):
+    (tmp_path / "_p.yaml").write_text("steps:\n  - pause: never\n")
+    (tmp_path / "s.yaml").write_text("title: x\nsteps:\n  - include: _p.yaml\n  - include: _p.yaml\n")
+    result = validate(tmp_path, monkeypatch, "s.yaml")
+    assert result.stderr.splitlines() == [
+        "_p.yaml:2:12: 'pause': 'never' is not a duration: write it like 5s, 1.5s, 1m30s, 500ms or 1h"]
+
+
+def test_include_depth_limit_counts_every_level(tmp_path, monkeypatch):
+    from meditations.loader import LoadOptions
+
+    depth = LoadOptions().max_include_depth
+    for level in range(depth + 1):
+        (tmp_path / f"_{level}.yaml").write_text(f"steps:\n  - include: _{level + 1}.yaml\n")
+    (tmp_path / f"_{depth + 1}.yaml").write_text("steps:\n  - say: Deep.\n")
+    (tmp_path / "s.yaml").write_text("title: x\nsteps:\n  - include: _0.yaml\n")
+    result = validate(tmp_path, monkeypatch, "s.yaml")
+    assert result.stderr.splitlines() == [
+        f"_{depth - 1}.yaml:2:14: includes are nested deeper than the limit of {depth}"]
+
+
+def test_partials_and_library_settings_are_not_rendered(tmp_path, monkeypatch):
+    (tmp_path / "library.yaml").write_text("album: A\n")
+    (tmp_path / "_partials").mkdir()
+    (tmp_path / "_partials" / "end.yaml").write_text("steps:\n  - say: Bye.\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(main, ["render", "_partials/end.yaml"])
+    assert (result.exit_code, result.stderr) == (1, "Error: _partials/end.yaml is a partial (its name or a folder "
+                                                    "above it starts with '_'): it is included by other scripts, "
+                                                    "not rendered on its own\n")
+    result = runner.invoke(main, ["render", "library.yaml"])
+    assert (result.exit_code, result.stderr) == (1, "Error: library.yaml holds library settings, not a script\n")
+    result = runner.invoke(main, ["validate", "_partials"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == ("Error: no scripts found in _partials (partials are checked through "
+                                              "the scripts that include them)")
