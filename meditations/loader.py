@@ -17,8 +17,10 @@ import yaml
 
 from .durations import parse_duration
 from .errors import Location, Problem, ProblemCollector, ScriptError
-from .script import (DEFAULT_VOICE, AudioFormat, Chapter, Include, Pace, Pause, Repeat, Say, Script,
-                     VoiceSettings)
+from .breathing import DEFAULT_WORDS, PRESETS, parse_pattern
+from .script import (DEFAULT_VOICE, AudioFormat, Background, Bell, Breathe, Chapter, Finish, Include, Pace, Pause,
+                     Repeat, Say, Script, VoiceSettings)
+from .sounds import NOISE_KINDS
 from .text import fill_placeholders, is_variable_name, parse_say_text
 from .yamlsource import Limits, compose, location_of, read_text, scalar_value
 
@@ -53,6 +55,11 @@ class _Context:
     include_chain: tuple[Path, ...] = ()
     sources: list[Path] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    cue_words: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_WORDS))
+    warnings: list = field(default_factory=list)
+
+    def warn(self, node: yaml.Node, message: str) -> None:
+        self.warnings.append(Problem(self.at(node), message))
 
     def at(self, node: yaml.Node) -> Location:
         return location_of(node, self.display)
@@ -163,6 +170,40 @@ def choice_value(node, ctx: _Context, what: str, choices) -> object | None:
         ctx.error(node, f"'{what}' must be one of {', '.join(map(str, choices))}; got {_kind(node)}")
         return None
     return value
+
+
+def decibel_value(node, ctx: _Context, what: str, low: float, high: float) -> float | None:
+    """A level in dB, written -30dB, -30 dB or -30."""
+    value = _scalar(node, ctx, what, "a level in dB")
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    text = str(value).strip().lower().removesuffix("db").strip() if not isinstance(value, bool) else ""
+    try:
+        number = float(text)
+    except ValueError:
+        ctx.error(node, f"'{what}' must be a level in dB like -30dB, got {_kind(node)}")
+        return None
+    if not low <= number <= high:
+        ctx.error(node, f"'{what}' must be between {low:g}dB and {high:g}dB, got {_kind(node)}")
+        return None
+    return number
+
+
+def library_file(node, ctx: _Context, what: str) -> Path | None:
+    """A file named relative to the current file that must exist inside the library."""
+    relative = text_value(node, ctx, what)
+    if relative is None:
+        return None
+    real = Path(os.path.realpath(ctx.path.parent / relative))
+    root = Path(os.path.realpath(ctx.library_root))
+    if root != real and root not in real.parents:
+        ctx.error(node, f"'{what}' file '{relative}' is outside the library folder '{_show_path(ctx.library_root)}'")
+        return None
+    if not real.is_file():
+        ctx.error(node, f"'{what}' file '{relative}' not found")
+        return None
+    ctx.sources.append(real)
+    return real
 
 
 def text_list(node, ctx: _Context, what: str) -> tuple[str, ...]:
@@ -418,6 +459,171 @@ def parse_include(entries, ctx: _Context):
     return Include(real, steps, ctx.at(node))
 
 
+BREATHE_KEYS = ("pattern", "cycles", "duration", "cue", "words", "voice")
+CUES = ("voice", "tone", "bell", "count", "none")
+WORD_KEYS = tuple(DEFAULT_WORDS)
+MAX_HOLD_SECONDS = 10.0
+MIN_CYCLE_SECONDS = 4.0
+
+
+def cue_words(node, ctx: _Context, base: dict[str, str]) -> dict[str, str]:
+    """words: {in, in_again, hold, out} spoken by voice cues."""
+    entries = mapping_keys(node, ctx, "words", WORD_KEYS)
+    words = dict(base)
+    for key, (_, value_node) in entries.items():
+        text = filled_text(value_node, ctx, f"words.{key}")
+        if text:
+            words[key] = text
+    return words
+
+
+def parse_breathe(entries, ctx: _Context):
+    """- breathe: {pattern: 4-7-8, cycles: 4 | duration: 2m, cue: voice}  (or  - breathe: box)"""
+    node = entries["breathe"][1]
+    if isinstance(node, yaml.ScalarNode):
+        ctx.error(node, "'breathe' needs 'pattern:' and 'cycles:' or 'duration:', "
+                        "like breathe: {pattern: box, cycles: 4}")
+        return None
+    fields = mapping_keys(node, ctx, "breathe", BREATHE_KEYS)
+    pattern = None
+    if "pattern" not in fields:
+        ctx.error(node, f"'breathe' needs 'pattern:' (seconds like 4-7-8, or one of: {', '.join(PRESETS)})")
+    else:
+        pattern_node = fields["pattern"][1]
+        try:
+            pattern = parse_pattern(_scalar(pattern_node, ctx, "breathe.pattern", "a pattern"))
+        except ValueError as exc:
+            ctx.error(pattern_node, f"'breathe.pattern': {exc}")
+    cycles = duration = None
+    if "cycles" in fields and "duration" in fields:
+        ctx.error(fields["duration"][0], "'breathe' takes 'cycles:' or 'duration:', not both")
+    elif "cycles" in fields:
+        cycles = int_value(fields["cycles"][1], ctx, "breathe.cycles", 1, ctx.options.max_repeat)
+    elif "duration" in fields:
+        duration = duration_value(fields["duration"][1], ctx, "breathe.duration")
+    else:
+        ctx.error(node, "'breathe' needs 'cycles:' (how many breaths) or 'duration:' (how long)")
+    cue = "voice"
+    if "cue" in fields:
+        cue = choice_value(fields["cue"][1], ctx, "breathe.cue", CUES) or cue
+    words = cue_words(fields["words"][1], ctx, ctx.cue_words) if "words" in fields else ctx.cue_words
+    voice = voice_settings(fields["voice"][1], ctx).over(ctx.voice) if "voice" in fields else ctx.voice
+    if pattern is None or (cycles is None and duration is None):
+        return None
+    if duration is not None and duration < pattern.cycle_seconds:
+        ctx.error(fields["duration"][1], f"'breathe.duration' is shorter than one {pattern.cycle_seconds:g}-second "
+                                         "cycle of this pattern")
+        return None
+    _breathing_safety(pattern, fields["pattern"][1], ctx)
+    return Breathe(pattern, cycles, duration, cue, tuple(sorted(words.items())), voice, ctx.at(node))
+
+
+def _breathing_safety(pattern, node, ctx: _Context) -> None:
+    # Clients breathe along alone: long holds and very fast cycles can make people dizzy or anxious.
+    if pattern.longest_hold > MAX_HOLD_SECONDS:
+        ctx.warn(node, f"warning: a {pattern.longest_hold:g}-second breath hold is long for someone breathing "
+                       f"along unsupervised (over {MAX_HOLD_SECONDS:g} s)")
+    if pattern.cycle_seconds < MIN_CYCLE_SECONDS:
+        ctx.warn(node, f"warning: a {pattern.cycle_seconds:g}-second cycle is very fast breathing "
+                       f"(under {MIN_CYCLE_SECONDS:g} s); it can cause light-headedness")
+
+
+BELL_KEYS = ("strikes", "gap", "ring", "sound")
+
+
+def parse_bell(entries, ctx: _Context):
+    """- bell: 1   or   - bell: {strikes: 3, gap: 5s, ring: 8s, sound: bells/mine.wav}"""
+    node = entries["bell"][1]
+    if isinstance(node, yaml.ScalarNode):
+        strikes = int_value(node, ctx, "bell", 1, 20)
+        return None if strikes is None else Bell(strikes, 5.0, None, None, ctx.at(node))
+    fields = mapping_keys(node, ctx, "bell", BELL_KEYS)
+    strikes = int_value(fields["strikes"][1], ctx, "bell.strikes", 1, 20) if "strikes" in fields else 1
+    gap = duration_value(fields["gap"][1], ctx, "bell.gap") if "gap" in fields else 5.0
+    ring = duration_value(fields["ring"][1], ctx, "bell.ring") if "ring" in fields else None
+    sound = library_file(fields["sound"][1], ctx, "bell.sound") if "sound" in fields else None
+    if strikes is None or gap is None or ("ring" in fields and ring is None) or ("sound" in fields and sound is None):
+        return None
+    return Bell(strikes, gap, ring, sound, ctx.at(node))
+
+
+BACKGROUND_KEYS = ("sound", "level", "duck", "fade")
+
+
+def background_settings(node, ctx: _Context) -> Background | None:
+    """background: {sound: brown-noise | pink-noise | white-noise | PATH, level, duck, fade}"""
+    if isinstance(node, yaml.ScalarNode) and scalar_value(node) in (None, False, "none"):
+        return None
+    fields = mapping_keys(node, ctx, "background", BACKGROUND_KEYS)
+    if "sound" not in fields:
+        if isinstance(node, yaml.MappingNode):
+            ctx.error(node, f"'background' needs 'sound:' ({', '.join(NOISE_KINDS)} or an audio file)")
+        return None
+    sound_node = fields["sound"][1]
+    sound = text_value(sound_node, ctx, "background.sound")
+    if sound is None:
+        return None
+    file = None
+    if sound not in NOISE_KINDS:
+        if not sound.lower().endswith((".wav", ".mp3", ".ogg", ".flac")):
+            close = difflib.get_close_matches(sound, NOISE_KINDS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"use one of {', '.join(NOISE_KINDS)} or a .wav, .mp3 or .ogg file"
+            ctx.error(sound_node, f"'background.sound' '{sound}' is not a known sound ({hint})")
+            return None
+        file = library_file(sound_node, ctx, "background.sound")
+        if file is None:
+            return None
+        sound = "file"
+    values = {}
+    if "level" in fields:
+        values["level_db"] = decibel_value(fields["level"][1], ctx, "background.level", -60, 0)
+    if "duck" in fields:
+        values["duck_db"] = decibel_value(fields["duck"][1], ctx, "background.duck", 0, 40)
+    if "fade" in fields:
+        values["fade"] = duration_value(fields["fade"][1], ctx, "background.fade")
+    if any(v is None for v in values.values()):
+        return None
+    return Background(sound=sound, file=file, location=ctx.at(sound_node), **values)
+
+
+FINISH_KEYS = ("lead_in", "fade_out", "loudness")
+
+
+def finish_settings(entries, ctx: _Context, base: Finish) -> Finish:
+    """lead_in, fade_out and loudness, where given."""
+    values = {}
+    for key in ("lead_in", "fade_out"):
+        if key in entries:
+            node = entries[key][1]
+            if isinstance(node, yaml.ScalarNode) and scalar_value(node) in (0, "0", "0s"):
+                values[key] = 0.0
+            else:
+                seconds = duration_value(node, ctx, key)
+                if seconds is not None:
+                    values[key] = seconds
+    if "loudness" in entries:
+        loudness = loudness_value(entries["loudness"][1], ctx)
+        if loudness is not None:
+            values["loudness"] = loudness
+    return replace(base, **values)
+
+
+def loudness_value(node, ctx: _Context) -> float | None:
+    """A target loudness in LUFS, written -16, -16 LUFS or -16LUFS."""
+    value = _scalar(node, ctx, "loudness", "a loudness in LUFS")
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    try:
+        number = float(str(value).strip().lower().removesuffix("lufs").strip())
+    except ValueError:
+        ctx.error(node, f"'loudness' must be a level in LUFS like -16, got {_kind(node)}")
+        return None
+    if not -36 <= number <= -9:
+        ctx.error(node, f"'loudness' must be between -36 and -9 LUFS, got {number:g}")
+        return None
+    return number
+
+
 def _show_path(path: Path) -> str:
     """A path as a user would write it: relative to the working folder when below it."""
     try:
@@ -433,6 +639,8 @@ STEP_KINDS: dict[str, StepKind] = {
     "chapter": StepKind(parse_chapter),
     "repeat": StepKind(parse_repeat, extra_keys=("steps",)),
     "include": StepKind(parse_include),
+    "breathe": StepKind(parse_breathe),
+    "bell": StepKind(parse_bell),
 }
 
 
@@ -518,8 +726,9 @@ def _compose_file(path: Path, display: str, problems: ProblemCollector, options:
 
 
 SCRIPT_KEYS = ("title", "description", "author", "album", "genre", "language", "tags", "voice", "pace",
-               "audio", "variables", "steps")
-LIBRARY_KEYS = ("album", "artist", "genre", "language", "voice", "pace", "audio", "variables")
+               "audio", "variables", "background", "length", "lead_in", "fade_out", "loudness", "cue_words", "steps")
+LIBRARY_KEYS = ("album", "artist", "genre", "language", "voice", "pace", "audio", "variables", "background",
+                "lead_in", "fade_out", "loudness", "cue_words")
 
 
 @dataclass(frozen=True)
@@ -536,6 +745,9 @@ class LibraryDefaults:
     pace: Pace = Pace()
     audio: AudioFormat = AudioFormat()
     variables: tuple[tuple[str, str], ...] = ()
+    background: Background | None = None
+    finish: Finish = Finish()
+    cue_words: tuple[tuple[str, str], ...] = tuple(DEFAULT_WORDS.items())
 
 
 def find_library_root(script_path: Path) -> Path:
@@ -572,6 +784,11 @@ def load_library(root: Path, problems: ProblemCollector, options: LoadOptions) -
         values["audio"] = audio_format(entries["audio"][1], ctx, AudioFormat())
     if "variables" in entries:
         values["variables"] = tuple(variable_defaults(entries["variables"][1], ctx).items())
+    if "background" in entries:
+        values["background"] = background_settings(entries["background"][1], ctx)
+    values["finish"] = finish_settings(entries, ctx, Finish())
+    if "cue_words" in entries:
+        values["cue_words"] = tuple(cue_words(entries["cue_words"][1], ctx, DEFAULT_WORDS).items())
     return LibraryDefaults(**values)
 
 
@@ -611,6 +828,17 @@ def _script_from_entries(root, entries, ctx: _Context, library: LibraryDefaults)
     audio = library.audio
     if "audio" in entries:
         audio = audio_format(entries["audio"][1], ctx, library.audio)
+    ctx.cue_words = dict(library.cue_words)
+    if "cue_words" in entries:
+        ctx.cue_words = cue_words(entries["cue_words"][1], ctx, ctx.cue_words)
+    background = library.background
+    if "background" in entries:
+        background = background_settings(entries["background"][1], ctx)
+    finish = finish_settings(entries, ctx, library.finish)
+    length = length_location = None
+    if "length" in entries:
+        length = duration_value(entries["length"][1], ctx, "length")
+        length_location = ctx.at(entries["length"][1])
 
     def text_of(key: str, default: str) -> str:
         if key not in entries:
@@ -631,6 +859,8 @@ def _script_from_entries(root, entries, ctx: _Context, library: LibraryDefaults)
         language=text_of("language", library.language), tags=tags, voice=ctx.voice, pace=ctx.pace,
         audio=audio, variables=tuple(sorted({**declared, **dict(ctx.options.overrides)}.items())),
         declared_variables=tuple(sorted(declared)), placeholders=tuple(sorted(ctx.used)),
+        background=background, finish=finish, length=length, length_location=length_location,
+        warnings=tuple(dict.fromkeys(ctx.warnings)),
         steps=steps, sources=tuple(dict.fromkeys(ctx.sources)), library_root=library.root,
     )
 

@@ -1,25 +1,39 @@
-"""Stage 4: mix the timeline into audio, block by block.
+"""Stage 4: mix the timeline into audio, block by block, and finish it (bed, ducking, loudness, fades).
 
 The track is never held whole in memory and never assembled by appending (pydub's `+` in a loop
-copies the whole track every time): each block is a fresh numpy buffer into which only the clips
-that overlap it are added. Silence is simply the absence of clips, exact to the sample.
+copies the whole track every time): each block is a fresh numpy buffer into which only the sounds
+that overlap it are added. Silence is simply the absence of sound, exact to the sample.
+
+Finishing takes two passes over the same deterministic blocks: the first measures (loudness of the
+foreground and of the bed, true peaks), the second applies one gain, a smooth limiter curve and the
+fades, and feeds the encoder.
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from scipy.signal import resample_poly
 
+from .errors import Problem, RenderError, ScriptError
+from .loudness import Meter, curve_power_per_energy_window, integrated_loudness, limiter_curve
 from .planner import Event, Timeline
+from .script import Background, Finish
+from .sounds import BellSound, LoopedFile, NoiseBed, ToneSound, bell_strike, read_audio_file, tone
 from .speech import ENGINE_SAMPLE_RATE, load_clip
-from .errors import RenderError
 
 BLOCK_SECONDS = 10
 EDGE_FADE_SECONDS = 0.005  # a short fade on every clip edge: no clicks where a clip starts or stops
+DUCK_ATTACK = 0.6  # the bed starts dipping this long before speech ...
+DUCK_RELEASE = 2.0  # ... and rises back over this long after it
+DUCK_BRIDGE = 4.0  # speech closer together than this keeps the bed down: no pumping between sentences
+BED_SEED = 20240611
 
 
 def edge_fade(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -32,6 +46,13 @@ def edge_fade(samples: np.ndarray, rate: int) -> np.ndarray:
     return samples
 
 
+def fit(audio: np.ndarray, length: int) -> np.ndarray:
+    """Exactly `length` samples: cut, or padded with silence."""
+    if audio.size < length:
+        return np.pad(audio, (0, length - audio.size))
+    return audio[:length]
+
+
 def speech_samples(key: str, rate: int, length: int) -> np.ndarray:
     """A cached speech clip as float32 at the track's rate, exactly `length` samples, edges faded."""
     clip = load_clip(key)
@@ -41,13 +62,32 @@ def speech_samples(key: str, rate: int, length: int) -> np.ndarray:
     if rate != ENGINE_SAMPLE_RATE:
         g = math.gcd(rate, ENGINE_SAMPLE_RATE)
         audio = resample_poly(audio, rate // g, ENGINE_SAMPLE_RATE // g).astype(np.float32)
-    if audio.size < length:
-        audio = np.pad(audio, (0, length - audio.size))
-    return edge_fade(audio[:length].copy(), rate)
+    return edge_fade(fit(audio, length).copy(), rate)
+
+
+@lru_cache(maxsize=8)
+def _user_file(path: str, rate: int) -> np.ndarray:
+    return read_audio_file(Path(path), rate)
+
+
+def made_sound(event: Event, rate: int) -> np.ndarray:
+    """The audio of a bell or tone event."""
+    length = event.end - event.start
+    sound = event.sound
+    if isinstance(sound, ToneSound):
+        return tone(rate, length, sound.start_hz, sound.end_hz, sound.gain_db)
+    if isinstance(sound, BellSound):
+        if sound.file:
+            audio = fit(_user_file(sound.file, rate), length).copy()
+            release = min(length, int(0.05 * rate))
+            audio[length - release:] *= np.linspace(1.0, 0.0, release, dtype=np.float32)
+            return edge_fade(audio, rate) * (10 ** (sound.gain_db / 20))
+        return bell_strike(rate, length, sound.pitch) * np.float32(10 ** (sound.gain_db / 20))
+    raise ValueError(f"no audio for {event.kind}")
 
 
 class ClipSource:
-    """Loads the audio of sounding events, keeping the few recently used ones."""
+    """Makes the audio of sounding events, keeping the few recently used ones."""
 
     def __init__(self, rate: int, capacity: int = 16):
         self.rate = rate
@@ -56,28 +96,29 @@ class ClipSource:
 
     def samples(self, event: Event) -> np.ndarray:
         """The event's audio, exactly as long as the event."""
-        key = (event.clip, event.end - event.start)
+        key = (event.clip, event.sound, event.end - event.start)
         if key in self._recent:
             self._recent.move_to_end(key)
             return self._recent[key]
-        audio = self.load(event)
+        audio = speech_samples(event.clip, self.rate, event.end - event.start) if event.clip \
+            else made_sound(event, self.rate)
         self._recent[key] = audio
         if len(self._recent) > self.capacity:
             self._recent.popitem(last=False)
         return audio
 
-    def load(self, event: Event) -> np.ndarray:
-        """Make one event's audio."""
-        return speech_samples(event.clip, self.rate, event.end - event.start)
+
+def _block_size(rate: int, block_seconds: float) -> int:
+    return max(1, int(block_seconds * rate))
 
 
 def mix_blocks(timeline: Timeline, source: ClipSource | None = None,
                block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
-    """The track as consecutive float32 mono blocks (the last may be shorter)."""
+    """The foreground (speech, bells, tones) as consecutive float32 mono blocks."""
     rate = timeline.sample_rate
     source = source or ClipSource(rate)
-    sounding = sorted((e for e in timeline.events if e.clip), key=lambda e: e.start)
-    block = max(1, int(block_seconds * rate))
+    sounding = sorted((e for e in timeline.events if e.audible), key=lambda e: e.start)
+    block = _block_size(rate, block_seconds)
     upcoming, active = 0, []
     for block_start in range(0, timeline.length, block):
         block_end = min(block_start + block, timeline.length)
@@ -86,19 +127,186 @@ def mix_blocks(timeline: Timeline, source: ClipSource | None = None,
             active.append(sounding[upcoming])
             upcoming += 1
         for event in active:
-            _add(out, block_start, block_end, event, source)
+            start, end = max(event.start, block_start), min(event.end, block_end)
+            if start < end:
+                audio = source.samples(event)
+                out[start - block_start:end - block_start] += audio[start - event.start:end - event.start]
         active = [e for e in active if e.end > block_end]
         yield out
 
 
-def _add(out: np.ndarray, block_start: int, block_end: int, event: Event, source: ClipSource) -> None:
-    start, end = max(event.start, block_start), min(event.end, block_end)
-    if start >= end:
-        return
-    audio = source.samples(event)
-    out[start - block_start:end - block_start] += audio[start - event.start:end - event.start]
-
-
 def mix_all(timeline: Timeline, source: ClipSource | None = None) -> np.ndarray:
-    """The whole track in one array (for previews and tests; rendering streams instead)."""
+    """The whole foreground in one array (for previews and tests; rendering streams instead)."""
     return np.concatenate(list(mix_blocks(timeline, source)) or [np.zeros(0, np.float32)])
+
+
+# ---------------------------------------------------------------- the bed
+
+def duck_spans(timeline: Timeline) -> list[tuple[int, int]]:
+    """Stretches of speech, joined where the gaps are too short to let the bed rise and fall again."""
+    bridge = int(DUCK_BRIDGE * timeline.sample_rate)
+    spans: list[list[int]] = []
+    for event in sorted((e for e in timeline.events if e.kind == "speech"), key=lambda e: e.start):
+        if spans and event.start - spans[-1][1] < bridge:
+            spans[-1][1] = max(spans[-1][1], event.end)
+        else:
+            spans.append([event.start, event.end])
+    return [tuple(s) for s in spans]
+
+
+def _raised_cosine(x: np.ndarray) -> np.ndarray:
+    return 0.5 - 0.5 * np.cos(np.pi * np.clip(x, 0.0, 1.0))
+
+
+def duck_depth(spans, start: int, end: int, rate: int) -> np.ndarray:
+    """How far down (0..1) the bed is at each sample of [start, end): smooth raised-cosine ramps."""
+    attack, release = int(DUCK_ATTACK * rate), int(DUCK_RELEASE * rate)
+    t = np.arange(start, end)
+    depth = np.zeros(end - start, dtype=np.float64)
+    for span_start, span_end in spans:
+        if span_end + release < start or span_start - attack > end:
+            continue
+        rise = _raised_cosine((t - (span_start - attack)) / max(attack, 1))
+        fall = 1.0 - _raised_cosine((t - span_end) / max(release, 1))
+        depth = np.maximum(depth, np.minimum(rise, fall))
+    return depth
+
+
+def edge_envelope(start: int, end: int, total: int, fade_in: int, fade_out: int) -> np.ndarray | float:
+    """A fade in from the track's start and a fade out to its end, for samples [start, end)
+    (1.0 when the block is in neither fade)."""
+    if start >= fade_in and end <= total - fade_out:
+        return 1.0
+    t = np.arange(start, end, dtype=np.float64)
+    envelope = np.ones(end - start)
+    if fade_in > 0:
+        envelope *= _raised_cosine(t / fade_in)
+    if fade_out > 0:
+        envelope *= _raised_cosine((total - t) / fade_out)
+    return envelope
+
+
+def _bed_source(background: Background, rate: int):
+    if background.sound == "file":
+        try:
+            return LoopedFile(background.file, rate)
+        except RenderError as exc:
+            raise ScriptError([Problem(background.location, str(exc))]) from None
+    return NoiseBed(background.sound, rate, seed=BED_SEED)
+
+
+def bed_blocks(timeline: Timeline, background: Background,
+               block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
+    """The bed at unit level, ducked under speech and faded in and out, block by block."""
+    rate = timeline.sample_rate
+    source = _bed_source(background, rate)
+    spans = duck_spans(timeline)
+    fade = int(background.fade * rate)
+    duck = 10 ** (-background.duck_db / 20)
+    block = _block_size(rate, block_seconds)
+    for start in range(0, timeline.length, block):
+        end = min(start + block, timeline.length)
+        gain = 1.0 - (1.0 - duck) * duck_depth(spans, start, end, rate)
+        gain *= edge_envelope(start, end, timeline.length, fade, fade)
+        yield (source.next(end - start) * gain).astype(np.float32)
+
+
+def bed_reference_loudness(background: Background, rate: int) -> float:
+    """The loudness of the bed as made (no ducking, no fades), from 20 seconds of it."""
+    meter = Meter(rate)
+    source = _bed_source(background, rate)
+    for _ in range(2):
+        meter.feed(source.next(10 * rate))
+    meter.finish()
+    return integrated_loudness(meter.energy())
+
+
+# ---------------------------------------------------------------- finishing
+
+@dataclass(frozen=True)
+class Levels:
+    """What the first pass decided: the bed's scale, the overall gain, the limiter curve."""
+
+    bed_scale: float
+    gain: float
+    curve: np.ndarray
+    measured_lufs: float
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def measure(timeline: Timeline, background: Background | None, finish: Finish) -> Levels:
+    """First pass: loudness and true peaks of the foreground and the bed; the gain and limiter curve."""
+    rate = timeline.sample_rate
+    foreground = Meter(rate)
+    for block in mix_blocks(timeline):
+        foreground.feed(block)
+    foreground.finish()
+    energy, peaks = foreground.energy(), foreground.peak()
+    speech_lufs = integrated_loudness(energy)
+    bed_scale = 0.0
+    if background is not None:
+        bed = Meter(rate)
+        for block in bed_blocks(timeline, background):
+            bed.feed(block)
+        bed.finish()
+        reference = speech_lufs if math.isfinite(speech_lufs) else finish.loudness
+        bed_scale = 10 ** ((reference + background.level_db - bed_reference_loudness(background, rate)) / 20)
+        # Independent signals: energies add; peaks at most add.
+        energy = energy + bed_scale ** 2 * bed.energy()[:energy.size]
+        peaks = peaks + bed_scale * bed.peak()[:peaks.size]
+    measured = integrated_loudness(energy)
+    if not math.isfinite(measured):
+        return Levels(bed_scale, 1.0, np.ones(max(1, peaks.size)), measured)
+    grid = (foreground.window, foreground.step)
+    gain_db, curve = _gain_for(finish.loudness, measured, energy, peaks, finish, grid)
+    # The estimate above cannot see exactly how the limiter's curve meets the signal; one measuring
+    # pass over the finished mix tells how far off it is, and the estimate is corrected by that much.
+    trial = Levels(bed_scale, 10 ** (gain_db / 20), curve, measured)
+    error = finish.loudness - finished_loudness(timeline, background, finish, trial)
+    if abs(error) > 0.05:
+        gain_db, curve = _gain_for(finish.loudness + error, measured, energy, peaks, finish, grid)
+    return Levels(bed_scale, 10 ** (gain_db / 20), curve, measured)
+
+
+def _gain_for(target: float, measured: float, energy, peaks, finish: Finish, grid):
+    gain_db = target - measured
+    for _ in range(LIMITER_ROUNDS):
+        curve = limiter_curve(peaks, 10 ** (gain_db / 20), finish.true_peak)
+        shortfall = target - integrated_loudness(energy * curve_power_per_energy_window(curve, *grid, energy.size))
+        if abs(shortfall) < 0.05:
+            break
+        gain_db += shortfall  # the limiter took some loudness away: ask for that much more
+    return gain_db, curve
+
+
+def finished_loudness(timeline: Timeline, background, finish: Finish, levels: Levels) -> float:
+    """The integrated loudness of the finished mix, measured."""
+    meter = Meter(timeline.sample_rate)
+    for block in finished_blocks(timeline, background, finish, levels):
+        meter.feed(block)
+    meter.finish()
+    return integrated_loudness(meter.energy())
+
+
+LIMITER_ROUNDS = 8
+
+
+def finished_blocks(timeline: Timeline, background: Background | None, finish: Finish,
+                    levels: Levels | None = None) -> Iterator[np.ndarray]:
+    """Second pass: the finished track, block by block, ready for the encoder."""
+    levels = levels or measure(timeline, background, finish)
+    rate = timeline.sample_rate
+    centres = (np.arange(levels.curve.size) + 0.5) * max(1, rate // 1000)
+    fade_out = int(finish.fade_out * rate)
+    beds = bed_blocks(timeline, background) if background is not None else None
+    start = 0
+    for block in mix_blocks(timeline):
+        end = start + block.size
+        if beds is not None:
+            block = block + np.float32(levels.bed_scale) * next(beds)
+        gain = np.interp(np.arange(start, end), centres, levels.curve)
+        gain *= edge_envelope(start, end, timeline.length, 0, fade_out)
+        yield (block * gain).astype(np.float32)
+        start = end

@@ -7,10 +7,13 @@ whole samples at the output rate, so nothing drifts however long the track is.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from .durations import format_duration
 from .errors import Location, Problem, RenderError, ScriptError
-from .script import Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause
+from .script import (Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause,
+                     VoiceSettings)
+from .sounds import BellSound, ToneSound, natural_ring_seconds
 from .speech import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, Voice, load_clip, resolve_voice
 
 JOINED_GAP = 0.25  # between the pieces of an over-long sentence that was cut up
@@ -20,18 +23,27 @@ JOINED_GAP = 0.25  # between the pieces of an over-long sentence that was cut up
 class Event:
     """One sound or silence on the timeline, in samples at the track's rate."""
 
-    kind: str  # "speech" | "silence"
+    kind: str  # "speech" | "silence" | "breath" | "bell" | "tone"
     start: int
     end: int
     text: str = ""
     clip: str = ""  # cache key of a speech clip
     location: Location | None = field(default=None, compare=False)
+    phase: str = ""  # breath events: in | hold | out
+    sound: object = None  # BellSound or ToneSound for made sounds
+
+    @property
+    def audible(self) -> bool:
+        """Whether the mixer has something to play for this event."""
+        return bool(self.clip) or self.sound is not None
 
     def to_json(self, rate: int) -> dict:
         """The event as plan --json shows it (times in seconds)."""
         data = {"kind": self.kind, "start": _seconds(self.start, rate), "end": _seconds(self.end, rate)}
         if self.kind == "speech":
             data["text"] = self.text
+        if self.kind == "breath":
+            data["phase"] = self.phase
         return data
 
 
@@ -57,6 +69,7 @@ class Timeline:
     length: int
     events: tuple[Event, ...]
     chapters: tuple[ChapterMark, ...]
+    length_factor: float = 1.0
 
     @property
     def duration(self) -> float:
@@ -67,6 +80,7 @@ class Timeline:
         """The plan as one JSON-ready object."""
         rate = self.sample_rate
         return {"title": self.title, "duration": _seconds(self.length, rate),
+                "length_factor": round(self.length_factor, 6),
                 "events": [e.to_json(rate) for e in self.events],
                 "chapters": [c.to_json(rate) for c in self.chapters]}
 
@@ -84,46 +98,68 @@ def resampled_length(engine_samples: int, rate: int) -> int:
 
 # ---------------------------------------------------------------- speech requests
 
-def _walk_says(steps):
+def _walk(steps):
     for step in steps:
-        if isinstance(step, Say):
+        if isinstance(step, (Repeat, Include)):
+            yield from _walk(step.steps)
+        else:
             yield step
-        elif isinstance(step, (Repeat, Include)):
-            yield from _walk_says(step.steps)
+
+
+def cue_texts(step: Breathe) -> list[str]:
+    """What a breathe step's cues speak: its phase words, or the seconds to count."""
+    words = dict(step.words)
+    if step.cue == "voice":
+        return list(dict.fromkeys(words[p.word] for p in step.pattern.phases))
+    if step.cue == "count":
+        longest = int(max(p.seconds for p in step.pattern.phases) + 1e-9)
+        return [str(n) for n in range(1, longest + 1)]
+    return []
+
+
+def spoken(script: Script):
+    """Every (text, voice settings, location) the script speaks: sentences and breathing cues."""
+    for step in _walk(script.steps):
+        if isinstance(step, Say):
+            for piece in step.pieces:
+                if isinstance(piece, Sentence):
+                    yield piece.text, step.voice, step.location
+        elif isinstance(step, Breathe):
+            for text in cue_texts(step):
+                yield text, step.voice, step.location
 
 
 def resolve_voices(script: Script, voices: list[Voice]) -> dict:
-    """The engine voice id for every say step's voice settings; unknown voices are located errors."""
+    """The engine voice id for every voice name used; unknown voices are located errors."""
     chosen, problems = {}, []
-    for say in _walk_says(script.steps):
-        settings = say.voice
+    for _, settings, location in spoken(script):
         if settings.name in chosen:
             continue
         voice = resolve_voice(settings.name, script.language, voices)
+        chosen[settings.name] = voice.id if voice else None
         if voice is None:
-            where = settings.name_location or say.location
+            where = settings.name_location or location
             if settings.name is None:
                 problems.append(Problem(where, f"no voice speaks the language '{script.language}'; "
                                                "run 'meditate voices' to list the voices"))
             else:
                 problems.append(Problem(where, f"unknown voice '{settings.name}'; "
                                                "run 'meditate voices' to list the voices"))
-            chosen[settings.name] = None
-            continue
-        chosen[settings.name] = voice.id
     if problems:
-        raise ScriptError(list(dict.fromkeys(problems)))
+        raise ScriptError(problems)
     return chosen
 
 
-def speech_requests(script: Script, voice_ids: dict) -> dict[SpeechRequest, Say]:
-    """Every clip the script needs, with the step that needs it (for locating failures)."""
-    requests: dict[SpeechRequest, Say] = {}
-    for say in _walk_says(script.steps):
-        for piece in say.pieces:
-            if isinstance(piece, Sentence):
-                request = SpeechRequest(piece.text, voice_ids[say.voice.name], say.voice.rate, say.voice.volume)
-                requests.setdefault(request, say)
+def request_for(text: str, settings: VoiceSettings, voice_ids: dict) -> SpeechRequest:
+    """The clip request for a text in a voice."""
+    return SpeechRequest(text, voice_ids[settings.name], settings.rate, settings.volume)
+
+
+def speech_requests(script: Script, voice_ids: dict) -> dict[SpeechRequest, Location]:
+    """Every clip the script needs, with where it is asked for (for locating failures)."""
+    requests: dict[SpeechRequest, Location] = {}
+    for text, settings, location in spoken(script):
+        requests.setdefault(request_for(text, settings, voice_ids), location)
     return requests
 
 
@@ -132,7 +168,7 @@ def prepare_speech(script: Script, engine: SpeechEngine, voice_ids: dict) -> dic
     requests = speech_requests(script, voice_ids)
     failures = engine.synthesize(requests)
     if failures:
-        raise ScriptError([Problem(requests[f.request].location,
+        raise ScriptError([Problem(requests[f.request],
                                    f"speech synthesis failed for '{_short(f.request.text)}': {f.reason}")
                            for f in failures])
     lengths = {}
@@ -151,20 +187,32 @@ def _short(text: str, limit: int = 40) -> str:
 # ---------------------------------------------------------------- the timeline
 
 class _Planner:
-    def __init__(self, script: Script, lengths: dict, voice_ids: dict, engine_name: str):
+    def __init__(self, script: Script, lengths: dict, voice_ids: dict, engine_name: str,
+                 pause_factor: float = 1.0, breathe_factor: float = 1.0):
         self.script = script
         self.rate = script.audio.sample_rate
         self.lengths = lengths
         self.voice_ids = voice_ids
         self.engine_name = engine_name
+        self.pause_factor = pause_factor
+        self.breathe_factor = breathe_factor
         self.now = 0
         self.events: list[Event] = []
         self.chapter_starts: list[tuple[str, int]] = []
         self.pending_gap = 0.0
         self.pending_chapters: list[str] = []
+        self.flexible_pauses = 0  # samples of pauses placed (they stretch with `length`)
+        self.flexible_breathing = 0  # samples of breathe-by-duration placed
+        self.shortest_breathing = 0  # one cycle of each breathe-by-duration: the least they can take
+        self.problems: list[Problem] = []
 
     def samples(self, seconds: float) -> int:
         return int(round(seconds * self.rate))
+
+    def flush_gap(self) -> None:
+        if self.pending_gap:
+            self.silence(self.pending_gap)
+        self.pending_gap = 0.0
 
     def begin(self, replaces_gap: bool) -> None:
         """Before the next sound or exact silence: settle the pending gap, then open pending chapters."""
@@ -177,9 +225,11 @@ class _Planner:
         self.pending_chapters.clear()
 
     def pause(self, seconds: float, location=None) -> None:
-        """An exact silence that replaces the pending gap."""
+        """An exact silence that replaces the pending gap; it stretches with the length factor."""
         self.begin(replaces_gap=True)
-        self.silence(seconds, location)
+        before = self.now
+        self.silence(seconds * self.pause_factor, location)
+        self.flexible_pauses += self.now - before
 
     def silence(self, seconds: float, location=None) -> None:
         length = self.samples(seconds)
@@ -187,18 +237,16 @@ class _Planner:
             self.events.append(Event("silence", self.now, self.now + length, location=location))
             self.now += length
 
-    def flush_gap(self) -> None:
-        if self.pending_gap:
-            self.silence(self.pending_gap)
-        self.pending_gap = 0.0
+    def clip_event(self, text: str, settings: VoiceSettings, at: int, location) -> Event:
+        request = request_for(text, settings, self.voice_ids)
+        length = resampled_length(self.lengths[request], self.rate)
+        return Event("speech", at, at + length, text, request.key(self.engine_name), location)
 
     def speak(self, say: Say, sentence: Sentence) -> None:
         self.begin(replaces_gap=False)
-        request = SpeechRequest(sentence.text, self.voice_ids[say.voice.name], say.voice.rate, say.voice.volume)
-        length = resampled_length(self.lengths[request], self.rate)
-        self.events.append(Event("speech", self.now, self.now + length, sentence.text,
-                                 request.key(self.engine_name), say.location))
-        self.now += length
+        event = self.clip_event(sentence.text, say.voice, self.now, say.location)
+        self.events.append(event)
+        self.now = event.end
 
     def say(self, say: Say) -> None:
         for piece in say.pieces:
@@ -214,6 +262,81 @@ class _Planner:
         if say.pieces and isinstance(say.pieces[-1], Sentence):
             self.pending_gap = say.pace.paragraph_gap
 
+    def breathe(self, step: Breathe) -> None:
+        self.begin(replaces_gap=False)
+        pattern = step.pattern
+        cycle = pattern.cycle_seconds
+        if step.cycles is not None:
+            cycles = step.cycles
+        else:
+            cycles = max(1, int(step.duration * self.breathe_factor / cycle + 1e-9))
+        start, offset = self.now, 0.0
+        for _ in range(cycles):
+            for phase in pattern.phases:
+                phase_start = start + self.samples(offset)
+                offset += phase.seconds
+                phase_end = start + self.samples(offset)  # from the step's start: no drift, ever
+                self.events.append(Event("breath", phase_start, phase_end, phase=phase.phase, location=step.location))
+                self.cue(step, phase, phase_start, phase_end)
+        self.now = start + self.samples(offset)
+        if step.cycles is None:
+            self.flexible_breathing += self.now - start
+            self.shortest_breathing += self.samples(cycle)
+        self.pending_gap = 0.0
+
+    def cue(self, step: Breathe, phase, start: int, end: int) -> None:
+        if step.cue == "voice":
+            self.timed_clip(step, dict(step.words)[phase.word], start, end, phase.phase)
+        elif step.cue == "count":
+            for second in range(int(phase.seconds + 1e-9)):
+                at = start + self.samples(second)
+                self.timed_clip(step, str(second + 1), at, min(end, at + self.rate), phase.phase)
+        elif step.cue == "tone":
+            low, high = TONE_LOW_HZ, TONE_HIGH_HZ
+            glide = {"in": (low, high), "out": (high, low)}.get(phase.phase)
+            if phase.word == "in_again":
+                glide = (high, high * 1.12)
+            if glide is None:  # a hold stays where the breath left it
+                glide = (high, high) if self._after_in(step, phase) else (low, low)
+            self.events.append(Event("tone", start, end, sound=ToneSound(*glide), location=step.location))
+        elif step.cue == "bell":
+            ring = min(self.samples(natural_ring_seconds()), end - start + self.samples(1.5))
+            self.events.append(Event("bell", start, start + ring, sound=BellSound(pitch=CUE_BELL_HZ, gain_db=-14.0),
+                                     location=step.location))
+
+    @staticmethod
+    def _after_in(step: Breathe, phase) -> bool:
+        phases = step.pattern.phases
+        index = phases.index(phase)
+        return index > 0 and phases[index - 1].phase == "in"
+
+    def timed_clip(self, step: Breathe, text: str, start: int, end: int, phase: str) -> None:
+        event = self.clip_event(text, step.voice, start, step.location)
+        if event.end > end:
+            over = (event.end - end) / self.rate
+            room = (end - start) / self.rate
+            self.problems.append(Problem(step.location, f"the '{phase}' cue \"{text}\" takes "
+                                         f"{(event.end - start) / self.rate:.2f} s, {over:.2f} s longer than its "
+                                         f"{room:g} s {'second' if step.cue == 'count' else 'phase'}: use shorter "
+                                         "words, a faster voice rate, or cue: tone"))
+        self.events.append(event)
+
+    def bell(self, step: Bell) -> None:
+        self.begin(replaces_gap=False)
+        if step.ring is not None:
+            ring = step.ring
+        elif step.sound is not None:
+            ring = _file_seconds(step.sound)
+        else:
+            ring = natural_ring_seconds()
+        start = self.now
+        sound = BellSound(file=str(step.sound) if step.sound else "")
+        for strike in range(step.strikes):
+            at = start + self.samples(strike * step.gap)
+            self.events.append(Event("bell", at, at + self.samples(ring), sound=sound, location=step.location))
+        self.now = start + self.samples((step.strikes - 1) * step.gap + ring)
+        self.pending_gap = 0.0
+
     def steps(self, steps) -> None:
         for step in steps:
             if isinstance(step, Say):
@@ -227,10 +350,20 @@ class _Planner:
                     self.steps(step.steps)
             elif isinstance(step, Include):
                 self.steps(step.steps)
+            elif isinstance(step, Breathe):
+                self.breathe(step)
+            elif isinstance(step, Bell):
+                self.bell(step)
 
     def timeline(self) -> Timeline:
+        self.silence(self.script.finish.lead_in)
         self.steps(self.script.steps)
-        return Timeline(self.script.title, self.rate, self.now, tuple(self.events), self._chapters())
+        self.pending_chapters.clear()
+        self.silence(self.script.finish.fade_out)
+        if self.problems:
+            raise ScriptError(self.problems)
+        events = tuple(sorted(self.events, key=lambda e: e.start))
+        return Timeline(self.script.title, self.rate, self.now, events, self._chapters())
 
     def _chapters(self) -> tuple[ChapterMark, ...]:
         starts = []
@@ -238,15 +371,65 @@ class _Planner:
             if starts and starts[-1][1] == start:
                 starts.pop()  # an empty chapter is replaced by the one that follows it
             starts.append((title, start))
-        if starts and starts[0][1] > 0 and not any(e.kind == "speech" and e.start < starts[0][1]
-                                                   for e in self.events):
+        if starts and starts[0][1] > 0 and not any(e.audible and e.start < starts[0][1] for e in self.events):
             starts[0] = (starts[0][0], 0)  # nothing is heard before the first chapter: start it at 0
         ends = [start for _, start in starts[1:]] + [self.now]
         return tuple(ChapterMark(title, start, end) for (title, start), end in zip(starts, ends) if end > start)
 
 
+TONE_LOW_HZ = 196.0
+TONE_HIGH_HZ = 294.0
+CUE_BELL_HZ = 523.0
+
+
+def _file_seconds(path) -> float:
+    from .sounds import read_audio_file
+
+    return read_audio_file(path, 8000).size / 8000
+
+
 def plan(script: Script, engine: SpeechEngine) -> Timeline:
-    """The exact timeline of a script (synthesizing missing clips into the cache)."""
+    """The exact timeline of a script (synthesizing missing clips into the cache), fitted to its length."""
     voice_ids = resolve_voices(script, engine.voices())
     lengths = prepare_speech(script, engine, voice_ids)
-    return _Planner(script, lengths, voice_ids, engine.engine).timeline()
+
+    def attempt(pause_factor: float = 1.0, breathe_factor: float = 1.0) -> _Planner:
+        planner = _Planner(script, lengths, voice_ids, engine.engine, pause_factor, breathe_factor)
+        planner.result = planner.timeline()
+        return planner
+
+    first = attempt()
+    if script.length is None:
+        return first.result
+    return _fit_length(script, first, attempt)
+
+
+def _fit_length(script: Script, first: _Planner, attempt) -> Timeline:
+    """Stretch or shrink pauses and breathe-by-duration steps by one factor to land on the target."""
+    rate = first.rate
+    target = int(round(script.length * rate))
+    flexible = first.flexible_pauses + first.flexible_breathing
+    fixed = first.now - flexible
+    shortest = fixed + first.shortest_breathing
+    where = script.length_location
+    if flexible == 0:
+        raise _length_problem(where, f"a length of {format_duration(script.length)} cannot be reached: nothing in "
+                                     "this script stretches (add pause steps, or breathe steps with duration:)")
+    if target <= shortest:
+        raise _length_problem(where, f"a length of {format_duration(script.length)} is too short: the fixed parts "
+                                     "(speech, bells, counted breaths) need at least "
+                                     f"{format_duration(shortest / rate)}")
+    factor = (target - fixed) / flexible
+    second = attempt(factor, factor)
+    # Whole breathing cycles leave a remainder: the pauses take it up so the track lands on target.
+    if second.flexible_pauses and second.now != target:
+        pause_factor = factor * (second.flexible_pauses + target - second.now) / second.flexible_pauses
+        if pause_factor > 0:
+            second = attempt(pause_factor, factor)
+    return replace(second.result, length_factor=factor)
+
+
+def _length_problem(where: Location | None, message: str):
+    if where is None:  # the length came from the command line
+        return RenderError(f"--length: {message}")
+    return ScriptError([Problem(where, message)])

@@ -9,7 +9,7 @@ from pathlib import Path
 from .encoder import Tags, encode_mp3
 from .errors import RenderError
 from .loader import LIBRARY_FILE, LoadOptions, audio_problem, find_library_root, is_partial, load_script
-from .mixer import mix_blocks
+from .mixer import finished_blocks
 from .planner import Timeline, plan
 from .script import Script
 from .speech import SpeechEngine
@@ -57,7 +57,8 @@ def track_tags(script: Script) -> Tags:
 def render(script: Script, out_path: Path, engine: SpeechEngine) -> RenderResult:
     """Render one script to an MP3 (written atomically)."""
     timeline = plan(script, engine)
-    size = encode_mp3(mix_blocks(timeline), script.audio, out_path, track_tags(script))
+    blocks = finished_blocks(timeline, script.background, script.finish)
+    size = encode_mp3(blocks, script.audio, out_path, track_tags(script))
     return RenderResult(script, out_path, timeline, size)
 
 

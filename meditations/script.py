@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from .breathing import Pattern
 
 from .errors import Location
 
@@ -121,7 +124,53 @@ class Include:
     location: Location
 
 
-Step = Union[Say, Pause, Chapter, Repeat, Include]
+@dataclass(frozen=True)
+class Breathe:
+    """Paced breathing: whole cycles of a pattern, each phase cued."""
+
+    pattern: "Pattern"
+    cycles: int | None  # fixed length ...
+    duration: float | None  # ... or flexible: as many whole cycles as fit
+    cue: str  # voice | tone | bell | count | none
+    words: tuple[tuple[str, str], ...]  # cue word key -> spoken text
+    voice: VoiceSettings
+    location: Location
+
+
+@dataclass(frozen=True)
+class Bell:
+    """Bell strikes; the step lasts until the last strike has rung out (or `ring`)."""
+
+    strikes: int
+    gap: float
+    ring: float | None
+    sound: Path | None  # a user's recording instead of the synthesized bowl
+    location: Location
+
+
+Step = Union[Say, Pause, Chapter, Repeat, Include, Breathe, Bell]
+
+
+@dataclass(frozen=True)
+class Background:
+    """A bed of sound under the whole track."""
+
+    sound: str  # brown-noise | pink-noise | white-noise | file
+    file: Path | None
+    location: Location | None = field(default=None, compare=False)
+    level_db: float = -30.0  # relative to the voice
+    duck_db: float = 8.0  # how far it dips under speech
+    fade: float = 5.0
+
+
+@dataclass(frozen=True)
+class Finish:
+    """How the track starts, ends and how loud it is."""
+
+    lead_in: float = 2.0
+    fade_out: float = 4.0
+    loudness: float = -16.0  # integrated LUFS (EBU R 128 / ITU-R BS.1770)
+    true_peak: float = -1.0  # dBTP ceiling
 
 
 @dataclass(frozen=True)
@@ -144,6 +193,11 @@ class Script:
     steps: tuple
     sources: tuple[Path, ...]  # every file read to build this script (for fingerprints)
     library_root: Path
+    background: Background | None = None
+    finish: Finish = Finish()
+    length: float | None = None  # a target length: pauses and breathe-by-duration stretch to fit
+    length_location: Location | None = field(default=None, compare=False)
+    warnings: tuple = ()  # Problems that do not stop a render (breathing safety)
     declared_variables: tuple[str, ...] = ()  # names under variables: (library and script)
     placeholders: tuple[str, ...] = ()  # names the texts ask for
 

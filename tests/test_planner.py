@@ -1,5 +1,7 @@
 """Gap, pause and chapter rules of the planner, on real clip lengths."""
 
+import textwrap
+
 import pytest
 
 from meditations.loader import LoadOptions, load_script
@@ -7,6 +9,9 @@ from meditations.planner import plan
 
 
 def timeline(write, text, engine, **options):
+    """The plan of a script without lead-in and tail, so that only the gap rules show."""
+    text = textwrap.dedent(text).lstrip()
+    text = text.replace("title:", "lead_in: 0\nfade_out: 0\ntitle:", 1) if "lead_in" not in text else text
     return plan(load_script(write("p.yaml", text), LoadOptions(**options)), engine).to_json()
 
 

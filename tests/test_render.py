@@ -12,6 +12,8 @@ from meditations.planner import plan
 from meditations.render import load, render
 
 SCRIPT = """
+lead_in: 0
+fade_out: 0
 title: Timing check
 author: Test Practice
 album: Test Album
@@ -126,7 +128,7 @@ def test_render_command_prints_only_what_a_person_needs(tmp_path, monkeypatch):
     assert result.stdout.startswith("wrote out/calm.mp3 (0:0")
     assert result.stdout.count("\n") == 1 and "Audio saved" not in result.stdout
     assert result.stderr == ""
-    assert 1.5 < duration < 4
+    assert 6.5 < duration < 9  # 2 s lead-in, the sentence, 1 s pause, 4 s tail
 
 
 def test_audio_format_from_the_command_line(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ CASES = [
      ["s.yaml:2:1: unknown key 'titel' (did you mean 'title'?)"]),
     ("unknown key without a close match", "title: x\nmood: calm\nsteps:\n  - say: Hi.\n",
      ["s.yaml:2:1: unknown key 'mood' (expected one of: title, description, author, album, genre, language, "
-      "tags, voice, pace, audio, variables, steps)"]),
+      "tags, voice, pace, audio, variables, background, length, lead_in, fade_out, loudness, cue_words, steps)"]),
     ("missing title and steps", "description: x\n",
      ["s.yaml:1:1: missing required key 'title'", "s.yaml:1:1: missing required key 'steps'"]),
     ("every problem of a file is reported", "title: x\nvoice: {rate: fast, volume: 2}\nsteps:\n  - pause: 0s\n"
@@ -33,7 +33,7 @@ CASES = [
      ["s.yaml:2:8: 'steps' must be a list of steps (each line starting with '- '), got 'hello'"]),
     ("empty steps", "title: x\nsteps: []\n", ["s.yaml:2:8: 'steps' is empty: add at least one step"]),
     ("unknown step keyword", "title: x\nsteps:\n  - speak: Hi.\n",
-     ["s.yaml:3:5: unknown step 'speak' (a step is one of: say, pause, chapter, repeat, include)"]),
+     ["s.yaml:3:5: unknown step 'speak' (a step is one of: say, pause, chapter, repeat, include, breathe, bell)"]),
     ("unknown key beside an action", "title: x\nsteps:\n  - say: Hi.\n    voise: {rate: 100}\n",
      ["s.yaml:4:5: unknown key 'voise' (did you mean 'voice'?)"]),
     ("repeat without steps and with zero", "title: x\nsteps:\n  - repeat: 0\n",
