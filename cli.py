@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from meditations import __version__
-from meditations.durations import format_duration
+from meditations.durations import format_duration, parse_duration
 from meditations.errors import MeditateError, ScriptError
 from meditations.render import (AudioOverrides, default_workers, find_scripts, load, output_path, refuse_non_track,
                                 render)
@@ -56,7 +56,24 @@ def set_option(function):
                         help="Fill a {placeholder}: overrides the script's variables. Repeatable.")(function)
 
 
+def parse_length(ctx, param, value):
+    """--length 10m"""
+    if value is None:
+        return None
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"'{value}' must be longer than zero")
+    return seconds
+
+
 def audio_options(function):
+    function = click.option("--length", callback=parse_length, metavar="DURATION",
+                            help="Fit the track to this length (e.g. 10m): pauses and timed breathing stretch.")(function)
+    function = click.option("--loudness", type=click.FloatRange(-36, -9), metavar="LUFS",
+                            help="Target loudness in LUFS (default -16).")(function)
     function = click.option("--bitrate", type=click.Choice(["32", "48", "64", "96", "128", "160", "192"]),
                             help="MP3 bitrate in kbit/s (default 64).")(function)
     function = click.option("--channels", type=click.Choice(["1", "2"]), help="1 mono (default) or 2 stereo.")(function)
@@ -65,9 +82,9 @@ def audio_options(function):
     return function
 
 
-def audio_overrides(sample_rate, channels, bitrate) -> AudioOverrides:
+def audio_overrides(sample_rate, channels, bitrate, loudness=None, length=None) -> AudioOverrides:
     as_int = lambda v: int(v) if v else None  # noqa: E731
-    return AudioOverrides(as_int(sample_rate), as_int(channels), as_int(bitrate))
+    return AudioOverrides(as_int(sample_rate), as_int(channels), as_int(bitrate), loudness, length)
 
 
 def check_overrides(script, overrides) -> None:
@@ -94,9 +111,9 @@ def main(ctx: click.Context, debug: bool) -> None:
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the MP3 files.")
 @set_option
 @audio_options
-def render_command(scripts, out_dir, overrides, sample_rate, channels, bitrate) -> None:
+def render_command(scripts, out_dir, overrides, sample_rate, channels, bitrate, loudness, length) -> None:
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
-    audio = audio_overrides(sample_rate, channels, bitrate)
+    audio = audio_overrides(sample_rate, channels, bitrate, loudness, length)
     scripts = find_scripts(scripts)
     failed = 0
     with SpeechEngine(workers=default_workers()) as engine:
@@ -122,15 +139,16 @@ def render_command(scripts, out_dir, overrides, sample_rate, channels, bitrate) 
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate_command(paths) -> None:
     """Check scripts (files, or every script below folders) without rendering."""
-    from meditations.planner import resolve_voices
+    from meditations.planner import check_cues
 
     scripts = find_scripts(paths)
     problems: list[str] = []
-    with SpeechEngine(workers=1) as engine:
+    with SpeechEngine(workers=default_workers()) as engine:
         for path in scripts:
             try:
                 script = load(path)
-                resolve_voices(script, engine.voices())
+                check_cues(script, engine)
+                show_warnings(script)
             except ScriptError as exc:
                 problems.extend(exc.lines())
     if problems:
@@ -148,11 +166,12 @@ def validate_command(paths) -> None:
 @set_option
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as one JSON object.")
 @audio_options
-def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate) -> None:
+def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate, loudness, length) -> None:
     """Show the exact timeline the renderer will produce."""
     from meditations.planner import plan
 
-    script = load(script_path, overrides, audio_overrides(sample_rate, channels, bitrate))
+    script = load(script_path, overrides, audio_overrides(sample_rate, channels, bitrate, loudness, length))
+    show_warnings(script)
     check_overrides(script, overrides)
     with SpeechEngine(workers=default_workers()) as engine:
         timeline = plan(script, engine)
@@ -162,18 +181,26 @@ def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate
     click.echo(format_plan(timeline))
 
 
+def show_warnings(script) -> None:
+    """Print a script's warnings (breathing safety) on stderr."""
+    for warning in script.warnings:
+        click.echo(str(warning), err=True)
+
+
 def format_plan(timeline) -> str:
     """The timeline as a table a person can read."""
     rate = timeline.sample_rate
+    factor = f", pauses x{timeline.length_factor:.3f} to fit the length" if timeline.length_factor != 1 else ""
     lines = [f"{timeline.title} — {format_duration(timeline.duration)}, "
-             f"{len(timeline.chapters)} chapter{'s' if len(timeline.chapters) != 1 else ''}", ""]
+             f"{len(timeline.chapters)} chapter{'s' if len(timeline.chapters) != 1 else ''}{factor}", ""]
     chapters = list(timeline.chapters)
     lines.append(f"{'start':>9}  {'end':>9}  {'kind':<8} text")
     for event in timeline.events:
         while chapters and chapters[0].start <= event.start:
             lines.append(f"{format_duration(chapters[0].start / rate):>9}  chapter: {chapters.pop(0).title}")
+        label = f"{event.kind} {event.phase}" if event.phase else event.kind
         lines.append(f"{format_duration(event.start / rate):>9}  {format_duration(event.end / rate):>9}  "
-                     f"{event.kind:<8} {event.text}".rstrip())
+                     f"{label:<8} {event.text}".rstrip())
     return "\n".join(lines)
 
 

@@ -180,6 +180,18 @@ def prepare_speech(script: Script, engine: SpeechEngine, voice_ids: dict) -> dic
     return lengths
 
 
+def check_cues(script: Script, engine: SpeechEngine) -> None:
+    """What validate checks beyond the file: voices exist, and every spoken breathing cue fits its phase
+    (only the cue words are synthesized, not the whole script)."""
+    voice_ids = resolve_voices(script, engine.voices())
+    breathing = [step for step in _walk(script.steps) if isinstance(step, Breathe) and cue_texts(step)]
+    if not breathing:
+        return
+    cues_only = replace(script, steps=tuple(breathing), length=None)
+    lengths = prepare_speech(cues_only, engine, voice_ids)
+    _Planner(cues_only, lengths, voice_ids, engine.engine).timeline()
+
+
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -17,11 +17,13 @@ from .speech import SpeechEngine
 
 @dataclass(frozen=True)
 class AudioOverrides:
-    """Output format settings given on the command line (None: the script's or library's)."""
+    """Output settings given on the command line (None: the script's or library's)."""
 
     sample_rate: int | None = None
     channels: int | None = None
     bitrate: int | None = None
+    loudness: float | None = None
+    length: float | None = None
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,11 @@ def load(path: str | Path, overrides=(), audio: AudioOverrides = AudioOverrides(
          options: LoadOptions = LoadOptions()) -> Script:
     """Load a script with --set overrides and output-format overrides applied."""
     script = load_script(path, replace(options, overrides=tuple(overrides)))
-    given = {k: v for k, v in vars(audio).items() if v is not None}
+    if audio.loudness is not None:
+        script = replace(script, finish=replace(script.finish, loudness=audio.loudness))
+    if audio.length is not None:
+        script = replace(script, length=audio.length, length_location=None)
+    given = {k: getattr(audio, k) for k in ("sample_rate", "channels", "bitrate") if getattr(audio, k) is not None}
     if not given:
         return script
     merged = replace(script.audio, **given)
