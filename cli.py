@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -87,13 +88,18 @@ def audio_overrides(sample_rate, channels, bitrate, loudness=None, length=None) 
     return AudioOverrides(as_int(sample_rate), as_int(channels), as_int(bitrate), loudness, length)
 
 
-def check_overrides(script, overrides) -> None:
-    """A --set name that the script neither declares nor uses is a usage error: a typo must not pass."""
-    unused = script.unused_overrides(overrides)
+def check_overrides(scripts, overrides) -> None:
+    """A --set name that no script declares or uses is a usage error: a typo must not pass silently."""
+    if not scripts:
+        return
+    unused = [name for name, _ in overrides if all(name in s.unused_overrides(overrides) for s in scripts)]
     if unused:
-        known = ", ".join(script.declared_variables) or "none"
-        raise click.UsageError(f"--set {unused[0]}: {script.display} has no variable '{unused[0]}' "
-                               f"(its variables: {known})")
+        known = ", ".join(sorted({v for s in scripts for v in s.declared_variables})) or "none"
+        if len(scripts) == 1:
+            raise click.UsageError(f"--set {unused[0]}: {scripts[0].display} has no variable '{unused[0]}' "
+                                   f"(its variables: {known})")
+        raise click.UsageError(f"--set {unused[0]}: none of these scripts has a variable '{unused[0]}' "
+                               f"(their variables: {known})")
 
 
 @click.group(cls=MeditateGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -106,33 +112,74 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command("render")
-@click.argument("scripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", default="audio_out", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the MP3 files.")
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
+              help="A client profile: render the client's set into OUTPUT/<profile name>/.")
+@click.option("--steps", "step_spec", metavar="N[-M]", help="Preview only these steps (e.g. 3-5) of one script.")
+@click.option("--chapter", metavar="NAME", help="Preview only this chapter of one script.")
 @set_option
 @audio_options
-def render_command(scripts, out_dir, overrides, sample_rate, channels, bitrate, loudness, length) -> None:
+def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sample_rate, channels, bitrate, loudness,
+                   length) -> None:
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
+    from meditations.preview import preview_suffix, select_chapter, select_steps
+
     audio = audio_overrides(sample_rate, channels, bitrate, loudness, length)
-    scripts = find_scripts(scripts)
-    failed = 0
+    jobs, options, out_dir = render_jobs(scripts, profile, out_dir, overrides)
+    if (step_spec or chapter) and len(jobs) != 1:
+        raise click.UsageError("--steps and --chapter preview one script at a time")
+    scripts_loaded, failed = [], 0
+    for path, track_length in jobs:
+        try:
+            refuse_non_track(path)
+            script = load(path, (), replace(audio, length=audio.length or track_length), options)
+            if step_spec:
+                script = select_steps(script, step_spec)
+            elif chapter:
+                script = select_chapter(script, chapter)
+            scripts_loaded.append((path, script))
+        except MeditateError as exc:
+            if len(jobs) == 1:
+                raise
+            report(exc)
+            failed += 1
+    check_overrides([s for _, s in scripts_loaded], overrides)
+    suffix = preview_suffix(step_spec, chapter)
     with SpeechEngine(workers=default_workers()) as engine:
-        for path in scripts:
+        for path, script in scripts_loaded:
+            target = out_dir / f"{path.stem}{suffix}.mp3"
             try:
-                refuse_non_track(path)
-                script = load(path, overrides, audio)
-                check_overrides(script, overrides)
-                result = render(script, output_path(path, out_dir), engine)
+                result = render(script, target, engine)
             except MeditateError as exc:
-                if len(scripts) == 1:
+                if len(jobs) == 1:
                     raise
                 report(exc)
                 failed += 1
                 continue
             click.echo(f"wrote {result.path} ({format_duration(result.timeline.duration)})")
     if failed:
-        click.echo(f"{failed} of {len(scripts)} scripts failed", err=True)
+        click.echo(f"{failed} of {len(jobs)} scripts failed", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def render_jobs(scripts, profile, out_dir, overrides):
+    """What to render: (script path, length) pairs, the load options, and the output folder."""
+    from meditations.loader import LoadOptions
+    from meditations.profiles import load_profile
+
+    options = LoadOptions(overrides=tuple(overrides))
+    jobs = []
+    if profile is not None:
+        client = load_profile(profile)
+        options = client.load_options(options)
+        out_dir = out_dir / client.output
+        jobs = [(track.script, track.length) for track in client.tracks]
+    jobs += [(path, None) for path in find_scripts(scripts)]
+    if not jobs:
+        raise click.UsageError("name the scripts to render, or a client --profile")
+    return jobs, options, out_dir
 
 
 @main.command("validate")
@@ -172,7 +219,7 @@ def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate
 
     script = load(script_path, overrides, audio_overrides(sample_rate, channels, bitrate, loudness, length))
     show_warnings(script)
-    check_overrides(script, overrides)
+    check_overrides([script], overrides)
     with SpeechEngine(workers=default_workers()) as engine:
         timeline = plan(script, engine)
     if as_json:
@@ -205,13 +252,37 @@ def format_plan(timeline) -> str:
 
 
 @main.command("voices")
-def voices_command() -> None:
-    """List the voices the speech engine offers."""
-    with SpeechEngine(workers=1) as engine:
-        voices = engine.voices()
-    width = max(len(v.id) for v in voices)
-    for voice in sorted(voices, key=lambda v: v.id):
-        click.echo(f"{voice.id:<{width}}  {voice.language:<16} {voice.name}")
+@click.argument("wanted", nargs=-1, metavar="[VOICE]...")
+@click.option("--sample", is_flag=True, help="Render a short sample of each voice (or of those named) to listen to.")
+@click.option("--language", metavar="CODE", help="Only voices of this language (e.g. en, de, fr).")
+@click.option("-o", "--output", "out_dir", default="audio_out/voices", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the samples.")
+def voices_command(wanted, sample, language, out_dir) -> None:
+    """List the voices the speech engine offers, or render samples to choose one by ear."""
+    from meditations.samples import choose_voices, render_sample
+
+    with SpeechEngine(workers=default_workers()) as engine:
+        voices = choose_voices(engine.voices(), wanted, language)
+        if not sample:
+            width = max((len(v.id) for v in voices), default=0)
+            for voice in voices:
+                click.echo(f"{voice.id:<{width}}  {voice.language:<16} {voice.name}")
+            return
+        for voice in voices:
+            result = render_sample(voice, out_dir, engine)
+            click.echo(f"wrote {result.path} ({voice.name})")
+
+
+@main.command("new")
+@click.argument("name", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--template", type=click.Choice(["visualization", "breathing", "body-scan", "blank"]),
+              default="visualization", show_default=True, help="What kind of practice to start from.")
+def new_command(name, template) -> None:
+    """Start a new script NAME(.yaml) from a commented template (never overwrites a file)."""
+    from meditations.templates import new_script
+
+    path = new_script(name, template)
+    click.echo(f"wrote {path}: edit it, then try: meditate render {path}")
 
 
 if __name__ == "__main__":

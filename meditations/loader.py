@@ -34,6 +34,7 @@ class LoadOptions:
     """What the caller adds to a script: variable overrides (--set) and limits."""
 
     overrides: tuple[tuple[str, str], ...] = ()
+    voice: VoiceSettings | None = None  # a client profile's voice, over the script's
     limits: Limits = Limits()
     max_repeat: int = 1000
     max_include_depth: int = 10
@@ -385,9 +386,24 @@ class StepKind:
     extra_keys: tuple[str, ...] = ()
 
 
+SAY_KEYS = ("text", "recording")
+
+
 def parse_say(entries, ctx: _Context):
-    """- say: TEXT  (with an optional voice: override)"""
+    """- say: TEXT  or  - say: {text: TEXT, recording: FILE}  (with an optional voice: override)"""
     node = entries["say"][1]
+    recording = recording_location = None
+    if isinstance(node, yaml.MappingNode):
+        fields = mapping_keys(node, ctx, "say", SAY_KEYS)
+        if "recording" in fields:
+            recording = library_file(fields["recording"][1], ctx, "say.recording")
+            recording_location = ctx.at(fields["recording"][1])
+            if recording is None:
+                return None
+        if "text" not in fields:
+            ctx.error(node, "'say' needs 'text:' (the words, also for a recording: they go into the transcript)")
+            return None
+        node = fields["text"][1]
     raw = text_value(node, ctx, "say")
     voice = ctx.voice
     if "voice" in entries:
@@ -401,7 +417,8 @@ def parse_say(entries, ctx: _Context):
     if not pieces:
         ctx.error(node, "'say' needs some text to speak")
         return None
-    return Say(pieces=pieces, voice=voice, pace=ctx.pace, location=ctx.at(node))
+    return Say(pieces=pieces, voice=voice, pace=ctx.pace, location=ctx.at(node), recording=recording,
+               recording_location=recording_location)
 
 
 def parse_pause(entries, ctx: _Context):
@@ -823,6 +840,8 @@ def _script_from_entries(root, entries, ctx: _Context, library: LibraryDefaults)
     ctx.variables = {**declared, **dict(ctx.options.overrides)}
     if "voice" in entries:
         ctx.voice = voice_settings(entries["voice"][1], ctx).over(library.voice)
+    if ctx.options.voice is not None:
+        ctx.voice = ctx.options.voice.over(ctx.voice)
     if "pace" in entries:
         ctx.pace = pace_settings(entries["pace"][1], ctx, library.pace)
     audio = library.audio

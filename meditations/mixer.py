@@ -25,7 +25,8 @@ from .errors import Problem, RenderError, ScriptError
 from .loudness import Meter, curve_power_per_energy_window, integrated_loudness, limiter_curve
 from .planner import Event, Timeline
 from .script import Background, Finish
-from .sounds import BellSound, LoopedFile, NoiseBed, ToneSound, bell_strike, read_audio_file, tone
+from .sounds import (BellSound, LoopedFile, NoiseBed, RecordingSound, ToneSound, bell_strike, read_audio_file, tone,
+                     trim_quiet)
 from .speech import ENGINE_SAMPLE_RATE, load_clip
 
 BLOCK_SECONDS = 10
@@ -76,6 +77,9 @@ def made_sound(event: Event, rate: int) -> np.ndarray:
     sound = event.sound
     if isinstance(sound, ToneSound):
         return tone(rate, length, sound.start_hz, sound.end_hz, sound.gain_db)
+    if isinstance(sound, RecordingSound):
+        audio = fit(trim_quiet(_user_file(sound.file, rate), rate), length).copy()
+        return edge_fade(audio, rate) * np.float32(10 ** (sound.gain_db / 20))
     if isinstance(sound, BellSound):
         if sound.file:
             audio = fit(_user_file(sound.file, rate), length).copy()

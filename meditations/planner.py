@@ -13,7 +13,7 @@ from .durations import format_duration
 from .errors import Location, Problem, RenderError, ScriptError
 from .script import (Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause,
                      VoiceSettings)
-from .sounds import BellSound, ToneSound, natural_ring_seconds
+from .sounds import BellSound, RecordingSound, ToneSound, natural_ring_seconds, read_audio_file, trim_quiet
 from .speech import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, Voice, load_clip, resolve_voice
 
 JOINED_GAP = 0.25  # between the pieces of an over-long sentence that was cut up
@@ -120,7 +120,7 @@ def cue_texts(step: Breathe) -> list[str]:
 def spoken(script: Script):
     """Every (text, voice settings, location) the script speaks: sentences and breathing cues."""
     for step in _walk(script.steps):
-        if isinstance(step, Say):
+        if isinstance(step, Say) and step.recording is None:
             for piece in step.pieces:
                 if isinstance(piece, Sentence):
                     yield piece.text, step.voice, step.location
@@ -192,6 +192,51 @@ def check_cues(script: Script, engine: SpeechEngine) -> None:
     _Planner(cues_only, lengths, voice_ids, engine.engine).timeline()
 
 
+def measure_recordings(script: Script, lengths: dict, engine_name: str, voice_ids: dict) -> dict:
+    """For each recording: its length at the track's rate and the gain that matches it to the voice."""
+    says = [step for step in _walk(script.steps) if isinstance(step, Say) and step.recording is not None]
+    if not says:
+        return {}
+    rate = script.audio.sample_rate
+    reference = _voice_loudness(lengths, engine_name)
+    measured = {}
+    for say in says:
+        if say.recording in measured:
+            continue
+        try:
+            audio = trim_quiet(read_audio_file(say.recording, rate), rate)
+        except RenderError as exc:
+            raise ScriptError([Problem(say.recording_location or say.location, str(exc))]) from None
+        if audio.size == 0:
+            raise ScriptError([Problem(say.recording_location or say.location, f"{say.recording.name} is silent")])
+        measured[say.recording] = (audio.size, reference - loudness_of(audio, rate))
+    return measured
+
+
+VOICE_REFERENCE_LUFS = -20.0  # used when a script has no synthesized speech to match recordings to
+
+
+def _voice_loudness(lengths: dict, engine_name: str) -> float:
+    """The loudness of the synthesized speech in a script (a sample of its clips)."""
+    import numpy as np
+
+    clips = [load_clip(request.key(engine_name)) for request in list(lengths)[:40]]
+    clips = [c for c in clips if c is not None and c.size]
+    if not clips:
+        return VOICE_REFERENCE_LUFS
+    return loudness_of(np.concatenate(clips).astype(np.float32) / 32768.0, ENGINE_SAMPLE_RATE)
+
+
+def loudness_of(audio, rate: int) -> float:
+    """Integrated loudness of a whole clip."""
+    from .loudness import Meter, integrated_loudness
+
+    meter = Meter(rate)
+    meter.feed(audio)
+    meter.finish()
+    return integrated_loudness(meter.energy())
+
+
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -200,7 +245,7 @@ def _short(text: str, limit: int = 40) -> str:
 
 class _Planner:
     def __init__(self, script: Script, lengths: dict, voice_ids: dict, engine_name: str,
-                 pause_factor: float = 1.0, breathe_factor: float = 1.0):
+                 pause_factor: float = 1.0, breathe_factor: float = 1.0, extra_tail: int = 0):
         self.script = script
         self.rate = script.audio.sample_rate
         self.lengths = lengths
@@ -208,6 +253,7 @@ class _Planner:
         self.engine_name = engine_name
         self.pause_factor = pause_factor
         self.breathe_factor = breathe_factor
+        self.extra_tail = extra_tail  # samples added to the closing silence so a fitted length lands on target
         self.now = 0
         self.events: list[Event] = []
         self.chapter_starts: list[tuple[str, int]] = []
@@ -217,6 +263,7 @@ class _Planner:
         self.flexible_breathing = 0  # samples of breathe-by-duration placed
         self.shortest_breathing = 0  # one cycle of each breathe-by-duration: the least they can take
         self.problems: list[Problem] = []
+        self.recordings: dict = {}
 
     def samples(self, seconds: float) -> int:
         return int(round(seconds * self.rate))
@@ -260,7 +307,19 @@ class _Planner:
         self.events.append(event)
         self.now = event.end
 
+    def recorded(self, say: Say) -> None:
+        """A therapist's recording of the whole text, matched in loudness to the synthesized voice."""
+        self.begin(replaces_gap=False)
+        length, gain_db = self.recordings[say.recording]
+        sound = RecordingSound(str(say.recording), gain_db)
+        self.events.append(Event("speech", self.now, self.now + length, say.text, location=say.location, sound=sound))
+        self.now += length
+        self.pending_gap = say.pace.paragraph_gap
+
     def say(self, say: Say) -> None:
+        if say.recording is not None:
+            self.recorded(say)
+            return
         for piece in say.pieces:
             if isinstance(piece, Sentence):
                 if piece.joined and self.pending_gap:
@@ -371,7 +430,7 @@ class _Planner:
         self.silence(self.script.finish.lead_in)
         self.steps(self.script.steps)
         self.pending_chapters.clear()
-        self.silence(self.script.finish.fade_out)
+        self.silence(self.script.finish.fade_out + self.extra_tail / self.rate)
         if self.problems:
             raise ScriptError(self.problems)
         events = tuple(sorted(self.events, key=lambda e: e.start))
@@ -405,8 +464,11 @@ def plan(script: Script, engine: SpeechEngine) -> Timeline:
     voice_ids = resolve_voices(script, engine.voices())
     lengths = prepare_speech(script, engine, voice_ids)
 
-    def attempt(pause_factor: float = 1.0, breathe_factor: float = 1.0) -> _Planner:
-        planner = _Planner(script, lengths, voice_ids, engine.engine, pause_factor, breathe_factor)
+    recordings = measure_recordings(script, lengths, engine.engine, voice_ids)
+
+    def attempt(pause_factor: float = 1.0, breathe_factor: float = 1.0, extra_tail: int = 0) -> _Planner:
+        planner = _Planner(script, lengths, voice_ids, engine.engine, pause_factor, breathe_factor, extra_tail)
+        planner.recordings = recordings
         planner.result = planner.timeline()
         return planner
 
@@ -433,11 +495,17 @@ def _fit_length(script: Script, first: _Planner, attempt) -> Timeline:
                                      f"{format_duration(shortest / rate)}")
     factor = (target - fixed) / flexible
     second = attempt(factor, factor)
-    # Whole breathing cycles leave a remainder: the pauses take it up so the track lands on target.
+    # Whole breathing cycles leave a remainder: the pauses take it up so the track lands on target,
+    # or, where there are no pauses, the closing silence does.
+    pause_factor = factor
     if second.flexible_pauses and second.now != target:
         pause_factor = factor * (second.flexible_pauses + target - second.now) / second.flexible_pauses
         if pause_factor > 0:
             second = attempt(pause_factor, factor)
+        else:
+            pause_factor = factor
+    if second.now < target:
+        second = attempt(pause_factor, factor, extra_tail=target - second.now)
     return replace(second.result, length_factor=factor)
 
 

@@ -39,7 +39,9 @@ class RenderResult:
 def load(path: str | Path, overrides=(), audio: AudioOverrides = AudioOverrides(),
          options: LoadOptions = LoadOptions()) -> Script:
     """Load a script with --set overrides and output-format overrides applied."""
-    script = load_script(path, replace(options, overrides=tuple(overrides)))
+    if overrides:
+        options = replace(options, overrides=tuple(options.overrides) + tuple(overrides))
+    script = load_script(path, options)
     if audio.loudness is not None:
         script = replace(script, finish=replace(script.finish, loudness=audio.loudness))
     if audio.length is not None:

@@ -83,6 +83,8 @@ class Say:
     voice: VoiceSettings
     pace: Pace
     location: Location
+    recording: Path | None = None  # the therapist's own recording of this text, played instead of speech
+    recording_location: Location | None = field(default=None, compare=False)
 
     @property
     def text(self) -> str:

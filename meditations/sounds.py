@@ -43,6 +43,22 @@ class ToneSound:
     gain_db: float = -14.0
 
 
+@dataclass(frozen=True)
+class RecordingSound:
+    """A therapist's recording played instead of synthesized speech, with its loudness-matching gain."""
+
+    file: str
+    gain_db: float = 0.0
+
+
+def trim_quiet(audio: np.ndarray, rate: int, threshold: float = 0.005) -> np.ndarray:
+    """A recording without its silent lead-in and tail (a few ms kept either side)."""
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    if loud.size == 0:
+        return audio[:0]
+    return audio[max(0, loud[0] - int(0.01 * rate)):loud[-1] + 1 + int(0.04 * rate)]
+
+
 def natural_ring_seconds() -> float:
     """How long a strike takes to decay to -60 dB: each partial's decay time is its own -60 dB time,
     so the slowest partial sets it."""
@@ -135,20 +151,60 @@ class NoiseBed:
 
 # ---------------------------------------------------------------- user audio files
 
-def read_audio_file(path: Path, rate: int) -> np.ndarray:
-    """A user's WAV, MP3 or OGG as mono float32 at `rate` (via pydub and the bundled ffmpeg)."""
-    try:
-        from pydub import AudioSegment
-        import imageio_ffmpeg
+def _pydub():
+    """pydub's AudioSegment, pointed at the ffmpeg from the imageio-ffmpeg wheel."""
+    import warnings
 
-        AudioSegment.converter = imageio_ffmpeg.get_ffmpeg_exe()
-        segment = AudioSegment.from_file(str(path))
-    except FileNotFoundError:
-        raise RenderError(f"cannot read {path}: file not found") from None
-    except Exception as exc:  # pydub raises CouldntDecodeError and bare exceptions from ffmpeg
-        raise RenderError(f"cannot read {path}: not an audio file ffmpeg can decode ({type(exc).__name__})") from None
-    segment = segment.set_channels(1).set_frame_rate(rate).set_sample_width(2)
-    return np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float32) / 32768.0
+    import imageio_ffmpeg
+
+    with warnings.catch_warnings():
+        # pydub looks for a system ffmpeg when imported and warns if there is none; we give it ours.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from pydub import AudioSegment
+    AudioSegment.converter = imageio_ffmpeg.get_ffmpeg_exe()
+    return AudioSegment
+
+
+def read_audio_file(path: Path, rate: int) -> np.ndarray:
+    """A user's WAV, MP3, OGG or FLAC as mono float32 at `rate`.
+
+    WAV files are read by pydub. Compressed files are decoded by the ffmpeg binary from the
+    imageio-ffmpeg wheel directly: pydub asks ffprobe about every non-WAV file, and that wheel has none."""
+    path = Path(path)
+    if not path.is_file():
+        raise RenderError(f"cannot read {path}: file not found")
+    if path.suffix.lower() == ".wav":
+        return _read_wav_with_pydub(path, rate)
+    return _decode_with_ffmpeg(path, rate)
+
+
+def _read_wav_with_pydub(path: Path, rate: int) -> np.ndarray:
+    try:
+        segment = _pydub().from_wav(str(path))
+    except Exception:  # pydub raises CouldntDecodeError, wave/audioop errors, or fails looking for ffprobe
+        raise RenderError(f"cannot read {path}: not a WAV file meditate can decode") from None
+    segment = segment.set_channels(1).set_sample_width(2)
+    audio = np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float32) / 32768.0
+    if segment.frame_rate != rate:
+        from scipy.signal import resample_poly
+
+        g = math.gcd(rate, segment.frame_rate)
+        audio = resample_poly(audio, rate // g, segment.frame_rate // g).astype(np.float32)
+    return audio
+
+
+def _decode_with_ffmpeg(path: Path, rate: int) -> np.ndarray:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-f", "f32le",
+               "-ac", "1", "-ar", str(rate), "-"]
+    result = subprocess.run(command, capture_output=True)
+    if result.returncode != 0:
+        raise RenderError(f"cannot read {path}: not an audio file ffmpeg can decode")
+    return np.frombuffer(result.stdout, dtype="<f4").copy()
 
 
 def seamless_loop(audio: np.ndarray, rate: int, crossfade_seconds: float = 2.0) -> np.ndarray:

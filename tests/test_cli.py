@@ -23,7 +23,7 @@ def test_version():
 def test_missing_argument_is_a_usage_error():
     result = CliRunner().invoke(main, ["render"])
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[-1] == "Error: Missing argument 'SCRIPTS...'."
+    assert result.stderr.splitlines()[-1] == "Error: name the scripts to render, or a client --profile"
 
 
 def test_malformed_set(tmp_path, monkeypatch):

@@ -289,3 +289,15 @@ def test_bell_step_lasts_until_the_ring_has_decayed(write, engine):
     assert [b["start"] for b in bells] == [0.0, 4.0, 8.0]
     speech = [e for e in timeline.to_json()["events"] if e["kind"] == "speech"][0]
     assert speech["start"] == bells[-1]["end"] == 17.0
+
+
+def test_an_mp3_background_is_decoded_with_the_bundled_ffmpeg(write, engine, tmp_path):
+    hum = load(write("hum.yaml", "title: Hum\nlead_in: 0\nfade_out: 0\nsteps:\n  - breathe: {pattern: 2-0-2, cycles: 2,"
+                                 " cue: tone}\n"))
+    render(hum, tmp_path / "hum.mp3", engine)
+    script = load(write("bed.yaml", "title: Bed\nbackground: {sound: hum.mp3, level: -20dB}\nsteps:\n"
+                                    "  - say: Resting on a bed of sound.\n  - pause: 6s\n"))
+    result = render(script, tmp_path / "bed.mp3", engine)
+    audio = decode(result.path, script.audio.sample_rate)
+    pause = [e for e in result.timeline.events if e.kind == "silence" and e.end - e.start > 5 * 44100][0]
+    assert np.sqrt(np.mean(audio[pause.start + 22050:pause.end - 22050] ** 2)) > 0.003  # the bed is heard

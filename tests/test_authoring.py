@@ -1,0 +1,161 @@
+"""Therapist tools: templates, profiles, recordings, previews and voice samples, on real renders."""
+
+import json
+import wave
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from conftest import decode, ffmpeg_duration
+from meditations.templates import TEMPLATES
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_template_is_a_valid_script_that_renders(tmp_path, monkeypatch, template):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(main, ["new", "evening-calm", "--template", template])
+    assert (result.exit_code, result.stdout) == (
+        0, "wrote evening-calm.yaml: edit it, then try: meditate render evening-calm.yaml\n")
+    text = (tmp_path / "evening-calm.yaml").read_text()
+    assert "title: Evening Calm" in text and text.count("#") >= 3
+    assert runner.invoke(main, ["validate", "evening-calm.yaml"]).exit_code == 0
+    if template == "breathing":
+        assert runner.invoke(main, ["render", "evening-calm.yaml", "--length", "2m"]).exit_code == 0
+
+
+def test_new_never_overwrites(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.yaml").write_text("title: Mine\n")
+    result = CliRunner().invoke(main, ["new", "mine"])
+    assert (result.exit_code, result.stderr) == (1, "Error: mine.yaml already exists; choose another name "
+                                                    "(nothing was changed)\n")
+    assert (tmp_path / "mine.yaml").read_text() == "title: Mine\n"
+
+
+def write_wav(path, seconds, amplitude, rate=44100):
+    t = np.arange(int(seconds * rate)) / rate
+    tone = amplitude * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t)) / 1.5
+    audio = np.concatenate([np.zeros(rate // 2), tone, np.zeros(rate // 2)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1), handle.setsampwidth(2), handle.setframerate(rate)
+        handle.writeframes((audio * 32767).astype("<i2").tobytes())
+
+
+@pytest.mark.parametrize("amplitude", [0.02, 0.6])
+def test_a_recording_replaces_speech_and_matches_its_loudness(tmp_path, monkeypatch, amplitude):
+    import pyloudnorm
+
+    write_wav(tmp_path / "recordings" / "welcome.wav", 2.0, amplitude)
+    (tmp_path / "s.yaml").write_text(
+        "title: Rec\nlead_in: 0\nfade_out: 0\nsteps:\n  - say: This sentence is made by the speech engine.\n"
+        "  - say: {text: 'Welcome, this is my own voice.', recording: recordings/welcome.wav}\n"
+        "  - say: And the engine speaks again here.\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["plan", "s.yaml", "--json"])
+    events = [e for e in json.loads(result.stdout)["events"] if e["kind"] == "speech"]
+    assert [e["text"] for e in events][1] == "Welcome, this is my own voice."
+    assert abs((events[1]["end"] - events[1]["start"]) - 2.05) < 0.1  # the recording, its silence trimmed
+    assert CliRunner().invoke(main, ["render", "s.yaml", "-o", "."]).exit_code == 0
+    audio = decode(tmp_path / "s.mp3", 48000).astype(np.float64)
+    meter = pyloudnorm.Meter(48000)
+    level = [meter.integrated_loudness(audio[int(e["start"] * 48000):int(e["end"] * 48000)]) for e in events]
+    assert abs(level[1] - (level[0] + level[2]) / 2) < 3.0
+
+
+def test_a_missing_or_broken_recording_is_located(tmp_path, monkeypatch):
+    (tmp_path / "broken.wav").write_bytes(b"RIFF not really a wav file")
+    (tmp_path / "s.yaml").write_text("title: x\nsteps:\n  - say: {text: Hi., recording: gone.wav}\n"
+                                     "  - say:\n      text: Hello.\n      recording: broken.wav\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "s.yaml"])
+    assert result.stderr.splitlines() == ["s.yaml:3:33: 'say.recording' file 'gone.wav' not found"]
+    (tmp_path / "s.yaml").write_text("title: x\nsteps:\n  - say:\n      text: Hello.\n      recording: broken.wav\n")
+    result = CliRunner().invoke(main, ["render", "s.yaml"])
+    assert (result.exit_code, result.stderr) == (
+        1, f"s.yaml:5:18: cannot read {tmp_path / 'broken.wav'}: not a WAV file meditate can decode\n")
+
+
+PROFILE = """
+client: Ana
+library: scripts
+variables: {name: Ana}
+voice: {rate: 110}
+output: ana-set
+scripts:
+  - hello
+  - {script: breathe, length: 70s}
+"""
+
+
+def test_a_profile_renders_the_clients_set_into_its_own_folder(tmp_path, monkeypatch):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "hello.yaml").write_text("title: Hello\nvariables: {name: friend}\n"
+                                                     "steps:\n  - say: Hello {name}.\n")
+    (tmp_path / "scripts" / "breathe.yaml").write_text("title: Breathe\nsteps:\n  - say: Breathe with me.\n"
+                                                       "  - breathe: {pattern: soothing, duration: 30s}\n")
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "ana.yaml").write_text(PROFILE.replace("library: scripts", "library: ../scripts"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["render", "--profile", "profiles/ana.yaml"])
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "audio_out" / "ana-set").iterdir()) == ["breathe.mp3", "hello.mp3"]
+    assert abs(ffmpeg_duration(tmp_path / "audio_out" / "ana-set" / "breathe.mp3") - 70) < 1.0
+    plan = CliRunner().invoke(main, ["plan", "scripts/hello.yaml", "--json", "--set", "name=Ana"])
+    assert json.loads(plan.stdout)["events"][1]["text"] == "Hello Ana."
+
+
+def test_profile_problems_are_located(tmp_path, monkeypatch):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "ana.yaml").write_text("client: Ana\nvoice: {rate: slow}\nscripts:\n  - nothing-here\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["render", "--profile", "ana.yaml"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == ["ana.yaml:2:15: 'voice.rate' must be a whole number, got 'slow'",
+                                          f"ana.yaml:4:5: no script 'nothing-here' in {tmp_path / 'scripts'}"]
+
+
+PREVIEW = """
+title: Preview
+steps:
+  - chapter: One
+  - say: First part.
+  - pause: 2s
+  - chapter: Two
+  - say: Second part.
+  - pause: 1s
+  - say: Still the second part.
+"""
+
+
+def test_previews_render_one_chapter_or_some_steps(tmp_path, monkeypatch):
+    (tmp_path / "p.yaml").write_text(PREVIEW)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(main, ["render", "p.yaml", "--chapter", "two"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("wrote audio_out/p-chapter-two.mp3")
+    plan = runner.invoke(main, ["plan", "p.yaml", "--json"])
+    full = json.loads(plan.stdout)["duration"]
+    assert ffmpeg_duration(tmp_path / "audio_out" / "p-chapter-two.mp3") < full - 3
+    result = runner.invoke(main, ["render", "p.yaml", "--steps", "2-3"])
+    assert result.stdout.startswith("wrote audio_out/p-steps-2-3.mp3")
+    assert not (tmp_path / "audio_out" / "p.mp3").exists()
+    result = runner.invoke(main, ["render", "p.yaml", "--steps", "4-9"])
+    assert (result.exit_code, result.stderr) == (1, "Error: --steps 4-9: the script has steps 1 to 7\n")
+    result = runner.invoke(main, ["render", "p.yaml", "--chapter", "Three"])
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: --chapter 'Three': no chapter of that name (chapters: 'One', 'Two')\n")
+
+
+def test_voice_samples(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["voices", "--sample", "en-us", "--language", "en"])
+    assert (result.exit_code, result.stdout) == (0, "wrote audio_out/voices/gmw-en-us.mp3 (English (America))\n")
+    assert 3 < ffmpeg_duration(tmp_path / "audio_out" / "voices" / "gmw-en-us.mp3") < 12
+    result = CliRunner().invoke(main, ["voices", "--sample", "klingonese"])
+    assert (result.exit_code, result.stderr) == (1, "Error: unknown voice 'klingonese'; run 'meditate voices' to "
+                                                    "list the voices\n")
