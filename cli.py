@@ -12,9 +12,7 @@ import click
 from meditations import __version__
 from meditations.durations import format_duration, parse_duration
 from meditations.errors import MeditateError, ScriptError
-from meditations.render import (AudioOverrides, default_workers, find_scripts, load, output_path, refuse_non_track,
-                                render)
-from meditations.speech import SpeechEngine
+from meditations.discovery import find_scripts, refuse_non_track
 
 EXIT_FAILED = 1
 
@@ -83,9 +81,18 @@ def audio_options(function):
     return function
 
 
-def audio_overrides(sample_rate, channels, bitrate, loudness=None, length=None) -> AudioOverrides:
+def audio_overrides(sample_rate, channels, bitrate, loudness=None, length=None):
+    from meditations.render import AudioOverrides
+
     as_int = lambda v: int(v) if v else None  # noqa: E731
     return AudioOverrides(as_int(sample_rate), as_int(channels), as_int(bitrate), loudness, length)
+
+
+def default_workers() -> int:
+    """One worker per core."""
+    import os
+
+    return os.cpu_count() or 1
 
 
 def check_overrides(scripts, overrides) -> None:
@@ -125,6 +132,8 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
                    length) -> None:
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
     from meditations.preview import preview_suffix, select_chapter, select_steps
+    from meditations.render import load, render
+    from meditations.speech import SpeechEngine
 
     audio = audio_overrides(sample_rate, channels, bitrate, loudness, length)
     jobs, options, out_dir = render_jobs(scripts, profile, out_dir, overrides)
@@ -187,6 +196,8 @@ def render_jobs(scripts, profile, out_dir, overrides):
 def validate_command(paths) -> None:
     """Check scripts (files, or every script below folders) without rendering."""
     from meditations.planner import check_cues
+    from meditations.render import load
+    from meditations.speech import SpeechEngine
 
     scripts = find_scripts(paths)
     problems: list[str] = []
@@ -216,6 +227,8 @@ def validate_command(paths) -> None:
 def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate, loudness, length) -> None:
     """Show the exact timeline the renderer will produce."""
     from meditations.planner import plan
+    from meditations.render import load
+    from meditations.speech import SpeechEngine
 
     script = load(script_path, overrides, audio_overrides(sample_rate, channels, bitrate, loudness, length))
     show_warnings(script)
@@ -260,6 +273,7 @@ def format_plan(timeline) -> str:
 def voices_command(wanted, sample, language, out_dir) -> None:
     """List the voices the speech engine offers, or render samples to choose one by ear."""
     from meditations.samples import choose_voices, render_sample
+    from meditations.speech import SpeechEngine
 
     with SpeechEngine(workers=default_workers()) as engine:
         voices = choose_voices(engine.voices(), wanted, language)
@@ -283,6 +297,105 @@ def new_command(name, template) -> None:
 
     path = new_script(name, template)
     click.echo(f"wrote {path}: edit it, then try: meditate render {path}")
+
+
+@main.command("build")
+@click.argument("scripts_dir", default="scripts", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", default="audio_out", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the library's tracks.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Tracks rendered at once (default: one per core).")
+@click.option("--force", is_flag=True, help="Rebuild every track.")
+@click.option("--dry-run", is_flag=True, help="List what would be rebuilt, and why; change nothing.")
+@click.option("--prune", is_flag=True, help="Remove tracks this tool made whose script no longer exists.")
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
+              help="Build a client's set (a profile) into OUTPUT/<profile name>/.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@set_option
+@audio_options
+def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, quiet, overrides, sample_rate, channels,
+                  bitrate, loudness, length) -> None:
+    """Build every script below SCRIPTS_DIR (default scripts/) into OUTPUT, rebuilding only what changed."""
+    from meditations.library import BuildRequest, BuildSettings, build
+
+    settings = BuildSettings(overrides=tuple(overrides), sample_rate=int(sample_rate) if sample_rate else None,
+                             channels=int(channels) if channels else None, bitrate=int(bitrate) if bitrate else None,
+                             loudness=loudness, length=length)
+    chosen = None
+    if profile is not None:
+        from meditations.profiles import load_profile
+
+        client = load_profile(profile)
+        voice = client.voice
+        settings = replace(settings, overrides=client.variables + settings.overrides,
+                           voice=(voice.name, voice.rate, voice.volume) if voice else None)
+        out_dir = out_dir / client.output
+        chosen = tuple((t.script, t.length) for t in client.tracks)
+    elif not scripts_dir.is_dir():
+        raise click.UsageError(f"no folder {scripts_dir}")
+    request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, settings, chosen)
+    show = BuildProgress(quiet)
+    report = build(request, show.update)
+    show.close()
+    if dry_run:
+        for track in report.built:
+            click.echo(f"would build {track.relative}: {track.reason}")
+        click.echo(f"{len(report.built)} to build, {len(report.unchanged)} unchanged")
+        return
+    if not quiet:
+        click.echo(report.summary + (f" ({', '.join(report.pruned)})" if report.pruned else ""))
+    if report.failed:
+        sys.exit(EXIT_FAILED)
+
+
+class BuildProgress:
+    """A progress bar with the tracks in hand and the time left on a terminal; else a line per track."""
+
+    def __init__(self, quiet: bool):
+        import time
+
+        self.quiet = quiet
+        self.terminal = sys.stdout.isatty() and not quiet
+        self.started = time.monotonic()
+        self.running: list[str] = []
+        self.total = 0
+        self.finished = 0
+
+    def update(self, what: str, track, report) -> None:
+        if what == "start":
+            self.total += 1
+            self.running.append(track.relative)
+            self._draw()
+            return
+        if track.relative in self.running:
+            self.running.remove(track.relative)
+            self.finished += 1
+        if track.error:
+            self._clear()
+            for line in track.error:
+                click.echo(line, err=True)
+        elif not self.quiet and not self.terminal:
+            click.echo(f"built {track.relative} ({format_duration(track.record.get('duration', 0))})")
+        self._draw()
+
+    def _draw(self) -> None:
+        if not self.terminal or not self.total:
+            return
+        from meditations.library import eta_seconds
+
+        width = 24
+        filled = int(width * self.finished / self.total)
+        left = eta_seconds(self.started, self.finished, self.total)
+        eta = f", about {format_duration(left).split('.')[0]} left" if left is not None else ""
+        now = ", ".join(self.running[:2]) + (" ..." if len(self.running) > 2 else "")
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {self.finished}/{self.total}{eta}  {now}"
+        click.echo("\r" + line[:118].ljust(118), nl=False)
+
+    def _clear(self) -> None:
+        if self.terminal:
+            click.echo("\r" + " " * 118 + "\r", nl=False)
+
+    def close(self) -> None:
+        self._clear()
 
 
 if __name__ == "__main__":

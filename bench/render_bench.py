@@ -10,8 +10,9 @@ reported, as the ratio ours/peer measured in the same run (the machine is shared
 It also times the floor: lameenc encoding the same length of PCM alone, in this process, which is the
 cost no render of this track can go below.
 
-    .venv/bin/python bench/render_bench.py              # table and ratios
-    .venv/bin/python bench/render_bench.py --markdown   # also the tables for docs/benchmarks.md
+    .venv/bin/python bench/render_bench.py                # the working tree: table and ratios
+    .venv/bin/python bench/render_bench.py --markdown     # also the tables for docs/benchmarks.md
+    .venv/bin/python bench/render_bench.py --commit HEAD  # a clean export of a commit instead
 
 Not a test: it never runs under pytest. To add a measurement, write a timed function taking a Round
 and returning a Timing, add it to STEPS, and add a RowSpec (compared with the peer) or a FloorSpec.
@@ -54,6 +55,7 @@ class Setup:
 
     script_path: Path
     tree: Path  # the meditate checkout whose cli.py is timed
+    code: str  # which code that is, for the report
     work: Path  # a temporary folder for outputs and caches
     python: str
     espeak: str
@@ -138,12 +140,12 @@ def _ours(round_: Round, name: str) -> Timing:
     folder = round_.setup.work / f"{name}-{round_.index}"
     env = {**os.environ, "MEDITATE_CACHE_DIR": str(round_.cache)}
     seconds, done = run_timed(round_.setup.ours_command(folder), env=env)
-    written = re.search(r"wrote (.+) \((.+)\)", done.stdout)
-    if not written:
-        raise BenchError(f"render printed no 'wrote ...' line:\n{done.stdout}{done.stderr}")
-    round_.outputs[name] = Path(written.group(1)) if Path(written.group(1)).is_absolute() \
-        else ROOT / written.group(1)
-    round_.setup.planned_seconds = parse_clock(written.group(2))
+    written = re.search(r"wrote .+ \(([\d:.]+)\)\s*$", done.stdout)
+    mp3 = folder / f"{round_.setup.script_path.stem}.mp3"
+    if not written or not mp3.is_file():
+        raise BenchError(f"render did not write {mp3}:\n{done.stdout}{done.stderr}")
+    round_.outputs[name] = mp3
+    round_.setup.planned_seconds = parse_clock(written.group(1))
     return Timing(seconds)
 
 
@@ -175,11 +177,10 @@ def floor(round_: Round) -> Timing:
     encoder.set_in_sample_rate(setup.sample_rate)
     encoder.set_channels(setup.channels)
     encoder.set_quality(setup.lame_quality)
-    size = 0
     for offset in range(0, pcm.size, block):
-        size += len(encoder.encode(pcm[offset:offset + block].tobytes()))
-    size += len(encoder.flush())
-    return Timing(time.perf_counter() - start, {"bytes": size})
+        encoder.encode(pcm[offset:offset + block].tobytes())
+    encoder.flush()
+    return Timing(time.perf_counter() - start)
 
 
 def decoded_pcm(setup: Setup, mp3: Path):
@@ -236,23 +237,26 @@ FLOOR_ROWS = [
 # ---------------------------------------------------------------- preparing the peer's input
 
 def ssml_document(plan: dict) -> str:
-    """The track as one SSML document: each sentence of `meditate plan --json`, and a <break> for each silence.
+    """The track as one SSML document: each sentence of `meditate plan --json`, and a <break> between them.
 
     Built from the planner's own timeline, so every sentence gap, paragraph gap and pause is where
-    render puts it. Breaks are written in whole milliseconds: espeak-ng reads time="1.5s" as 1 ms.
+    render puts it (each break is the time from one sentence's end to the next one's start, so anything
+    else on the timeline counts as silence). Breaks are written in whole milliseconds: espeak-ng 1.51
+    gives time="1.5s" almost no pause.
     """
     parts: list[str] = []
-    silence = 0.0
-    for event in plan["events"]:
-        if event["kind"] == "speech":
-            if silence:
-                parts.append(f'<break time="{round(silence * 1000)}ms"/>')
-                silence = 0.0
-            parts.append(escape(event["text"]))
-        else:
-            silence += event["end"] - event["start"]
-    if silence:
-        parts.append(f'<break time="{round(silence * 1000)}ms"/>')
+    previous_end = 0.0
+
+    def pause_until(moment: float) -> None:
+        milliseconds = round((moment - previous_end) * 1000)
+        if milliseconds > 0:
+            parts.append(f'<break time="{milliseconds}ms"/>')
+
+    for event in sorted((e for e in plan["events"] if e["kind"] == "speech"), key=lambda e: e["start"]):
+        pause_until(event["start"])
+        parts.append(escape(event["text"]))
+        previous_end = event["end"]
+    pause_until(plan["duration"])
     body = "\n".join(parts)
     return f'<?xml version="1.0"?>\n<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis">\n{body}\n</speak>\n'
 
@@ -313,7 +317,7 @@ def prepare(script_path: Path, tree: Path, work: Path) -> Setup:
     ssml_path = work / "benchmark.ssml"
     ssml_path.write_text(ssml_document(json.loads(done.stdout)), encoding="utf-8")
     audio = script.audio
-    return Setup(script_path, tree, work, sys.executable, espeak, ffmpeg, voice_id, rate, volume, audio.sample_rate,
+    return Setup(script_path, tree, code_version(tree), work, sys.executable, espeak, ffmpeg, voice_id, rate, volume, audio.sample_rate,
                  audio.channels, audio.bitrate, LAME_QUALITY, ssml_path)
 
 
@@ -329,7 +333,7 @@ def run(setup: Setup, rounds: int) -> tuple[dict[str, list[Timing]], dict[str, P
             print(f"round {index}/{rounds}: {name} ...", end=" ", flush=True)
             timing = step(round_)
             timings[name].append(timing)
-            parts = ", ".join(f"{k} {v:.2f} s" for k, v in timing.parts.items() if k != "bytes")
+            parts = ", ".join(f"{k} {v:.2f} s" for k, v in timing.parts.items())
             print(f"{timing.seconds:.2f} s" + (f" ({parts})" if parts else ""), flush=True)
         outputs = round_.outputs
     return timings, outputs
@@ -412,8 +416,33 @@ def machine() -> dict[str, str]:
             "CPU": model, "Python": platform.python_version(), "OS": platform.platform()}
 
 
+def export_commit(revision: str, work: Path) -> Path:
+    """`git archive` of a commit of this repository into the work folder (the repository is not touched)."""
+    import io
+    import tarfile
+
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit], capture_output=True,
+                                 check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise BenchError(f"cannot export commit '{revision}': {getattr(exc, 'stderr', '') or exc}") from None
+    tree = work / f"tree-{commit[:10]}"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(tree, filter="data")
+        else:  # Python before 3.10.12: the archive is our own repository's
+            tar.extractall(tree)
+    (tree / ".bench-commit").write_text(commit)
+    return tree
+
+
 def code_version(tree: Path) -> str:
     """The measured checkout's commit, and whether it had uncommitted changes."""
+    exported = tree / ".bench-commit"
+    if exported.is_file():
+        return f"{exported.read_text()[:7]} (clean export of the commit)"
     try:
         commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=True).stdout.strip()
@@ -429,7 +458,7 @@ def tool_versions(setup: Setup) -> dict[str, str]:
 
     espeak = subprocess.run([setup.espeak, "--version"], capture_output=True, text=True).stdout.split("Data")[0]
     ffmpeg = subprocess.run([setup.ffmpeg, "-version"], capture_output=True, text=True).stdout.split("\n")[0]
-    return {"meditate": code_version(setup.tree),
+    return {"meditate": setup.code,
             "peer espeak-ng": espeak.replace("eSpeak NG text-to-speech:", "").strip(),
             "peer ffmpeg": " ".join(ffmpeg.split()[:3]),
             "ours": f"pyttsx3 {version('pyttsx3')}, espeakng-loader {version('espeakng-loader')}, "
@@ -466,7 +495,8 @@ def markdown_report(setup: Setup, median: dict[str, float], parts: dict[str, flo
                     rounds: int) -> str:
     lines = ["| machine | |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in {**machine(), **tool_versions(setup)}.items()]
-    lines += ["", f"`{COMMAND} --markdown`: median of {rounds} rounds, {time.strftime('%Y-%m-%d')}.", "",
+    command = " ".join([COMMAND, *sys.argv[1:]])
+    lines += ["", f"`{command}`: median of {rounds} rounds, {time.strftime('%Y-%m-%d')}.", "",
               markdown_table(MAIN_HEADER, main_rows(median)), "",
               markdown_table(FLOOR_HEADER, floor_rows(median)), "",
               "| track | duration (ffmpeg -i) |", "| --- | ---: |"]
@@ -483,11 +513,16 @@ def main() -> int:
     parser.add_argument("--script", type=Path, default=SCRIPT, help="the script to render (default: %(default)s)")
     parser.add_argument("--tree", type=Path, default=ROOT,
                         help="the meditate checkout to time (default: this one), e.g. an export of another commit")
+    parser.add_argument("--commit", metavar="REV",
+                        help="time a clean `git archive` export of this commit (e.g. HEAD) instead of the working tree")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (outputs, caches, SSML)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="meditate-bench-"))
     try:
-        setup = prepare(args.script.resolve(), args.tree.resolve(), work)
+        tree = export_commit(args.commit, work) if args.commit else args.tree.resolve()
+        sys.path.insert(0, str(tree))  # the setup reads the script with the measured code's own loader
+        setup = prepare(args.script.resolve(), tree, work)
+        print(f"timing {tree / 'cli.py'}: {setup.code}", flush=True)
         print(f"working in {work}; SSML for the peer: {setup.ssml_path}", flush=True)
         timings, outputs = run(setup, max(1, args.rounds))
         summary = report(setup, timings, track_durations(setup, outputs), args.markdown)
@@ -501,7 +536,7 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
     saved = RESULTS / f"render_bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    saved.write_text(json.dumps({"machine": machine(), **summary}, indent=2, default=str), encoding="utf-8")
+    saved.write_text(json.dumps({"machine": machine(), "code": setup.code, **summary}, indent=2, default=str), encoding="utf-8")
     print(f"\nsaved {saved.relative_to(ROOT)}")
     return 0
 

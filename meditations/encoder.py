@@ -29,6 +29,9 @@ class Tags:
     album: str = ""
     genre: str = ""
     comment: str = ""
+    fingerprint: str = ""  # what the track was built from: lets builds skip it and prune know it is ours
+
+FINGERPRINT_TAG = "meditate-fingerprint"
 
 
 def _encoder(audio: AudioFormat):
@@ -54,7 +57,7 @@ def to_pcm16(block: np.ndarray, channels: int) -> bytes:
 
 def write_tags(path: Path, tags: Tags) -> None:
     """Write ID3v2.4 tags to an MP3 file."""
-    from mutagen.id3 import COMM, ID3, TALB, TCON, TIT2, TPE1
+    from mutagen.id3 import COMM, ID3, TALB, TCON, TIT2, TPE1, TXXX
 
     id3 = ID3()
     id3.add(TIT2(encoding=3, text=tags.title))
@@ -66,7 +69,21 @@ def write_tags(path: Path, tags: Tags) -> None:
         id3.add(TCON(encoding=3, text=tags.genre))
     if tags.comment:
         id3.add(COMM(encoding=3, lang="eng", desc="", text=tags.comment))
+    if tags.fingerprint:
+        id3.add(TXXX(encoding=3, desc=FINGERPRINT_TAG, text=tags.fingerprint))
     id3.save(str(path))
+
+
+def read_fingerprint(path: Path) -> str | None:
+    """The fingerprint meditate stored in a track, or None (not ours, unreadable or missing)."""
+    from mutagen import MutagenError
+    from mutagen.id3 import ID3
+
+    try:
+        frames = ID3(str(path)).getall(f"TXXX:{FINGERPRINT_TAG}")
+    except (MutagenError, OSError):
+        return None
+    return str(frames[0].text[0]) if frames else None
 
 
 def _umask() -> int:

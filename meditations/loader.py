@@ -18,9 +18,8 @@ import yaml
 from .durations import parse_duration
 from .errors import Location, Problem, ProblemCollector, ScriptError
 from .breathing import DEFAULT_WORDS, PRESETS, parse_pattern
-from .script import (DEFAULT_VOICE, AudioFormat, Background, Bell, Breathe, Chapter, Finish, Include, Pace, Pause,
-                     Repeat, Say, Script, VoiceSettings)
-from .sounds import NOISE_KINDS
+from .script import (DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Bell, Breathe, Chapter, Finish, Include,
+                     Pace, Pause, Repeat, Say, Script, VoiceSettings)
 from .text import fill_placeholders, is_variable_name, parse_say_text
 from .yamlsource import Limits, compose, location_of, read_text, scalar_value
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .encoder import Tags, encode_mp3
 from .errors import RenderError
-from .loader import LIBRARY_FILE, LoadOptions, audio_problem, find_library_root, is_partial, load_script
+from .discovery import find_scripts, is_track_script, refuse_non_track  # noqa: F401  (re-exported)
+from .loader import LoadOptions, audio_problem, load_script
 from .mixer import finished_blocks
 from .planner import Timeline, plan
 from .script import Script
@@ -62,11 +63,12 @@ def track_tags(script: Script) -> Tags:
                 comment=script.description)
 
 
-def render(script: Script, out_path: Path, engine: SpeechEngine) -> RenderResult:
+def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "") -> RenderResult:
     """Render one script to an MP3 (written atomically)."""
     timeline = plan(script, engine)
     blocks = finished_blocks(timeline, script.background, script.finish)
-    size = encode_mp3(blocks, script.audio, out_path, track_tags(script))
+    tags = replace(track_tags(script), fingerprint=fingerprint)
+    size = encode_mp3(blocks, script.audio, out_path, tags)
     return RenderResult(script, out_path, timeline, size)
 
 
@@ -80,43 +82,3 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-SCRIPT_SUFFIXES = (".yaml", ".yml")
-
-
-def is_track_script(path: Path, named_folder: Path | None = None) -> bool:
-    """A script that becomes a track: not library.yaml, and not a partial as seen from the library root,
-    the folder the user named, or the working folder."""
-    if path.name == LIBRARY_FILE:
-        return False
-    roots = [find_library_root(path), Path.cwd()] + ([named_folder] if named_folder else [])
-    return not any(is_partial(path, root) for root in roots if _is_below(path, root))
-
-
-def _is_below(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-def find_scripts(paths) -> list[Path]:
-    """Script files named directly, and every track script below named folders (sorted)."""
-    found: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found.extend(candidate for candidate in sorted(path.rglob("*"))
-                         if candidate.suffix in SCRIPT_SUFFIXES and candidate.is_file()
-                         and is_track_script(candidate, path))
-        else:
-            found.append(path)
-    return found
-
-
-def refuse_non_track(path: Path) -> None:
-    """A partial or library.yaml named directly cannot be rendered: say so."""
-    if path.name == LIBRARY_FILE:
-        raise RenderError(f"{path} holds library settings, not a script")
-    if path.is_file() and not is_track_script(path):
-        raise RenderError(f"{path} is a partial (its name or a folder above it starts with '_'): "
-                          "it is included by other scripts, not rendered on its own")

@@ -153,6 +153,9 @@ class Bell:
 Step = Union[Say, Pause, Chapter, Repeat, Include, Breathe, Bell]
 
 
+NOISE_KINDS = ("brown-noise", "pink-noise", "white-noise")
+
+
 @dataclass(frozen=True)
 class Background:
     """A bed of sound under the whole track."""

@@ -105,7 +105,7 @@ def tone(rate: int, length: int, start_hz: float, end_hz: float, gain_db: float)
 
 # ---------------------------------------------------------------- noise beds
 
-NOISE_KINDS = ("brown-noise", "pink-noise", "white-noise")
+from .script import NOISE_KINDS  # noqa: E402  (defined with the model so loading a script stays light)
 
 
 class NoiseBed:

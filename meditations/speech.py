@@ -18,6 +18,7 @@ from typing import Iterable
 import numpy as np
 
 from .cache import BlobCache, cache_key, cache_root
+from .versions import engine_identity  # noqa: F401  (re-exported)
 from .errors import MissingComponentError, RenderError
 
 ENGINE_SAMPLE_RATE = 22050  # pyttsx3's espeak driver always writes mono 16-bit 22,050 Hz
@@ -47,19 +48,6 @@ class SpeechRequest:
     def key(self, engine: str) -> str:
         """The clip's cache key: this request, the engine and its version, the tool's version."""
         return cache_key("speech", engine, self)
-
-
-def engine_identity() -> str:
-    """Names the engine and versions that make the audio (part of every clip's key)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    parts = []
-    for package in ("pyttsx3", "espeakng-loader"):
-        try:
-            parts.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            parts.append(f"{package}=system")
-    return ";".join(parts)
 
 
 def clip_cache() -> BlobCache:
@@ -270,13 +258,13 @@ class SynthesisFailure:
 class SpeechEngine:
     """A pool of engine worker processes that fills the clip cache."""
 
-    def __init__(self, workers: int = 1, timeout: float = 60.0):
+    def __init__(self, workers: int = 1, timeout: float = 60.0, voices: list[Voice] | None = None):
         self.size = max(1, workers)
         self.timeout = timeout
         self.engine = engine_identity()
         self.cache = clip_cache()
         self._workers: list[_Worker] = []
-        self._voices: list[Voice] | None = None
+        self._voices: list[Voice] | None = voices  # given: no worker is started just to list them
 
     def __enter__(self) -> "SpeechEngine":
         return self

@@ -22,13 +22,20 @@ to this test; readers of the rendered page do not see it):
     block, in order; file names read `example.yaml:LINE:COL` (or PATH for `file:` blocks) because
     the loader is given a relative path from inside the folder.
     "Loads" always means what `meditate validate` does: meditations.loader.load_script, then
-    meditations.planner.resolve_voices with the real speech engine. Nothing is mocked.
+    meditations.planner.check_cues with the real speech engine (every voice exists, and every
+    spoken breathing cue fits its phase). Nothing is mocked. Warnings (which do not fail a script)
+    are shown with `<!-- run -->` console blocks.
 
 ```json blocks after `<!-- plan: PATH -->`
     The `meditate plan PATH --json` output for a script of the example library. Speech times depend
     on the voice, so they are illustrative; checked against a real plan (real engine): the keys at
-    every level, the number, kinds and texts of the events, every silence's length, and the chapter
-    titles. The example must also be consistent in itself (events follow each other without holes).
+    every level, the number, kinds and texts of the events, the phase of every breath, the length of
+    every event that is not speech (silences, breaths, bells, tones), the length_factor (unless the
+    script has both speech and a length, which makes the factor depend on the voice too), and the
+    chapter titles. The example must also be consistent in itself: events in order of their start,
+    no holes (each event starts where an earlier one ended, or before), events overlap only around
+    breathing and bells (a cue inside its breath, strikes ringing into each other), and the duration
+    is where the last event ends.
 
 ```console blocks after `<!-- run -->` or `<!-- run: exit N -->`
     Every `$ meditate ...` line is run inside the example library (click's CliRunner) and must print
@@ -62,7 +69,7 @@ from click.testing import CliRunner
 from meditations import loader
 from meditations.errors import ProblemCollector, ScriptError
 from meditations.loader import LoadOptions, load_library, load_script
-from meditations.planner import plan, resolve_voices
+from meditations.planner import check_cues, plan
 from meditations.speech import SpeechEngine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,9 +204,9 @@ def _no_library_above(folder: Path) -> None:
 
 
 def validate(relative: str, engine: SpeechEngine):
-    """What `meditate validate` does for one file: load it, then resolve every voice."""
+    """What `meditate validate` does for one file: load it, then check every voice and breathing cue."""
     script = load_script(relative)
-    resolve_voices(script, engine.voices())
+    check_cues(script, engine)
     return script
 
 
@@ -290,14 +297,22 @@ def test_example_library_file(block, example_library, monkeypatch, doc_engine):
 
 # ---------------------------------------------------------------- plan --json
 
+EVENT_KINDS = {"speech", "silence", "breath", "bell", "tone"}
+
+
 def _check_shape(example: dict) -> None:
-    """The example is consistent in itself: events follow each other, duration is the end."""
-    now = 0.0
-    for event in example["events"]:
-        assert event["start"] == pytest.approx(now, abs=1e-6)
+    """The example is consistent in itself: events in order, no holes, duration is the end."""
+    start, end = 0.0, 0.0  # the latest start so far, and where everything so far has ended
+    for index, event in enumerate(example["events"]):
+        assert event["start"] >= start - 1e-6, f"{event} starts before the event above it"
+        assert event["start"] <= end + 1e-6, f"a hole before {event}"
         assert event["end"] > event["start"]
-        now = event["end"]
-    assert example["duration"] == pytest.approx(now, abs=1e-6)
+        # Only breathing and bells overlap: cues inside a breath, strikes ringing into each other.
+        overlapped = [e for e in example["events"][:index] if e["end"] > event["start"] + 1e-6]
+        assert not overlapped or any(e["kind"] in ("breath", "bell") for e in overlapped + [event]), \
+            f"{event} overlaps {overlapped}"
+        start, end = event["start"], max(end, event["end"])
+    assert example["duration"] == pytest.approx(end, abs=1e-6)
     bounds = {0.0} | {e["start"] for e in example["events"]} | {e["end"] for e in example["events"]}
     for chapter in example["chapters"]:
         assert any(chapter["start"] == pytest.approx(b, abs=1e-6) for b in bounds)
@@ -308,22 +323,29 @@ def _check_shape(example: dict) -> None:
 def test_plan_json_example(block, example_library, monkeypatch, doc_engine):
     monkeypatch.chdir(example_library)
     example = json.loads(block.text)
-    real = plan(load_script(block.directive[1]), doc_engine).to_json()
+    script = load_script(block.directive[1])
+    real = plan(script, doc_engine).to_json()
     json.dumps(real)  # what `plan --json` prints
     _check_shape(example)
-    assert set(example) == set(real) == {"title", "duration", "events", "chapters"}
+    assert set(example) == set(real) == {"title", "duration", "length_factor", "events", "chapters"}
     assert example["title"] == real["title"]
-    assert isinstance(example["duration"], float)
+    assert isinstance(example["duration"], float) and isinstance(example["length_factor"], float)
+    if script.length is None or not any(e["kind"] == "speech" for e in real["events"]):
+        assert example["length_factor"] == pytest.approx(real["length_factor"], abs=1e-6)
     assert len(example["events"]) == len(real["events"])
     for shown, made in zip(example["events"], real["events"]):
         assert set(shown) == set(made)
-        assert shown["kind"] == made["kind"]
+        assert shown["kind"] == made["kind"] and made["kind"] in EVENT_KINDS
         if made["kind"] == "speech":
             assert set(made) == {"kind", "start", "end", "text"}
             assert shown["text"] == made["text"]
+            continue
+        if made["kind"] == "breath":
+            assert set(made) == {"kind", "start", "end", "phase"}
+            assert shown["phase"] == made["phase"]
         else:
-            assert made["kind"] == "silence" and set(made) == {"kind", "start", "end"}
-            assert shown["end"] - shown["start"] == pytest.approx(made["end"] - made["start"], abs=1e-4)
+            assert set(made) == {"kind", "start", "end"}
+        assert shown["end"] - shown["start"] == pytest.approx(made["end"] - made["start"], abs=1e-4)
     assert [c["title"] for c in example["chapters"]] == [c["title"] for c in real["chapters"]]
     for shown, made in zip(example["chapters"], real["chapters"]):
         assert set(shown) == set(made) == {"title", "start", "end"}
