@@ -144,6 +144,7 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
         try:
             refuse_non_track(path)
             script = load(path, (), replace(audio, length=audio.length or track_length), options)
+            show_warnings(script)
             if step_spec:
                 script = select_steps(script, step_spec)
             elif chapter:
@@ -205,8 +206,8 @@ def validate_command(paths) -> None:
         for path in scripts:
             try:
                 script = load(path)
-                check_cues(script, engine)
                 show_warnings(script)
+                check_cues(script, engine)
             except ScriptError as exc:
                 problems.extend(exc.lines())
     if problems:

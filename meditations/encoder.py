@@ -30,6 +30,8 @@ class Tags:
     genre: str = ""
     comment: str = ""
     fingerprint: str = ""  # what the track was built from: lets builds skip it and prune know it is ours
+    chapters: tuple[tuple[str, int, int], ...] = ()  # (title, start ms, end ms)
+    cover: str = ""  # path of a PNG or JPEG to embed
 
 FINGERPRINT_TAG = "meditate-fingerprint"
 
@@ -71,7 +73,31 @@ def write_tags(path: Path, tags: Tags) -> None:
         id3.add(COMM(encoding=3, lang="eng", desc="", text=tags.comment))
     if tags.fingerprint:
         id3.add(TXXX(encoding=3, desc=FINGERPRINT_TAG, text=tags.fingerprint))
+    _add_chapters(id3, tags.chapters)
+    if tags.cover:
+        _add_cover(id3, Path(tags.cover))
     id3.save(str(path))
+
+
+def _add_chapters(id3, chapters) -> None:
+    """ID3v2 chapters: a CHAP frame per chapter under one top-level, ordered CTOC table of contents."""
+    from mutagen.id3 import CHAP, CTOC, TIT2, CTOCFlags
+
+    if not chapters:
+        return
+    ids = [f"chp{index}" for index in range(len(chapters))]
+    for element_id, (title, start, end) in zip(ids, chapters):
+        id3.add(CHAP(element_id=element_id, start_time=start, end_time=end, start_offset=0xFFFFFFFF,
+                     end_offset=0xFFFFFFFF, sub_frames=[TIT2(encoding=3, text=title)]))
+    id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids,
+                 sub_frames=[TIT2(encoding=3, text="Chapters")]))
+
+
+def _add_cover(id3, image: Path) -> None:
+    from mutagen.id3 import APIC
+
+    mime = "image/png" if image.suffix.lower() == ".png" else "image/jpeg"
+    id3.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=image.read_bytes()))
 
 
 def read_fingerprint(path: Path) -> str | None:

@@ -217,6 +217,7 @@ def render_track(track: Track, voices) -> dict:
         "script": track.script.as_posix(), "duration": round(result.timeline.duration, 3),
         "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
         "sources": dict(sorted(track.sources.items())), "settings": track.settings.key(), "size": result.size,
+        "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
     }
 
 
@@ -321,6 +322,9 @@ def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
         if read_fingerprint(path) != entry.get("fingerprint"):
             continue  # not the file we made: never delete it
         path.unlink()
+        transcript = path.with_suffix(".vtt")
+        if entry.get("transcript") and transcript.is_file():
+            transcript.unlink()
         removed.append(name)
     return removed
 

@@ -482,12 +482,12 @@ MAX_HOLD_SECONDS = 10.0
 MIN_CYCLE_SECONDS = 4.0
 
 
-def cue_words(node, ctx: _Context, base: dict[str, str]) -> dict[str, str]:
+def cue_words(node, ctx: _Context, base: dict[str, str], what: str = "words") -> dict[str, str]:
     """words: {in, in_again, hold, out} spoken by voice cues."""
-    entries = mapping_keys(node, ctx, "words", WORD_KEYS)
+    entries = mapping_keys(node, ctx, what, WORD_KEYS)
     words = dict(base)
     for key, (_, value_node) in entries.items():
-        text = filled_text(value_node, ctx, f"words.{key}")
+        text = filled_text(value_node, ctx, f"{what}.{key}")
         if text:
             words[key] = text
     return words
@@ -545,6 +545,7 @@ def _breathing_safety(pattern, node, ctx: _Context) -> None:
 
 
 BELL_KEYS = ("strikes", "gap", "ring", "sound")
+AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac")
 
 
 def parse_bell(entries, ctx: _Context):
@@ -558,6 +559,9 @@ def parse_bell(entries, ctx: _Context):
     gap = duration_value(fields["gap"][1], ctx, "bell.gap") if "gap" in fields else 5.0
     ring = duration_value(fields["ring"][1], ctx, "bell.ring") if "ring" in fields else None
     sound = library_file(fields["sound"][1], ctx, "bell.sound") if "sound" in fields else None
+    if sound is not None and sound.suffix.lower() not in AUDIO_SUFFIXES:
+        ctx.error(fields["sound"][1], "'bell.sound' must be a .wav, .mp3, .ogg or .flac file")
+        return None
     if strikes is None or gap is None or ("ring" in fields and ring is None) or ("sound" in fields and sound is None):
         return None
     return Bell(strikes, gap, ring, sound, ctx.at(node))
@@ -581,9 +585,10 @@ def background_settings(node, ctx: _Context) -> Background | None:
         return None
     file = None
     if sound not in NOISE_KINDS:
-        if not sound.lower().endswith((".wav", ".mp3", ".ogg", ".flac")):
+        if not sound.lower().endswith(AUDIO_SUFFIXES):
             close = difflib.get_close_matches(sound, NOISE_KINDS, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"use one of {', '.join(NOISE_KINDS)} or a .wav, .mp3 or .ogg file"
+            hint = (f"did you mean '{close[0]}'?" if close
+                    else f"use one of {', '.join(NOISE_KINDS)} or a .wav, .mp3, .ogg or .flac file")
             ctx.error(sound_node, f"'background.sound' '{sound}' is not a known sound ({hint})")
             return None
         file = library_file(sound_node, ctx, "background.sound")
@@ -611,7 +616,7 @@ def finish_settings(entries, ctx: _Context, base: Finish) -> Finish:
     for key in ("lead_in", "fade_out"):
         if key in entries:
             node = entries[key][1]
-            if isinstance(node, yaml.ScalarNode) and scalar_value(node) in (0, "0", "0s"):
+            if isinstance(node, yaml.ScalarNode) and _is_zero_duration(scalar_value(node)):
                 values[key] = 0.0
             else:
                 seconds = duration_value(node, ctx, key)
@@ -622,6 +627,13 @@ def finish_settings(entries, ctx: _Context, base: Finish) -> Finish:
         if loudness is not None:
             values["loudness"] = loudness
     return replace(base, **values)
+
+
+def _is_zero_duration(value) -> bool:
+    try:
+        return parse_duration(value) == 0
+    except ValueError:
+        return False
 
 
 def loudness_value(node, ctx: _Context) -> float | None:
@@ -742,9 +754,10 @@ def _compose_file(path: Path, display: str, problems: ProblemCollector, options:
 
 
 SCRIPT_KEYS = ("title", "description", "author", "album", "genre", "language", "tags", "voice", "pace",
-               "audio", "variables", "background", "length", "lead_in", "fade_out", "loudness", "cue_words", "steps")
+               "audio", "variables", "background", "length", "lead_in", "fade_out", "loudness", "cue_words", "cover",
+               "steps")
 LIBRARY_KEYS = ("album", "artist", "genre", "language", "voice", "pace", "audio", "variables", "background",
-                "lead_in", "fade_out", "loudness", "cue_words")
+                "lead_in", "fade_out", "loudness", "cue_words", "cover", "description", "base_url")
 
 
 @dataclass(frozen=True)
@@ -764,6 +777,10 @@ class LibraryDefaults:
     background: Background | None = None
     finish: Finish = Finish()
     cue_words: tuple[tuple[str, str], ...] = tuple(DEFAULT_WORDS.items())
+    cover: Path | None = None
+    description: str = ""  # the library's own description (the podcast feed's)
+    base_url: str | None = None  # where the library is published (for the podcast feed)
+    sources: tuple[Path, ...] = ()  # files library.yaml uses (background, cover): part of every fingerprint
 
 
 def find_library_root(script_path: Path) -> Path:
@@ -800,12 +817,32 @@ def load_library(root: Path, problems: ProblemCollector, options: LoadOptions) -
         values["audio"] = audio_format(entries["audio"][1], ctx, AudioFormat())
     if "variables" in entries:
         values["variables"] = tuple(variable_defaults(entries["variables"][1], ctx).items())
+        ctx.variables = dict(values["variables"])  # cue words in library.yaml may use the library's variables
     if "background" in entries:
         values["background"] = background_settings(entries["background"][1], ctx)
     values["finish"] = finish_settings(entries, ctx, Finish())
     if "cue_words" in entries:
-        values["cue_words"] = tuple(cue_words(entries["cue_words"][1], ctx, DEFAULT_WORDS).items())
+        values["cue_words"] = tuple(cue_words(entries["cue_words"][1], ctx, DEFAULT_WORDS, "cue_words").items())
+    if "cover" in entries:
+        values["cover"] = cover_image(entries["cover"][1], ctx)
+    for key in ("description", "base_url"):
+        if key in entries:
+            value = text_value(entries[key][1], ctx, key)
+            if value is not None:
+                values[key] = value
+    if values.get("base_url") and not values["base_url"].startswith(("http://", "https://")):
+        ctx.error(entries["base_url"][1], "'base_url' must start with http:// or https://")
+    values["sources"] = tuple(ctx.sources)
     return LibraryDefaults(**values)
+
+
+def cover_image(node, ctx: _Context) -> Path | None:
+    """A PNG or JPEG inside the library."""
+    path = library_file(node, ctx, "cover")
+    if path is not None and path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        ctx.error(node, "'cover' must be a .png or .jpg image")
+        return None
+    return path
 
 
 def load_script(path: str | Path, options: LoadOptions = LoadOptions()) -> Script:
@@ -825,7 +862,7 @@ def load_script(path: str | Path, options: LoadOptions = LoadOptions()) -> Scrip
         problems.raise_if_any()
     real = path.resolve()
     ctx = _Context(display, real, problems, {}, library.voice, library.pace, library.root, options,
-                   include_chain=(), sources=[real] + ([library.file] if library.file else []))
+                   include_chain=(), sources=[real] + ([library.file] if library.file else []) + list(library.sources))
     entries = mapping_keys(root, ctx, "script", SCRIPT_KEYS)
     script = _script_from_entries(root, entries, ctx, library)
     problems.raise_if_any()
@@ -848,7 +885,7 @@ def _script_from_entries(root, entries, ctx: _Context, library: LibraryDefaults)
         audio = audio_format(entries["audio"][1], ctx, library.audio)
     ctx.cue_words = dict(library.cue_words)
     if "cue_words" in entries:
-        ctx.cue_words = cue_words(entries["cue_words"][1], ctx, ctx.cue_words)
+        ctx.cue_words = cue_words(entries["cue_words"][1], ctx, ctx.cue_words, "cue_words")
     background = library.background
     if "background" in entries:
         background = background_settings(entries["background"][1], ctx)
@@ -878,6 +915,7 @@ def _script_from_entries(root, entries, ctx: _Context, library: LibraryDefaults)
         audio=audio, variables=tuple(sorted({**declared, **dict(ctx.options.overrides)}.items())),
         declared_variables=tuple(sorted(declared)), placeholders=tuple(sorted(ctx.used)),
         background=background, finish=finish, length=length, length_location=length_location,
+        cover=cover_image(entries["cover"][1], ctx) if "cover" in entries else library.cover,
         warnings=tuple(dict.fromkeys(ctx.warnings)),
         steps=steps, sources=tuple(dict.fromkeys(ctx.sources)), library_root=library.root,
     )

@@ -347,7 +347,8 @@ class _Planner:
                 phase_start = start + self.samples(offset)
                 offset += phase.seconds
                 phase_end = start + self.samples(offset)  # from the step's start: no drift, ever
-                self.events.append(Event("breath", phase_start, phase_end, phase=phase.phase, location=step.location))
+                self.events.append(Event("breath", phase_start, phase_end, dict(step.words)[phase.word],
+                                         phase=phase.phase, location=step.location))
                 self.cue(step, phase, phase_start, phase_end)
         self.now = start + self.samples(offset)
         if step.cycles is None:
@@ -357,7 +358,7 @@ class _Planner:
 
     def cue(self, step: Breathe, phase, start: int, end: int) -> None:
         if step.cue == "voice":
-            self.timed_clip(step, dict(step.words)[phase.word], start, end, phase.phase)
+            self.timed_clip(step, dict(step.words)[phase.word], start, end, phase.word)
         elif step.cue == "count":
             for second in range(int(phase.seconds + 1e-9)):
                 at = start + self.samples(second)
@@ -397,7 +398,10 @@ class _Planner:
         if step.ring is not None:
             ring = step.ring
         elif step.sound is not None:
-            ring = _file_seconds(step.sound)
+            try:
+                ring = _file_seconds(step.sound)
+            except RenderError as exc:
+                raise ScriptError([Problem(step.location, str(exc))]) from None
         else:
             ring = natural_ring_seconds()
         start = self.now
@@ -433,6 +437,9 @@ class _Planner:
         self.silence(self.script.finish.fade_out + self.extra_tail / self.rate)
         if self.problems:
             raise ScriptError(self.problems)
+        overhang = max((e.end for e in self.events), default=0) - self.now
+        if overhang > 0:  # a ring that outlasts the last step: the track lasts until it has died away
+            self.silence(overhang / self.rate)
         events = tuple(sorted(self.events, key=lambda e: e.start))
         return Timeline(self.script.title, self.rate, self.now, events, self._chapters())
 
@@ -506,7 +513,7 @@ def _fit_length(script: Script, first: _Planner, attempt) -> Timeline:
             pause_factor = factor
     if second.now < target:
         second = attempt(pause_factor, factor, extra_tail=target - second.now)
-    return replace(second.result, length_factor=factor)
+    return replace(second.result, length_factor=pause_factor if first.flexible_pauses else factor)
 
 
 def _length_problem(where: Location | None, message: str):

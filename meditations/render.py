@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .cache import write_atomic
 from .encoder import Tags, encode_mp3
+from .transcript import webvtt
 from .errors import RenderError
 from .discovery import find_scripts, is_track_script, refuse_non_track  # noqa: F401  (re-exported)
 from .loader import LoadOptions, audio_problem, load_script
@@ -57,18 +59,29 @@ def load(path: str | Path, overrides=(), audio: AudioOverrides = AudioOverrides(
     return script.with_audio(merged)
 
 
-def track_tags(script: Script) -> Tags:
-    """The ID3 tags for a script's track."""
+def track_tags(script: Script, timeline: Timeline | None = None) -> Tags:
+    """The ID3 tags for a script's track (with its chapters once planned)."""
+    chapters = ()
+    if timeline is not None:
+        rate = timeline.sample_rate
+        chapters = tuple((c.title, round(c.start * 1000 / rate), round(c.end * 1000 / rate))
+                         for c in timeline.chapters)
     return Tags(title=script.title, artist=script.author, album=script.album, genre=script.genre,
-                comment=script.description)
+                comment=script.description, chapters=chapters, cover=str(script.cover or ""))
+
+
+def transcript_path(track: Path) -> Path:
+    """Where a track's WebVTT transcript goes: beside it, same name."""
+    return track.with_suffix(".vtt")
 
 
 def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "") -> RenderResult:
     """Render one script to an MP3 (written atomically)."""
     timeline = plan(script, engine)
     blocks = finished_blocks(timeline, script.background, script.finish)
-    tags = replace(track_tags(script), fingerprint=fingerprint)
+    tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
     size = encode_mp3(blocks, script.audio, out_path, tags)
+    write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
     return RenderResult(script, out_path, timeline, size)
 
 

@@ -203,6 +203,7 @@ class Script:
     length: float | None = None  # a target length: pauses and breathe-by-duration stretch to fit
     length_location: Location | None = field(default=None, compare=False)
     warnings: tuple = ()  # Problems that do not stop a render (breathing safety)
+    cover: Path | None = None  # an image embedded in the track
     declared_variables: tuple[str, ...] = ()  # names under variables: (library and script)
     placeholders: tuple[str, ...] = ()  # names the texts ask for
 

@@ -180,8 +180,12 @@ def read_audio_file(path: Path, rate: int) -> np.ndarray:
 
 
 def _read_wav_with_pydub(path: Path, rate: int) -> np.ndarray:
+    import warnings
+
     try:
-        segment = _pydub().from_wav(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydub warns about ffprobe when a damaged WAV makes it fall back
+            segment = _pydub().from_wav(str(path))
     except Exception:  # pydub raises CouldntDecodeError, wave/audioop errors, or fails looking for ffprobe
         raise RenderError(f"cannot read {path}: not a WAV file meditate can decode") from None
     segment = segment.set_channels(1).set_sample_width(2)

@@ -102,7 +102,8 @@ def test_a_profile_renders_the_clients_set_into_its_own_folder(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["render", "--profile", "profiles/ana.yaml"])
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "audio_out" / "ana-set").iterdir()) == ["breathe.mp3", "hello.mp3"]
+    assert sorted(p.name for p in (tmp_path / "audio_out" / "ana-set").iterdir()) == [
+        "breathe.mp3", "breathe.vtt", "hello.mp3", "hello.vtt"]
     assert abs(ffmpeg_duration(tmp_path / "audio_out" / "ana-set" / "breathe.mp3") - 70) < 1.0
     plan = CliRunner().invoke(main, ["plan", "scripts/hello.yaml", "--json", "--set", "name=Ana"])
     assert json.loads(plan.stdout)["events"][1]["text"] == "Hello Ana."

@@ -155,3 +155,32 @@ def test_a_bad_script_among_good_ones(tmp_path, monkeypatch):
         "1 of 2 scripts failed"]
     assert result.stdout.startswith("wrote audio_out/good.mp3")
     assert not (tmp_path / "audio_out" / "bad.mp3").exists()
+
+
+def test_chapters_and_transcript_travel_with_the_track(rendered):
+    from mutagen.id3 import ID3
+
+    result, _ = rendered
+    tags = ID3(result.path)
+    toc = tags.getall("CTOC")[0]
+    chapters = [tags[f"CHAP:{element}"] for element in toc.child_element_ids]
+    planned = result.timeline.to_json()["chapters"]
+    assert [c.sub_frames["TIT2"].text[0] for c in chapters] == [p["title"] for p in planned]
+    assert [(c.start_time, c.end_time) for c in chapters] == [(round(p["start"] * 1000), round(p["end"] * 1000))
+                                                               for p in planned]
+    vtt = result.path.with_suffix(".vtt").read_text()
+    assert vtt.startswith("WEBVTT\n\n1\n00:00:00.000 --> 00:00:0")
+    assert vtt.count(" --> ") == 8 and "Close your eyes, friend." in vtt
+
+
+def test_ffmpeg_lists_the_chapters_at_their_planned_times(rendered):
+    import re
+    import subprocess
+    from conftest import ffmpeg
+
+    result, _ = rendered
+    info = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(result.path)], capture_output=True, text=True).stderr
+    found = [(float(a), float(b)) for a, b in re.findall(r"Chapter #0:\d+: start ([\d.]+), end ([\d.]+)", info)]
+    planned = [(c["start"], c["end"]) for c in result.timeline.to_json()["chapters"]]
+    assert len(found) == len(planned) and all(abs(a - c) < 0.002 and abs(b - d) < 0.002
+                                              for (a, b), (c, d) in zip(found, planned))

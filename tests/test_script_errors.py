@@ -10,7 +10,8 @@ CASES = [
      ["s.yaml:2:1: unknown key 'titel' (did you mean 'title'?)"]),
     ("unknown key without a close match", "title: x\nmood: calm\nsteps:\n  - say: Hi.\n",
      ["s.yaml:2:1: unknown key 'mood' (expected one of: title, description, author, album, genre, language, "
-      "tags, voice, pace, audio, variables, background, length, lead_in, fade_out, loudness, cue_words, steps)"]),
+      "tags, voice, pace, audio, variables, background, length, lead_in, fade_out, loudness, cue_words, cover, "
+      "steps)"]),
     ("missing title and steps", "description: x\n",
      ["s.yaml:1:1: missing required key 'title'", "s.yaml:1:1: missing required key 'steps'"]),
     ("every problem of a file is reported", "title: x\nvoice: {rate: fast, volume: 2}\nsteps:\n  - pause: 0s\n"

@@ -1,0 +1,46 @@
+"""WebVTT transcripts: one cue per spoken sentence, timed from the timeline.
+
+Breathing steps whose cues are not spoken (tone, bell, none) get their cue words in brackets, so a
+reader can breathe along too. Silences are left as gaps between cues.
+"""
+
+from __future__ import annotations
+
+from .planner import Timeline
+
+SPOKEN_CUE_KINDS = ("speech",)
+
+
+def _timestamp(seconds: float) -> str:
+    milliseconds = int(round(seconds * 1000))
+    hours, rest = divmod(milliseconds, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def _clean(text: str) -> str:
+    # "-->" would end a cue's timing line early; a blank line would end the cue.
+    return " ".join(text.replace("-->", "->").split())
+
+
+def transcript_cues(timeline: Timeline) -> list[tuple[float, float, str]]:
+    """(start, end, text) of every cue, in order."""
+    rate = timeline.sample_rate
+    spoken_spans = [(e.start, e.end) for e in timeline.events if e.kind == "speech"]
+    cues = []
+    for event in timeline.events:
+        if event.kind == "speech":
+            cues.append((event.start / rate, event.end / rate, _clean(event.text)))
+        elif event.kind == "breath" and event.text and not any(s < event.end and event.start < e
+                                                                for s, e in spoken_spans):
+            cues.append((event.start / rate, event.end / rate, f"({_clean(event.text)})"))
+    return sorted(cues)
+
+
+def webvtt(timeline: Timeline) -> str:
+    """The transcript as a WebVTT document."""
+    lines = ["WEBVTT", ""]
+    for index, (start, end, text) in enumerate(transcript_cues(timeline), start=1):
+        lines += [str(index), f"{_timestamp(start)} --> {_timestamp(end)}", text, ""]
+    return "\n".join(lines)
