@@ -39,15 +39,16 @@ def _plain(value):
     return value
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder and rename it into place."""
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write through a temporary file in the same folder and rename it into place (fsync'd when durable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         _remove_quietly(Path(temporary))
@@ -90,4 +91,5 @@ class BlobCache:
 
     def put(self, key: str, payload: bytes) -> None:
         """Store a payload atomically: readers see the old state or the whole new entry."""
-        write_atomic(self.path_for(key), _MAGIC + hashlib.sha256(payload).digest() + payload)
+        # Not fsync'd: a cache entry torn by a power cut fails its checksum and is simply made again.
+        write_atomic(self.path_for(key), _MAGIC + hashlib.sha256(payload).digest() + payload, durable=False)

@@ -36,19 +36,6 @@ class Tags:
 FINGERPRINT_TAG = "meditate-fingerprint"
 
 
-def _encoder(audio: AudioFormat):
-    try:
-        import lameenc
-    except ImportError:
-        raise MissingComponentError("the MP3 encoder is missing; install it with: pip install lameenc") from None
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(audio.bitrate)
-    encoder.set_in_sample_rate(audio.sample_rate)
-    encoder.set_channels(audio.channels)
-    encoder.set_quality(LAME_QUALITY)
-    return encoder
-
-
 def to_pcm16(block: np.ndarray, channels: int) -> bytes:
     """Float samples in [-1, 1] as little-endian 16-bit PCM, interleaved for stereo."""
     pcm = np.clip(np.round(block * 32767.0), -32768, 32767).astype("<i2")
@@ -119,24 +106,54 @@ def _umask() -> int:
 
 
 def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path, tags: Tags) -> int:
-    """Encode blocks to out_path through a temporary file renamed into place; returns the file size."""
+    """Encode blocks to out_path through a temporary file renamed into place; returns the file size.
+
+    The encoder runs in a process of its own (see encode_worker), fed through a pipe as blocks are mixed."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+    os.close(fd)
+    worker = None
     try:
-        encoder = _encoder(audio)
-        with os.fdopen(fd, "wb") as handle:
-            for block in blocks:
-                handle.write(encoder.encode(to_pcm16(block, audio.channels)))
-            handle.write(encoder.flush())
+        worker = _start_encoder(audio, temporary)
+        for block in blocks:
+            worker.stdin.write(to_pcm16(block, audio.channels))
+        worker.stdin.close()
+        if worker.wait() != 0:
+            raise RenderError(f"the MP3 encoder failed: {worker.stderr.read().decode(errors='replace').strip()}")
         write_tags(Path(temporary), tags)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a track is an ordinary file
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
         os.replace(temporary, out_path)
     except BaseException as exc:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+            worker.wait()
         try:
             os.unlink(temporary)
         except OSError:
             pass
+        if isinstance(exc, BrokenPipeError):
+            raise RenderError(f"the MP3 encoder stopped: {worker.stderr.read().decode(errors='replace').strip()}") \
+                from None
         if isinstance(exc, OSError):
             raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
         raise
+    finally:
+        if worker is not None and worker.stderr:
+            worker.stderr.close()
     return out_path.stat().st_size
+
+
+def _start_encoder(audio: AudioFormat, path: str):
+    import subprocess
+    import sys
+
+    try:
+        import lameenc  # noqa: F401  (checked here so a missing encoder is one clear line)
+    except ImportError:
+        raise MissingComponentError("the MP3 encoder is missing; install it with: pip install lameenc") from None
+    command = [sys.executable, "-m", "meditations.encode_worker", str(audio.bitrate), str(audio.sample_rate),
+               str(audio.channels), str(LAME_QUALITY), path]
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=str(Path(__file__).resolve().parent.parent))

