@@ -372,6 +372,7 @@ class BuildRequest:
     prune: bool = False
     settings: BuildSettings = BuildSettings()
     scripts: tuple[tuple[Path, float | None], ...] | None = None  # a profile's set instead of the folder
+    base_url: str | None = None  # where the library is published: a podcast feed is written too
 
 
 def collect_tracks(request: BuildRequest) -> list[Track]:
@@ -422,7 +423,28 @@ def build(request: BuildRequest, progress: Progress) -> BuildReport:
                         if name not in {t.relative for t in tracks} and (out_dir / name).exists()]
         if report.built or report.pruned or not (out_dir / MANIFEST).exists() or _manifest_differs(manifest, records):
             write_manifest(out_dir, records)
+        publish_library(request)
     return report
+
+
+def publish_library(request: BuildRequest) -> list[Path]:
+    """The playlist, the web page and (with a base URL) the podcast feed, each rewritten only if it changed."""
+    from .loader import LoadOptions, find_library_root, load_library
+    from .errors import ProblemCollector
+    from .publish import PublishSettings, publish, write_if_changed
+
+    first = request.scripts[0][0] if request.scripts else request.scripts_dir / "library.yaml"
+    problems = ProblemCollector()
+    library = load_library(find_library_root(first), problems, LoadOptions())
+    problems.raise_if_any()
+    cover = None
+    if library.cover is not None:
+        cover = f"cover{library.cover.suffix.lower()}"
+        write_if_changed(request.out_dir / cover, library.cover.read_bytes())
+    settings = PublishSettings(album=library.album or "Meditations", artist=library.artist,
+                               description=library.description, base_url=request.base_url or library.base_url,
+                               cover=cover, language=library.language)
+    return publish(request.out_dir, read_json(request.out_dir / MANIFEST), settings)
 
 
 def _decide(request: BuildRequest, manifest: dict | None = None) -> list[Track]:

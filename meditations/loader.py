@@ -21,7 +21,7 @@ from .breathing import DEFAULT_WORDS, PRESETS, parse_pattern
 from .script import (DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Bell, Breathe, Chapter, Finish, Include,
                      Pace, Pause, Repeat, Say, Script, VoiceSettings)
 from .text import fill_placeholders, is_variable_name, parse_say_text
-from .yamlsource import Limits, compose, location_of, read_text, scalar_value
+from .yamlsource import Limits, compose, env_limit, location_of, read_text, scalar_value
 
 LIBRARY_FILE = "library.yaml"
 SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
@@ -34,10 +34,11 @@ class LoadOptions:
 
     overrides: tuple[tuple[str, str], ...] = ()
     voice: VoiceSettings | None = None  # a client profile's voice, over the script's
-    limits: Limits = Limits()
-    max_repeat: int = 1000
-    max_include_depth: int = 10
-    max_text_chars: int = 20_000
+    limits: Limits = field(default_factory=Limits)
+    max_repeat: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_REPEAT", 1000))
+    max_include_depth: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_INCLUDE_DEPTH", 10))
+    max_text_chars: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_TEXT_CHARS", 20_000))
+    max_track_seconds: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_TRACK_SECONDS", 4 * 3600))
 
 
 @dataclass
@@ -57,6 +58,17 @@ class _Context:
     used: set[str] = field(default_factory=set)
     cue_words: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_WORDS))
     warnings: list = field(default_factory=list)
+    repeats: int = 1  # how many times the steps being read will play (nested repeats multiply)
+    estimate: list = field(default_factory=lambda: [0.0, False])  # [seconds at least, limit reported]
+
+    def add_time(self, node: yaml.Node, seconds: float) -> None:
+        """Count time the track will take at least; past the limit, one located error (found before any
+        audio is made, so a hostile script cannot make the machine synthesize for hours)."""
+        self.estimate[0] += seconds * self.repeats
+        limit = self.options.max_track_seconds
+        if self.estimate[0] > limit and not self.estimate[1]:
+            self.estimate[1] = True
+            self.error(node, f"the track would last over the limit of {clock(limit)} (MEDITATE_MAX_TRACK_SECONDS)")
 
     def warn(self, node: yaml.Node, message: str) -> None:
         self.warnings.append(Problem(self.at(node), message))
@@ -99,10 +111,10 @@ def text_value(node, ctx: _Context, what: str, allow_empty: bool = False) -> str
         if isinstance(node, yaml.ScalarNode) and not allow_empty:
             ctx.error(node, f"'{what}' needs a value")
         return None
-    if isinstance(value, (bool,)) or not isinstance(value, (str, int, float)):
+    if isinstance(value, bool):
         ctx.error(node, f"'{what}' must be text, got {_kind(node)}")
         return None
-    text = str(value)
+    text = value if isinstance(value, str) else node.value  # a number or date: the text as written
     if not text.strip() and not allow_empty:
         ctx.error(node, f"'{what}' needs a value")
         return None
@@ -198,6 +210,9 @@ def library_file(node, ctx: _Context, what: str) -> Path | None:
     root = Path(os.path.realpath(ctx.library_root))
     if root != real and root not in real.parents:
         ctx.error(node, f"'{what}' file '{relative}' is outside the library folder '{_show_path(ctx.library_root)}'")
+        return None
+    if real.is_dir():
+        ctx.error(node, f"'{what}' file '{relative}' is a folder, not a file")
         return None
     if not real.is_file():
         ctx.error(node, f"'{what}' file '{relative}' not found")
@@ -410,12 +425,15 @@ def parse_say(entries, ctx: _Context):
     if raw is None:
         return None
     if len(raw) > ctx.options.max_text_chars:
-        ctx.error(node, f"this text is {len(raw)} characters, over the limit of {ctx.options.max_text_chars}")
+        ctx.error(node, f"this text is {len(raw)} characters, over the limit of {ctx.options.max_text_chars} "
+                        "(MEDITATE_MAX_TEXT_CHARS)")
         return None
     pieces = parse_say_text(raw, _Recording(ctx.variables, ctx.used), _text_reporter(node, raw, ctx))
     if not pieces:
         ctx.error(node, "'say' needs some text to speak")
         return None
+    words = sum(len(p.text.split()) for p in pieces if hasattr(p, "text"))
+    ctx.add_time(node, 0.6 * words * 60 / (voice.rate or 130))  # at least this long: eSpeak keeps to its rate
     return Say(pieces=pieces, voice=voice, pace=ctx.pace, location=ctx.at(node), recording=recording,
                recording_location=recording_location)
 
@@ -424,7 +442,10 @@ def parse_pause(entries, ctx: _Context):
     """- pause: 10s"""
     node = entries["pause"][1]
     seconds = duration_value(node, ctx, "pause")
-    return None if seconds is None else Pause(seconds, ctx.at(node))
+    if seconds is None:
+        return None
+    ctx.add_time(node, seconds)
+    return Pause(seconds, ctx.at(node))
 
 
 def parse_chapter(entries, ctx: _Context):
@@ -441,7 +462,16 @@ def parse_repeat(entries, ctx: _Context):
     if "steps" not in entries:
         ctx.error(key_node, "'repeat' needs 'steps:' listing what to repeat")
         return None
-    steps = parse_steps(entries["steps"][1], ctx, "steps")
+    if count is not None and ctx.repeats * count > ctx.options.max_repeat:
+        ctx.error(node, f"repeats inside repeats play these steps {ctx.repeats * count} times, over the limit of "
+                        f"{ctx.options.max_repeat} (MEDITATE_MAX_REPEAT)")
+        return None
+    outer = ctx.repeats
+    ctx.repeats = outer * (count or 1)
+    try:
+        steps = parse_steps(entries["steps"][1], ctx, "steps")
+    finally:
+        ctx.repeats = outer
     if count is None:
         return None
     return Repeat(count, steps, ctx.at(key_node))
@@ -466,7 +496,11 @@ def parse_include(entries, ctx: _Context):
         ctx.error(node, "include cycle: " + " -> ".join(chain))
         return None
     if len(ctx.include_chain) + 1 > ctx.options.max_include_depth:
-        ctx.error(node, f"includes are nested deeper than the limit of {ctx.options.max_include_depth}")
+        ctx.error(node, f"includes are nested deeper than the limit of {ctx.options.max_include_depth} "
+                        "(MEDITATE_MAX_INCLUDE_DEPTH)")
+        return None
+    if real.is_dir():
+        ctx.error(node, f"include '{relative}' is a folder, not a file")
         return None
     if not real.is_file():
         ctx.error(node, f"included file '{relative}' not found")
@@ -531,6 +565,7 @@ def parse_breathe(entries, ctx: _Context):
                                          "cycle of this pattern")
         return None
     _breathing_safety(pattern, fields["pattern"][1], ctx)
+    ctx.add_time(node, cycles * pattern.cycle_seconds if cycles else duration)
     return Breathe(pattern, cycles, duration, cue, tuple(sorted(words.items())), voice, ctx.at(node))
 
 
@@ -564,6 +599,7 @@ def parse_bell(entries, ctx: _Context):
         return None
     if strikes is None or gap is None or ("ring" in fields and ring is None) or ("sound" in fields and sound is None):
         return None
+    ctx.add_time(node, (strikes - 1) * gap)
     return Bell(strikes, gap, ring, sound, ctx.at(node))
 
 
@@ -652,6 +688,12 @@ def loudness_value(node, ctx: _Context) -> float | None:
     return number
 
 
+def clock(seconds: float) -> str:
+    """A limit as h:mm:ss."""
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
 def _show_path(path: Path) -> str:
     """A path as a user would write it: relative to the working folder when below it."""
     try:
@@ -724,7 +766,8 @@ def _load_partial(real: Path, display: str, parent: _Context) -> tuple:
                   variables=dict(parent.variables))
     parent.sources.append(real)
     if root is None:
-        ctx.problems.add(Location(display, 1, 1), "the included file is empty: it needs 'steps:'")
+        if not any(p.location.file == display for p in ctx.problems.problems):
+            ctx.problems.add(Location(display, 1, 1), "the included file is empty: it needs 'steps:'")
         return ()
     if isinstance(root, yaml.SequenceNode):
         return parse_steps(root, ctx)
@@ -916,6 +959,7 @@ def _script_from_entries(root, entries, ctx: _Context, library: LibraryDefaults)
         declared_variables=tuple(sorted(declared)), placeholders=tuple(sorted(ctx.used)),
         background=background, finish=finish, length=length, length_location=length_location,
         cover=cover_image(entries["cover"][1], ctx) if "cover" in entries else library.cover,
+        max_track_seconds=ctx.options.max_track_seconds,
         warnings=tuple(dict.fromkeys(ctx.warnings)),
         steps=steps, sources=tuple(dict.fromkeys(ctx.sources)), library_root=library.root,
     )

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from .durations import format_duration
+from .loader import clock
 from .errors import Location, Problem, RenderError, ScriptError
 from .script import (Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause,
                      VoiceSettings)
@@ -437,6 +438,12 @@ class _Planner:
         self.silence(self.script.finish.fade_out + self.extra_tail / self.rate)
         if self.problems:
             raise ScriptError(self.problems)
+        limit = self.script.max_track_seconds
+        if limit and self.now > limit * self.rate:
+            crossing = next(e for e in self.events if e.end > limit * self.rate)
+            raise ScriptError([Problem(crossing.location or Location(self.script.display, 1, 1),
+                                       f"the track would last over the limit of {clock(limit)} "
+                                       "(MEDITATE_MAX_TRACK_SECONDS)")])
         overhang = max((e.end for e in self.events), default=0) - self.now
         if overhang > 0:  # a ring that outlasts the last step: the track lasts until it has died away
             self.silence(overhang / self.rate)

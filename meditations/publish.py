@@ -84,11 +84,12 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 
 
 def check_base_url(base_url: str) -> None:
-    """Raise MeditateError unless base_url is an absolute http:// or https:// address."""
+    """Raise MeditateError unless base_url is an absolute http:// or https:// address of a folder (no ? or #)."""
     parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in base_url):
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in base_url) \
+            or "?" in base_url or "#" in base_url:
         raise MeditateError(f"base URL {base_url!r} is not a web address: it must start with http:// or https:// "
-                            "and name a host (for example https://example.org/meditations/)")
+                            "and name a host and folder, without ? or # (for example https://example.org/meditations/)")
 
 
 def check_cover(out_dir: Path, cover: str) -> None:
@@ -123,8 +124,8 @@ def whole_seconds(seconds: float) -> int:
 
 
 def clock(seconds: float) -> str:
-    """m:ss, or h:mm:ss from an hour on (as shown on the page)."""
-    total = whole_seconds(seconds)
+    """m:ss, or h:mm:ss from an hour on, in whole seconds cut down (as browsers' players show times)."""
+    total = int(float(seconds))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
@@ -427,7 +428,7 @@ def feed(out_dir: Path, tracks: list[dict], settings: PublishSettings) -> str:
     channel = ET.SubElement(rss, "channel")
     _text(channel, "title", album)
     _text(channel, "link", base.rstrip("/") + "/")
-    _text(channel, "description", description)
+    _text(channel, "description", as_html(description))
     _text(channel, "language", settings.language)
     ET.SubElement(channel, f"{{{ATOM}}}link", {"href": file_url(base, FEED), "rel": "self",
                                                 "type": "application/rss+xml"})
@@ -464,7 +465,7 @@ def feed_item(out_dir: Path, record: dict, anchor: str, settings: PublishSetting
     title = one_line(record.get("title")) or PurePosixPath(record["file"]).stem
     item = ET.Element("item")
     _text(item, "title", title)
-    _text(item, "description", str(record.get("description") or title))
+    _text(item, "description", as_html(str(record.get("description") or title)))
     _text(item, "link", f"{base.rstrip('/')}/{PAGE}#{anchor}")
     ET.SubElement(item, "enclosure", {"url": file_url(base, record["file"]), "length": str(file_size(out_dir, record)),
                                       "type": "audio/mpeg"})
@@ -474,6 +475,12 @@ def feed_item(out_dir: Path, record: dict, anchor: str, settings: PublishSetting
     _text(item, f"{{{ITUNES}}}explicit", "false")
     _text(item, f"{{{ITUNES}}}episodeType", "full")
     return item, published
+
+
+def as_html(text: str) -> str:
+    """Plain text as the HTML that readers take an RSS description to be (so <b> in a script's description shows as
+    written instead of being taken for markup)."""
+    return html.escape(text, quote=False)
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:

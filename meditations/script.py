@@ -204,6 +204,7 @@ class Script:
     length_location: Location | None = field(default=None, compare=False)
     warnings: tuple = ()  # Problems that do not stop a render (breathing safety)
     cover: Path | None = None  # an image embedded in the track
+    max_track_seconds: int = 0  # the longest track allowed (0: no limit)
     declared_variables: tuple[str, ...] = ()  # names under variables: (library and script)
     placeholders: tuple[str, ...] = ()  # names the texts ask for
 

@@ -169,15 +169,18 @@ def _read_wav(path: str) -> np.ndarray:
         return np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
 
 
-def _worker_main(connection, cache_folder: str, engine_name: str) -> None:
+def _worker_main(connection, cache_folder: str, engine_name: str, log_path: str) -> None:
     """Serve requests from the parent until told to stop. Replies: ("ok", value) or ("error", text)."""
     import sys
 
     # Nothing from the speech library may reach the user's terminal: not the driver's Python prints,
-    # not anything the C library writes to file descriptor 1.
+    # not what the C library writes to file descriptors 1 and 2. Its complaints go to a log that the
+    # parent reads when the engine fails (eSpeak NG calls exit() when its data is missing).
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     sys.stdout = open(os.devnull, "w")
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 2)
     try:
         engine, finished = _start_engine()
     except MissingComponentError as exc:
@@ -225,9 +228,13 @@ def _synthesize_into_cache(engine, finished, request: SpeechRequest, cache: Blob
 
 class _Worker:
     def __init__(self, cache_folder: str, engine_name: str):
+        import tempfile
+
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, cache_folder, engine_name),
+        handle, self.log_path = tempfile.mkstemp(prefix="meditate-speech-", suffix=".log")
+        os.close(handle)
+        self.process = context.Process(target=_worker_main, args=(child, cache_folder, engine_name, self.log_path),
                                        daemon=True)
         self.process.start()
         child.close()
@@ -245,15 +252,32 @@ class _Worker:
         try:
             status, detail = self.connection.recv()
         except EOFError:
+            said = self.last_words()
             self.stop()
-            raise MissingComponentError("the speech engine stopped while starting (eSpeak NG missing or "
-                                        "broken?): pip install espeakng-loader pyttsx3") from None
+            raise MissingComponentError("the eSpeak NG speech engine could not start"
+                                        + (f" ({said})" if said else "")
+                                        + "; reinstall it with: pip install --force-reinstall espeakng-loader pyttsx3"
+                                        + (" (and check ESPEAK_DATA_PATH)" if os.environ.get("ESPEAK_DATA_PATH")
+                                           else "")) from None
         if status == "missing":
             self.stop()
             raise MissingComponentError(detail)
         self.ready = True
 
+    def last_words(self) -> str:
+        """The last line the engine wrote to its error log (why it failed, if it said)."""
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+                lines = [line.strip() for line in handle if line.strip()]
+        except OSError:
+            return ""
+        return lines[-1][:200] if lines else ""
+
     def stop(self) -> None:
+        try:
+            os.unlink(self.log_path)
+        except OSError:
+            pass
         if self.process.is_alive():
             try:
                 self.connection.send(None)
@@ -360,8 +384,10 @@ class SpeechEngine:
             for connection, index in list(busy.items()):
                 worker = self._workers[index]
                 if now - worker.started > self.timeout or not worker.process.is_alive():
+                    said = worker.last_words()
                     reason = ("the speech engine crashed" if not worker.process.is_alive()
                               else f"the speech engine hung for over {self.timeout:.0f} s")
+                    reason += f" ({said})" if said else ""
                     failures.append(SynthesisFailure(worker.job, reason))
                     busy.pop(connection)
                     self._replace(index)

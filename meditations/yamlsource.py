@@ -8,7 +8,7 @@ aliases are how "billion laughs" documents blow up, and tags are how YAML constr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -23,10 +23,31 @@ _SCALAR = yaml.constructor.SafeConstructor()
 
 @dataclass(frozen=True)
 class Limits:
-    """Size limits for script files (see docs/security.md)."""
+    """Size limits for script files (see docs/security.md); raised with MEDITATE_MAX_* variables."""
 
-    max_file_bytes: int = 1_000_000
-    max_nesting: int = 40
+    max_file_bytes: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_FILE_BYTES", 1_000_000))
+    max_nesting: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_NESTING", 40))
+
+
+def env_limit(name: str, default: int) -> int:
+    """A limit from the environment (a positive whole number), else its default.
+
+    Limits come from the environment of the person running meditate, never from a script: a shared
+    script cannot raise its own limits."""
+    import os
+
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        from .errors import MeditateError
+        raise MeditateError(f"{name}={value} is not a whole number") from None
+    if number <= 0:
+        from .errors import MeditateError
+        raise MeditateError(f"{name}={value} must be above zero")
+    return number
 
 
 def location_of(node: yaml.Node, file: str) -> Location:
@@ -39,8 +60,9 @@ def _mark_location(mark, file: str) -> Location:
     return Location(file, mark.line + 1, mark.column + 1)
 
 
-def read_text(path, display: str, limits: Limits = Limits()) -> str:
+def read_text(path, display: str, limits: Limits | None = None) -> str:
     """Read a script file as UTF-8 text, with located errors for binary or oversized files."""
+    limits = limits or Limits()
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -51,7 +73,7 @@ def read_text(path, display: str, limits: Limits = Limits()) -> str:
         raise ScriptError([Problem(Location(display, 1, 1), f"cannot read file: {exc.strerror}")]) from None
     if len(data) > limits.max_file_bytes:
         raise ScriptError([Problem(Location(display, 1, 1),
-                                   f"file is {len(data)} bytes, over the limit of {limits.max_file_bytes} bytes")])
+                                   f"file is {len(data)} bytes, over the limit of {limits.max_file_bytes} bytes (MEDITATE_MAX_FILE_BYTES)")])
     if b"\x00" in data:
         raise ScriptError([Problem(Location(display, 1, 1), "not a text file (it contains NUL bytes)")])
     try:
@@ -63,8 +85,9 @@ def read_text(path, display: str, limits: Limits = Limits()) -> str:
     return text.removeprefix("\ufeff")
 
 
-def compose(text: str, display: str, limits: Limits = Limits()) -> yaml.Node | None:
+def compose(text: str, display: str, limits: Limits | None = None) -> yaml.Node | None:
     """Compose YAML text into a node tree; None for an empty document."""
+    limits = limits or Limits()
     try:
         _refuse_aliases_and_depth(text, display, limits)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -93,6 +116,8 @@ def _plain_syntax_error(exc: yaml.MarkedYAMLError):
         return exc.problem_mark, "this line is indented differently from the lines above it"
     if "mapping values are not allowed here" in problem:
         return exc.problem_mark, "unexpected ':' (put text that contains ': ' in quotes)"
+    if "but found another document" in problem:
+        return exc.problem_mark, "a script holds one document: remove this '---' and what follows (or make it a file of its own)"
     if "could not find expected ':'" in problem:
         return exc.problem_mark, "a key here is missing its ':'"
     message = problem or context or "invalid YAML"
@@ -121,7 +146,7 @@ def _refuse_aliases_and_depth(text: str, display: str, limits: Limits) -> None:
             depth += 1
             if depth > limits.max_nesting:
                 raise ScriptError([Problem(_mark_location(event.start_mark, display),
-                                           f"nested deeper than the limit of {limits.max_nesting} levels")])
+                                           f"nested deeper than the limit of {limits.max_nesting} levels (MEDITATE_MAX_NESTING)")])
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
 

@@ -196,7 +196,7 @@ def test_include_depth_limit_counts_every_level(tmp_path, monkeypatch):
     (tmp_path / "s.yaml").write_text("title: x\nsteps:\n  - include: _0.yaml\n")
     result = validate(tmp_path, monkeypatch, "s.yaml")
     assert result.stderr.splitlines() == [
-        f"_{depth - 1}.yaml:2:14: includes are nested deeper than the limit of {depth}"]
+        f"_{depth - 1}.yaml:2:14: includes are nested deeper than the limit of {depth} (MEDITATE_MAX_INCLUDE_DEPTH)"]
 
 
 def test_partials_and_library_settings_are_not_rendered(tmp_path, monkeypatch):
