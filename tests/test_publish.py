@@ -294,6 +294,7 @@ def test_guid_and_date_stay_for_an_unchanged_track_and_change_with_it(library):
     # a rebuild of the unchanged library keeps every guid and date (and so the feed's bytes)
     again = build_library(scripts, out)
     assert again == manifest
+    publish(out, again, SETTINGS)  # build publishes with the library's own settings; these tests use theirs
     assert publish(out, again, SETTINGS) == []
     assert guids_and_dates(out) == before
     # change one script: that track gets a new guid (and date); the other keeps both
@@ -509,3 +510,11 @@ def test_every_control_is_reachable_by_keyboard_and_named(browser, site):
             assert button.accessible_name.startswith(chapter + " ")
         download = article.find_element("css selector", "a[download]")
         assert download.accessible_name.startswith("Download MP3")
+
+
+def test_build_publishes_the_page_and_playlist_and_leaves_them_alone_when_nothing_changed(library):
+    scripts, out, _ = library
+    build_library(scripts, out)
+    times = {name: (out / name).stat().st_mtime_ns for name in ("index.html", "library.m3u8")}
+    build_library(scripts, out)
+    assert {name: (out / name).stat().st_mtime_ns for name in times} == times
