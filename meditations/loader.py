@@ -888,8 +888,9 @@ def cover_image(node, ctx: _Context) -> Path | None:
     return path
 
 
-def load_script(path: str | Path, options: LoadOptions = LoadOptions()) -> Script:
+def load_script(path: str | Path, options: LoadOptions | None = None) -> Script:
     """Load, validate and resolve a script file; raises ScriptError listing every problem."""
+    options = options or LoadOptions()
     path = Path(path)
     display = str(path)
     problems = ProblemCollector()

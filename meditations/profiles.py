@@ -54,9 +54,11 @@ class Profile:
     output: str
     tracks: tuple[ProfileTrack, ...]
 
-    def load_options(self, base: LoadOptions = LoadOptions()) -> LoadOptions:
+    def load_options(self, base: LoadOptions | None = None) -> LoadOptions:
         """Load options carrying this profile's variables and voice (command-line --set still wins)."""
         from dataclasses import replace
+
+        base = base or LoadOptions()
 
         return replace(base, overrides=self.variables + tuple(base.overrides), voice=self.voice)
 
@@ -67,8 +69,9 @@ def safe_folder_name(text: str) -> str:
     return name or "profile"
 
 
-def load_profile(path: str | Path, options: LoadOptions = LoadOptions()) -> Profile:
+def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profile:
     """Read and check a profile; every problem is located."""
+    options = options or LoadOptions()
     path = Path(path)
     display = str(path)
     problems = ProblemCollector()

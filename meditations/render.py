@@ -40,8 +40,9 @@ class RenderResult:
 
 
 def load(path: str | Path, overrides=(), audio: AudioOverrides = AudioOverrides(),
-         options: LoadOptions = LoadOptions()) -> Script:
+         options: LoadOptions | None = None) -> Script:
     """Load a script with --set overrides and output-format overrides applied."""
+    options = options or LoadOptions()
     if overrides:
         options = replace(options, overrides=tuple(options.overrides) + tuple(overrides))
     script = load_script(path, options)

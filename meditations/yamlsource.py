@@ -107,6 +107,11 @@ def _plain_syntax_error(exc: yaml.MarkedYAMLError):
     context = exc.context or ""
     if "'\\t'" in problem:
         return exc.problem_mark, "a tab character cannot indent YAML; use spaces"
+    if context in ("while parsing a flow sequence", "while parsing a flow mapping") and exc.context_mark is not None:
+        bracket = "[" if "sequence" in context else "{"
+        return exc.context_mark, f"this '{bracket}' is never closed"
+    if "<stream end>" in problem and context == "while parsing a flow node":
+        return exc.problem_mark, "the file ends inside a '[' or '{' that is never closed"
     if "quoted scalar" in context and exc.context_mark is not None:
         return exc.context_mark, "this quote is never closed"
     flow_start = _flow_value_start(exc.problem_mark)
