@@ -310,11 +310,12 @@ def new_command(name, template) -> None:
 @click.option("--prune", is_flag=True, help="Remove tracks this tool made whose script no longer exists.")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
               help="Build a client's set (a profile) into OUTPUT/<profile name>/.")
+@click.option("--base-url", metavar="URL", help="Where OUTPUT will be published: also write a podcast feed.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @set_option
 @audio_options
-def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, quiet, overrides, sample_rate, channels,
-                  bitrate, loudness, length) -> None:
+def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, base_url, quiet, overrides, sample_rate,
+                  channels, bitrate, loudness, length) -> None:
     """Build every script below SCRIPTS_DIR (default scripts/) into OUTPUT, rebuilding only what changed."""
     from meditations.library import BuildRequest, BuildSettings, build
 
@@ -333,7 +334,12 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, qu
         chosen = tuple((t.script, t.length) for t in client.tracks)
     elif not scripts_dir.is_dir():
         raise click.UsageError(f"no folder {scripts_dir}")
-    request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, settings, chosen)
+    if base_url:
+        from meditations.publish import check_base_url
+
+        check_base_url(base_url)
+    request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, settings, chosen,
+                           base_url)
     show = BuildProgress(quiet)
     report = build(request, show.update)
     show.close()

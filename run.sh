@@ -4,6 +4,7 @@
 #   ./run.sh library    render the bundled library (scripts/) into audio_out/
 #   ./run.sh test       run the test suite (extra pytest arguments pass through, e.g. -m slow)
 #   ./run.sh meditate   run the meditate command itself (arguments pass through)
+#   ./run.sh fuzz       a long fuzzing session of the property tests (thousands of generated scripts)
 set -eu
 cd "$(dirname "$0")"
 VENV=.venv
@@ -42,18 +43,22 @@ task=${1:-}
 case "$task" in
     library)
         ensure_env
-        exec "$VENV/bin/meditate" render scripts -o audio_out "$@"
+        exec "$VENV/bin/meditate" build scripts -o audio_out "$@"
         ;;
     test)
         ensure_env
         exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    fuzz)
+        ensure_env
+        MEDITATE_HYPOTHESIS_PROFILE=fuzz exec "$VENV/bin/python" -m pytest tests/test_properties.py -q "$@"
         ;;
     meditate)
         ensure_env
         exec "$VENV/bin/meditate" "$@"
         ;;
     *)
-        sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac

@@ -950,6 +950,8 @@ def _script_from_entries(root, entries, ctx: _Context, library: LibraryDefaults)
     if "steps" not in entries:
         ctx.error(root, "missing required key 'steps'")
     steps = parse_steps(entries["steps"][1], ctx) if "steps" in entries else ()
+    if steps and not ctx.problems.problems and not _audible(steps):
+        ctx.error(entries["steps"][1], "the steps have nothing to hear: add a say, pause, breathe or bell step")
     tags = text_list(entries["tags"][1], ctx, "tags") if "tags" in entries else ()
     return Script(
         path=ctx.path, display=ctx.display, title=text_of("title", ""),
@@ -964,6 +966,17 @@ def _script_from_entries(root, entries, ctx: _Context, library: LibraryDefaults)
         warnings=tuple(dict.fromkeys(ctx.warnings)),
         steps=steps, sources=tuple(dict.fromkeys(ctx.sources)), library_root=library.root,
     )
+
+
+def _audible(steps) -> bool:
+    """Whether any step makes sound or time (chapters alone do not)."""
+    for step in steps:
+        if isinstance(step, (Repeat, Include)):
+            if _audible(step.steps):
+                return True
+        elif not isinstance(step, Chapter):
+            return True
+    return False
 
 
 def is_partial(path: Path, root: Path) -> bool:

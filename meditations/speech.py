@@ -363,9 +363,18 @@ class SpeechEngine:
         while queue or busy:
             for index, worker in enumerate(self._workers):
                 if worker.job is None and queue:
+                    if not worker.process.is_alive():  # died while idle: nothing was lost, start another
+                        self._replace(index)
+                        worker = self._workers[index]
                     worker.job = queue.pop()
                     worker.started = time.monotonic()
-                    worker.connection.send(("speak", worker.job))
+                    try:
+                        worker.connection.send(("speak", worker.job))
+                    except (BrokenPipeError, OSError):
+                        failures.append(SynthesisFailure(worker.job, "the speech engine crashed"))
+                        worker.job = None
+                        self._replace(index)
+                        continue
                     busy[worker.connection] = index
             ready = wait(list(busy), timeout=1.0)
             for connection in ready:

@@ -153,20 +153,39 @@ def worker_pids(engine):
 
 
 def test_a_crash_in_the_speech_engine_costs_one_clip_and_leaves_no_entry():
+    import threading
+
     from meditations.speech import SpeechEngine, SpeechRequest, clip_cache
 
     with SpeechEngine(workers=1, timeout=10) as engine:
         engine.voices()
         victim = SpeechRequest("This sentence is spoken while the engine is killed.", "gmw/en-us", 60, 0.9)
         worker = engine._workers[0]
-        worker.wait_ready(10)
-        # A real crash: the engine process gets SIGSEGV while it speaks.
+        # A real crash with the request in flight: stop the engine, let the request reach it, then SIGSEGV.
+        os.kill(worker.process.pid, signal.SIGSTOP)
+        failures = []
+        speaking = threading.Thread(target=lambda: failures.extend(engine.synthesize([victim])))
+        speaking.start()
+        deadline = time.monotonic() + 10
+        while worker.job is None and time.monotonic() < deadline:
+            time.sleep(0.005)
         os.kill(worker.process.pid, signal.SIGSEGV)
-        failures = engine.synthesize([victim])
+        os.kill(worker.process.pid, signal.SIGCONT)
+        speaking.join(20)
         assert [f.reason for f in failures] == ["the speech engine crashed"]
         assert not clip_cache().path_for(victim.key(engine.engine)).exists()
         after = SpeechRequest("The next clip is fine.", "gmw/en-us", 130, 0.9)
         assert engine.synthesize([after]) == []
+
+
+def test_an_engine_that_died_between_requests_is_replaced_and_nothing_is_lost():
+    from meditations.speech import SpeechEngine, SpeechRequest
+
+    with SpeechEngine(workers=1, timeout=10) as engine:
+        engine.voices()
+        os.kill(engine._workers[0].process.pid, signal.SIGKILL)
+        engine._workers[0].process.join(5)
+        assert engine.synthesize([SpeechRequest("Spoken by a fresh engine.", "gmw/en-us", 130, 0.9)]) == []
 
 
 def test_a_hung_speech_engine_is_stopped_after_its_timeout():
@@ -288,3 +307,12 @@ def test_a_build_killed_at_any_moment_loses_nothing_and_the_next_one_finishes(tm
     assert not list(out.glob(".*.tmp"))
     again = subprocess.run(command[:-1], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert again.stdout == "built 0, unchanged 3, failed 0\n"
+
+
+def test_a_script_with_nothing_to_hear(tmp_path, monkeypatch):
+    # found by the property tests: chapters alone made an empty track
+    (tmp_path / "s.yaml").write_text("title: x\nsteps:\n  - chapter: Only a title\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "s.yaml"])
+    assert (result.exit_code, result.stderr) == (
+        1, "s.yaml:3:3: the steps have nothing to hear: add a say, pause, breathe or bell step\n")

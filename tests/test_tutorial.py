@@ -29,13 +29,16 @@ before a fence) is an action.
     A list becomes the script's `steps:`; `title:` and a one-step `steps:` are added when missing.
     It must pass `meditate validate`. A complete script is checked as written.
 
-```console after `<!-- run -->` or `<!-- run: exit N -->`
+```console after `<!-- run -->`, `<!-- run: exit N -->`, `<!-- run: times vary -->` (or both)
     Every `$ ./run.sh meditate ARGS` line is run (click's CliRunner on cli.main, in the tutorial
     folder) and must print what the page shows below it, with exit code 0 (or N). The page may
-    leave out what is inherently variable (the length of a track depends on the voice, the order
-    of a parallel build on the machine):
+    leave out what is inherently variable (how long speech takes depends on the voice and the
+    engine's version, the order of a parallel build on the machine):
       - a line that is just `...` stands for any number of lines (none included);
-      - `...` inside a line stands for any text within that line.
+      - `...` inside a line stands for any text within that line;
+      - with `times vary`, every time or length written like `0:12.43` or `4:37.45` (minutes,
+        seconds and hundredths, as meditate prints them) stands for any such time. The page
+        shows real numbers from one machine, so that the reader sees what to expect.
     Everything else must match exactly.
     Console blocks without the comment are illustrative (they would take too long, or they only
     show how to start something): each `./run.sh meditate ...` command in them must still be a
@@ -52,7 +55,8 @@ before a fence) is an action.
 
 Tables after `<!-- table: NAME -->`
     messages: every message is one the engine's source can produce (the check of
-    tests/test_docs.py). breathing: every script exists and has the title shown.
+    tests/test_docs.py); the rows about the reader's own files (TABLE_MESSAGES) are produced for
+    real at the end of the walk. breathing: every script exists and has the title shown.
 
 Any other ```text block is illustrative. The walk must cover the whole path of the guide's promise,
 in order: `new`, `validate`, `render --chapter`, a profile, a recording, `build --profile`.
@@ -163,33 +167,46 @@ def meditate_args(words: list[str], where: str) -> list[str]:
 
 # ---------------------------------------------------------------- matching shown output
 
-def _line_matches(shown: str, real: str) -> bool:
-    if "..." not in shown:
-        return shown == real
-    pattern = ".*".join(re.escape(part) for part in shown.split("..."))
+_TIME = re.compile(r"\d+:\d\d\.\d\d")
+
+
+def _line_matches(shown: str, real: str, times_vary: bool) -> bool:
+    def literal(text: str) -> str:
+        if not times_vary:
+            return re.escape(text)
+        return _TIME.pattern.join(re.escape(piece) for piece in _TIME.split(text))
+
+    pattern = ".*".join(literal(part) for part in shown.split("..."))
     return re.fullmatch(pattern, real) is not None
 
 
-def output_matches(shown: list[str], real: list[str]) -> bool:
-    """`...` on its own line: any lines (or none); `...` inside a line: any text in that line."""
+def output_matches(shown: list[str], real: list[str], times_vary: bool = False) -> bool:
+    """`...` on its own line: any lines (or none); `...` inside a line: any text in that line; with
+    times_vary, a time like 0:12.43 stands for any time."""
     if not shown:
         return not real
     if shown[0] == "...":
-        return any(output_matches(shown[1:], real[skip:]) for skip in range(len(real) + 1))
-    return bool(real) and _line_matches(shown[0], real[0]) and output_matches(shown[1:], real[1:])
+        return any(output_matches(shown[1:], real[skip:], times_vary) for skip in range(len(real) + 1))
+    return bool(real) and _line_matches(shown[0], real[0], times_vary) \
+        and output_matches(shown[1:], real[1:], times_vary)
 
 
-@pytest.mark.parametrize("shown, real, ok", [
-    (["a", "...", "z"], ["a", "b", "c", "z"], True),
-    (["a", "...", "z"], ["a", "z"], True),
-    (["a", "...", "z"], ["a", "b"], False),
-    (["wrote x.mp3 (...)"], ["wrote x.mp3 (1:02.50)"], True),
-    (["wrote x.mp3 (...)"], ["wrote y.mp3 (1:02.50)"], False),
-    (["one"], ["one", "two"], False),
-    (["..."], [], True),
+@pytest.mark.parametrize("shown, real, times_vary, ok", [
+    (["a", "...", "z"], ["a", "b", "c", "z"], False, True),
+    (["a", "...", "z"], ["a", "z"], False, True),
+    (["a", "...", "z"], ["a", "b"], False, False),
+    (["wrote x.mp3 (...)"], ["wrote x.mp3 (1:02.50)"], False, True),
+    (["wrote x.mp3 (...)"], ["wrote y.mp3 (1:02.50)"], False, False),
+    (["one"], ["one", "two"], False, False),
+    (["..."], [], False, True),
+    (["wrote x.mp3 (1:02.50)"], ["wrote x.mp3 (1:02.51)"], False, False),
+    (["wrote x.mp3 (1:02.50)"], ["wrote x.mp3 (11:42.07)"], True, True),
+    (["wrote x.mp3 (1:02.50)"], ["wrote x.mp3 (1:02)"], True, False),
+    (["wrote x.mp3 (1:02.50)"], ["wrote x-mp3 (1:02.50)"], True, False),
+    (["  0:11.00  chapter: One"], ["  0:12.00  chapter: Two"], True, False),
 ])
-def test_the_wildcards(shown, real, ok):
-    assert output_matches(shown, real) is ok
+def test_the_wildcards(shown, real, times_vary, ok):
+    assert output_matches(shown, real, times_vary) is ok
 
 
 # ---------------------------------------------------------------- doing what the reader does
@@ -205,7 +222,7 @@ def run_meditate(args: list[str]):
 
 def make_recording(path: Path) -> None:
     """A therapist's recording of the welcome: another voice, much quieter than meditate's, with
-    half a second of room noise-free silence either side."""
+    half a second of silence either side."""
     from meditations.speech import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, load_clip
 
     request = SpeechRequest(WELCOME, "gmw/en-us", 110, 0.9)
@@ -309,16 +326,20 @@ class Walk:
             target.unlink()
 
     def run(self, item: Item, argument: str) -> None:
-        exit_code = 0
-        if argument:
-            match = re.fullmatch(r"exit (\d+)", argument)
-            assert match, f"{item.where}: write <!-- run --> or <!-- run: exit N -->"
-            exit_code = int(match.group(1))
+        exit_code, times_vary = 0, False
+        for part in filter(None, (p.strip() for p in argument.split(","))):
+            match = re.fullmatch(r"exit (\d+)", part)
+            assert match or part == "times vary", \
+                f"{item.where}: write <!-- run -->, <!-- run: exit N -->, <!-- run: times vary --> or both"
+            if match:
+                exit_code = int(match.group(1))
+            else:
+                times_vary = True
         for words, shown in commands(item):
             args = meditate_args(words, item.where)
             result = run_meditate(args)
             real = result.output.splitlines()
-            assert result.exit_code == exit_code and output_matches(shown, real), (
+            assert result.exit_code == exit_code and output_matches(shown, real, times_vary), (
                 f"{item.where}: meditate {shlex.join(args)} exited {result.exit_code} and printed:\n"
                 + "\n".join(real))
             self.done.append(" ".join(a for a in args if a.startswith("-") or a in ("new", "validate", "render",
@@ -380,6 +401,28 @@ def test_the_guide_from_start_to_finish(tutorial_folder):
     assert sorted(p.name for p in ana.glob("*.mp3")) == ["evening-calm-ana.mp3", "four-seven-eight-breathing.mp3"]
     assert WELCOME in (ana / "evening-calm-ana.vtt").read_text(encoding="utf-8")  # the recorded line's text
     assert not (tutorial_folder / "scripts" / "try-out.yaml").exists()
+    # The messages of section 10 that name the reader's own files are what meditate says about them.
+    table = [_code(row[0]) for row in _table("messages")]
+    for args, message in TABLE_MESSAGES:
+        assert message in table, message
+        result = run_meditate(args)
+        assert result.exit_code != 0 and output_matches([f"...{message}"], result.output.splitlines()[-1:], True), \
+            (args, result.output)
+
+
+# Rows of the messages table, and a command that gives each in the tutorial folder at the end of the walk
+# (times vary: the shortest length depends on the voice).
+TABLE_MESSAGES = [
+    (["render", "scripts/evening-calm.yaml", "--steps", "3-50"], "--steps 3-50: the script has steps 1 to 16"),
+    (["render", "scripts/evening-calm.yaml", "--chapter", "Image"],
+     "--chapter 'Image': no chapter of that name (chapters: 'Settling', 'The image', 'Returning')"),
+    (["render", "--profile", "profiles/ana.yaml", "--chapter", "Settling"],
+     "--steps and --chapter preview one script at a time"),
+    (["new", "scripts/evening-calm"],
+     "scripts/evening-calm.yaml already exists; choose another name (nothing was changed)"),
+    (["plan", "scripts/four-seven-eight-breathing.yaml", "--length", "30s"],
+     "a length of 0:30.00 is too short: the fixed parts (speech, bells, counted breaths) need at least 3:30.45"),
+]
 
 
 # ---------------------------------------------------------------- the page itself
