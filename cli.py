@@ -136,7 +136,7 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
     from meditations.speech import SpeechEngine
 
     audio = audio_overrides(sample_rate, channels, bitrate, loudness, length)
-    jobs, options, out_dir = render_jobs(scripts, profile, out_dir, overrides)
+    jobs, options, out_dir = render_jobs(scripts, profile, out_dir, overrides, preview=bool(step_spec or chapter))
     if (step_spec or chapter) and len(jobs) != 1:
         raise click.UsageError("--steps and --chapter preview one script at a time")
     scripts_loaded, failed = [], 0
@@ -174,18 +174,21 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
         sys.exit(EXIT_FAILED)
 
 
-def render_jobs(scripts, profile, out_dir, overrides):
-    """What to render: (script path, length) pairs, the load options, and the output folder."""
+def render_jobs(scripts, profile, out_dir, overrides, preview=False):
+    """What to render: (script path, length) pairs, the load options, and the output folder.
+    A preview of a named script with a --profile uses the client's settings for that script alone."""
     from meditations.loader import LoadOptions
-    from meditations.profiles import load_profile
+    from meditations.profiles import check_profile, load_profile
 
     options = LoadOptions(overrides=tuple(overrides))
     jobs = []
     if profile is not None:
         client = load_profile(profile)
+        check_profile(client)
         options = client.load_options(options)
         out_dir = out_dir / client.output
-        jobs = [(track.script, track.length) for track in client.tracks]
+        if not (preview and scripts):
+            jobs = [(track.script, track.length) for track in client.tracks]
     jobs += [(path, None) for path in find_scripts(scripts)]
     if not jobs:
         raise click.UsageError("name the scripts to render, or a client --profile")
@@ -193,13 +196,25 @@ def render_jobs(scripts, profile, out_dir, overrides):
 
 
 @main.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate_command(paths) -> None:
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
+              help="Check a client profile, and its scripts with the client's settings.")
+def validate_command(paths, profile) -> None:
     """Check scripts (files, or every script below folders) without rendering."""
     from meditations.planner import check_cues
     from meditations.render import load
     from meditations.speech import SpeechEngine
 
+    if profile is not None:
+        from meditations.profiles import check_profile, load_profile
+
+        client = load_profile(profile)
+        check_profile(client)
+        if not paths:
+            click.echo(f"{profile}: {len(client.tracks)} script{'s' if len(client.tracks) != 1 else ''} valid")
+            return
+    if not paths:
+        raise click.UsageError("name the scripts or folders to check, or a --profile")
     scripts = find_scripts(paths)
     problems: list[str] = []
     with SpeechEngine(workers=default_workers()) as engine:
@@ -326,7 +341,10 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, ba
     if profile is not None:
         from meditations.profiles import load_profile
 
+        from meditations.profiles import check_profile
+
         client = load_profile(profile)
+        check_profile(client)
         voice = client.voice
         settings = replace(settings, overrides=client.variables + settings.overrides,
                            voice=(voice.name, voice.rate, voice.volume) if voice else None)

@@ -39,8 +39,9 @@ def _plain(value):
     return value
 
 
-def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write through a temporary file in the same folder and rename it into place (fsync'd when durable)."""
+def write_atomic(path: Path, data: bytes, durable: bool = True, private: bool = False) -> None:
+    """Write through a temporary file in the same folder and rename it into place (fsync'd when durable).
+    The file gets the permissions of any file the user makes (umask), or 0600 when private."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -49,10 +50,18 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
+        if not private:
+            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600: a page or transcript is ordinary
         os.replace(temporary, path)
     except BaseException:
         _remove_quietly(Path(temporary))
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove_quietly(path: Path) -> None:
@@ -92,4 +101,5 @@ class BlobCache:
     def put(self, key: str, payload: bytes) -> None:
         """Store a payload atomically: readers see the old state or the whole new entry."""
         # Not fsync'd: a cache entry torn by a power cut fails its checksum and is simply made again.
-        write_atomic(self.path_for(key), _MAGIC + hashlib.sha256(payload).digest() + payload, durable=False)
+        write_atomic(self.path_for(key), _MAGIC + hashlib.sha256(payload).digest() + payload, durable=False,
+                     private=True)

@@ -322,8 +322,8 @@ def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
         if read_fingerprint(path) != entry.get("fingerprint"):
             continue  # not the file we made: never delete it
         path.unlink()
-        transcript = path.with_suffix(".vtt")
-        if entry.get("transcript") and transcript.is_file():
+        transcript = path.with_suffix(".vtt")  # made with the track, by us: it goes with it
+        if transcript.is_file():
             transcript.unlink()
         removed.append(name)
     return removed

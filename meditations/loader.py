@@ -412,6 +412,9 @@ def parse_say(entries, ctx: _Context):
         if "recording" in fields:
             recording = library_file(fields["recording"][1], ctx, "say.recording")
             recording_location = ctx.at(fields["recording"][1])
+            if recording is not None and recording.suffix.lower() not in AUDIO_SUFFIXES:
+                ctx.error(fields["recording"][1], f"'say.recording' must be {AUDIO_FORMATS}")
+                return None
             if recording is None:
                 return None
         if "text" not in fields:
@@ -580,7 +583,8 @@ def _breathing_safety(pattern, node, ctx: _Context) -> None:
 
 
 BELL_KEYS = ("strikes", "gap", "ring", "sound")
-AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac")
+AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".m4a", ".aac", ".opus")
+AUDIO_FORMATS = "a .wav, .mp3, .ogg, .flac, .m4a, .aac or .opus file"
 
 
 def parse_bell(entries, ctx: _Context):
@@ -595,7 +599,7 @@ def parse_bell(entries, ctx: _Context):
     ring = duration_value(fields["ring"][1], ctx, "bell.ring") if "ring" in fields else None
     sound = library_file(fields["sound"][1], ctx, "bell.sound") if "sound" in fields else None
     if sound is not None and sound.suffix.lower() not in AUDIO_SUFFIXES:
-        ctx.error(fields["sound"][1], "'bell.sound' must be a .wav, .mp3, .ogg or .flac file")
+        ctx.error(fields["sound"][1], f"'bell.sound' must be {AUDIO_FORMATS}")
         return None
     if strikes is None or gap is None or ("ring" in fields and ring is None) or ("sound" in fields and sound is None):
         return None
@@ -624,7 +628,7 @@ def background_settings(node, ctx: _Context) -> Background | None:
         if not sound.lower().endswith(AUDIO_SUFFIXES):
             close = difflib.get_close_matches(sound, NOISE_KINDS, n=1)
             hint = (f"did you mean '{close[0]}'?" if close
-                    else f"use one of {', '.join(NOISE_KINDS)} or a .wav, .mp3, .ogg or .flac file")
+                    else f"use one of {', '.join(NOISE_KINDS)} or {AUDIO_FORMATS}")
             ctx.error(sound_node, f"'background.sound' '{sound}' is not a known sound ({hint})")
             return None
         file = library_file(sound_node, ctx, "background.sound")

@@ -53,6 +53,7 @@ class Profile:
     voice: VoiceSettings | None
     output: str
     tracks: tuple[ProfileTrack, ...]
+    variable_locations: tuple[tuple[str, Location], ...] = ()
 
     def load_options(self, base: LoadOptions | None = None) -> LoadOptions:
         """Load options carrying this profile's variables and voice (command-line --set still wins)."""
@@ -61,6 +62,31 @@ class Profile:
         base = base or LoadOptions()
 
         return replace(base, overrides=self.variables + tuple(base.overrides), voice=self.voice)
+
+
+def check_profile(profile: Profile) -> None:
+    """Load every script of the set with the profile's settings; a variable no script declares or uses is
+    a located error (a typo must not leave the client's name out of their tracks)."""
+    from .errors import Problem, ScriptError
+    from .render import load
+
+    problems, known, used = [], set(), set()
+    for track in profile.tracks:
+        try:
+            script = load(track.script, (), options=profile.load_options())
+        except ScriptError as exc:
+            problems.extend(exc.problems)
+            continue
+        known.update(script.declared_variables)
+        used.update(script.placeholders)
+    if not problems:
+        for name, location in profile.variable_locations:
+            if name not in known | used:
+                choices = ", ".join(sorted(known)) or "none"
+                problems.append(Problem(location, f"no script of this profile has a variable '{name}' "
+                                                  f"(their variables: {choices})"))
+    if problems:
+        raise ScriptError(problems)
 
 
 def safe_folder_name(text: str) -> str:
@@ -91,6 +117,9 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
             if not library.is_dir():
                 ctx.error(entries["library"][1], f"library folder '{folder}' not found")
     variables = variable_defaults(entries["variables"][1], ctx) if "variables" in entries else {}
+    variable_places = {}
+    if "variables" in entries and isinstance(entries["variables"][1], yaml.MappingNode):
+        variable_places = {k.value: ctx.at(k) for k, _ in entries["variables"][1].value if k.value in variables}
     voice = voice_settings(entries["voice"][1], ctx) if "voice" in entries else None
     length = duration_value(entries["length"][1], ctx, "length") if "length" in entries else None
     output = path.stem
@@ -102,7 +131,8 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
     else:
         tracks = _tracks(entries["scripts"][1], ctx, library, length)
     problems.raise_if_any()
-    return Profile(path, client or path.stem, tuple(variables.items()), voice, safe_folder_name(output), tracks)
+    return Profile(path, client or path.stem, tuple(variables.items()), voice, safe_folder_name(output), tracks,
+                   tuple(variable_places.items()))
 
 
 def _tracks(node, ctx: _Context, library: Path, default_length: float | None) -> tuple[ProfileTrack, ...]:

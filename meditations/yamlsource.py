@@ -114,6 +114,13 @@ def _plain_syntax_error(exc: yaml.MarkedYAMLError):
         return exc.problem_mark, "the file ends inside a '[' or '{' that is never closed"
     if "quoted scalar" in context and exc.context_mark is not None:
         return exc.context_mark, "this quote is never closed"
+    line = _line_of(exc.problem_mark)
+    if re.match(r"\s*-[^\s-]", line):
+        start = len(line) - len(line.lstrip())
+        return _at_column(exc.problem_mark, start), "put a space after '-' to start a list item ('- pause: 5s')"
+    if ("“" in line or "”" in line or "‘" in line or "’" in line) and "':'" in problem + _plain_hint(problem):
+        return exc.problem_mark, ("curly quotes (“ ”) are not quotes in YAML: use straight quotes (\" \") around a "
+                                  "text that contains ': '")
     flow_start = _flow_value_start(exc.problem_mark)
     if flow_start is not None:
         return flow_start, "a text that starts with '[' or '{' must be put in quotes"
@@ -127,6 +134,22 @@ def _plain_syntax_error(exc: yaml.MarkedYAMLError):
         return exc.problem_mark, "a key here is missing its ':'"
     message = problem or context or "invalid YAML"
     return exc.problem_mark or exc.context_mark, message
+
+
+def _plain_hint(problem: str) -> str:
+    return "':'" if "mapping values are not allowed here" in problem else ""
+
+
+def _line_of(mark) -> str:
+    if mark is None or not mark.buffer:
+        return ""
+    start = mark.buffer.rfind("\n", 0, mark.pointer) + 1
+    end = mark.buffer.find("\n", mark.pointer)
+    return mark.buffer[start:end if end >= 0 else len(mark.buffer)]
+
+
+def _at_column(mark, column: int):
+    return yaml.Mark(mark.name, mark.index, mark.line, column, mark.buffer, mark.pointer)
 
 
 def _flow_value_start(mark):

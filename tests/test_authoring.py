@@ -1,6 +1,7 @@
 """Therapist tools: templates, profiles, recordings, previews and voice samples, on real renders."""
 
 import json
+import os
 import wave
 
 import numpy as np
@@ -160,3 +161,61 @@ def test_voice_samples(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["voices", "--sample", "klingonese"])
     assert (result.exit_code, result.stderr) == (1, "Error: unknown voice 'klingonese'; run 'meditate voices' to "
                                                     "list the voices\n")
+
+
+def test_a_typo_in_a_profiles_variables_is_a_located_error(tmp_path, monkeypatch):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "hello.yaml").write_text("title: Hello\nvariables: {name: friend}\n"
+                                                     "steps:\n  - say: Hello {name}.\n")
+    (tmp_path / "ana.yaml").write_text("client: Ana\nvariables:\n  nmae: Ana\nscripts: [hello]\n")
+    monkeypatch.chdir(tmp_path)
+    expected = "ana.yaml:3:3: no script of this profile has a variable 'nmae' (their variables: name)\n"
+    for command in (["validate", "--profile", "ana.yaml"], ["render", "--profile", "ana.yaml"],
+                    ["build", "--profile", "ana.yaml"]):
+        result = CliRunner().invoke(main, command)
+        assert (result.exit_code, result.stderr) == (1, expected), command
+    assert not (tmp_path / "audio_out").exists() or not list((tmp_path / "audio_out").rglob("*.mp3"))
+    (tmp_path / "ana.yaml").write_text("client: Ana\nvariables:\n  name: Ana\nscripts: [hello]\n")
+    result = CliRunner().invoke(main, ["validate", "--profile", "ana.yaml"])
+    assert (result.exit_code, result.stdout) == (0, "ana.yaml: 1 script valid\n")
+
+
+def test_a_chapter_preview_with_a_clients_settings(tmp_path, monkeypatch):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "p.yaml").write_text(PREVIEW.replace("First part.", "First part, {name}.")
+                                                 .replace("title: Preview", "title: Preview\nvariables: {name: friend}"))
+    (tmp_path / "ana.yaml").write_text("variables: {name: Ana}\nscripts: [p]\nlibrary: scripts\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["render", "scripts/p.yaml", "--profile", "ana.yaml", "--chapter", "One"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("wrote audio_out/ana/p-chapter-one.mp3")
+    assert "First part, Ana." in (tmp_path / "audio_out" / "ana" / "p-chapter-one.vtt").read_text()
+
+
+def test_published_files_are_readable_by_a_web_server(tmp_path, monkeypatch):
+    import stat
+
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "hello.yaml").write_text("title: Hello\nsteps:\n  - say: Hello.\n")
+    monkeypatch.chdir(tmp_path)
+    old = os.umask(0o022)
+    try:
+        assert CliRunner().invoke(main, ["build", "scripts", "-o", "out", "-j", "1"]).exit_code == 0
+    finally:
+        os.umask(old)
+    for name in ("hello.mp3", "hello.vtt", "library.json", "index.html", "library.m3u8"):
+        assert stat.S_IMODE((tmp_path / "out" / name).stat().st_mode) == 0o644, name
+
+
+@pytest.mark.parametrize("line, message", [
+    ("  - say: “Notice this: your feet.”\n",
+     "s.yaml:3:22: YAML syntax error: curly quotes (“ ”) are not quotes in YAML: use straight quotes (\" \") around "
+     "a text that contains ': '"),
+    ("  -pause: 5s\n", "s.yaml:4:3: YAML syntax error: put a space after '-' to start a list item ('- pause: 5s')"),
+])
+def test_slips_of_a_word_processor_get_plain_advice(tmp_path, monkeypatch, line, message):
+    (tmp_path / "s.yaml").write_text("title: x\nsteps:\n  - say: Hi.\n".replace("  - say: Hi.\n", line)
+                                     if line.startswith("  - say") else "title: x\nsteps:\n  - say: Hi.\n" + line)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "s.yaml"])
+    assert (result.exit_code, result.stderr.strip()) == (1, message)

@@ -137,7 +137,7 @@ def test_bad_breathing_and_bells(tmp_path, monkeypatch, text, message):
 
 @pytest.mark.parametrize("text, message", [
     ("background: {sound: rain}\n", "s.yaml:1:21: 'background.sound' 'rain' is not a known sound (use one of "
-                                    "brown-noise, pink-noise, white-noise or a .wav, .mp3, .ogg or .flac file)"),
+                                    "brown-noise, pink-noise, white-noise or a .wav, .mp3, .ogg, .flac, .m4a, .aac or .opus file)"),
     ("background: {sound: pink-nois}\n", "s.yaml:1:21: 'background.sound' 'pink-nois' is not a known sound "
                                          "(did you mean 'pink-noise'?)"),
     ("background: {sound: ../x.wav}\n", "s.yaml:1:21: 'background.sound' file '../x.wav' is outside the library "

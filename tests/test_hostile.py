@@ -51,7 +51,7 @@ CORPUS = [
     ("cover outside", {"s.yaml": "title: x\ncover: /etc/hostname\nsteps:\n  - say: hi\n"}, "s.yaml",
      ["s.yaml:2:8: 'cover' file '/etc/hostname' is outside the library folder '.'"]),
     ("bell sound that is not audio", {"b.txt": "x", "s.yaml": "title: x\nsteps:\n  - bell: {sound: b.txt}\n"},
-     "s.yaml", ["s.yaml:3:19: 'bell.sound' must be a .wav, .mp3, .ogg or .flac file"]),
+     "s.yaml", ["s.yaml:3:19: 'bell.sound' must be a .wav, .mp3, .ogg, .flac, .m4a, .aac or .opus file"]),
     ("absurd pause", {"s.yaml": "title: x\nsteps:\n  - pause: 1000h\n"}, "s.yaml",
      ["s.yaml:3:12: the track would last over the limit of 4:00:00 (MEDITATE_MAX_TRACK_SECONDS)"]),
     ("pauses that add up", {"s.yaml": "title: x\nsteps:\n  - repeat: 1000\n    steps:\n      - pause: 20s\n"}, "s.yaml",
