@@ -1,3 +1,3 @@
 """meditate: YAML meditation scripts in, finished guided-meditation tracks out."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -63,7 +63,40 @@ def write_tags(path: Path, tags: Tags) -> None:
     _add_chapters(id3, tags.chapters)
     if tags.cover:
         _add_cover(id3, Path(tags.cover))
-    id3.save(str(path))
+    id3.save(str(path), v2_version=4)
+    if len(tags.chapters) > 1:
+        order_chapter_frames(path)
+
+
+def _syncsafe(data: bytes) -> int:
+    return (data[0] << 21) | (data[1] << 14) | (data[2] << 7) | data[3]
+
+
+def order_chapter_frames(path: Path) -> None:
+    """Put the CHAP frames of an ID3v2.4 tag in chronological order, in place.
+
+    mutagen orders frames of equal importance by their size, so chapters come out in the order of their
+    titles' lengths; ffprobe and several players list chapters in the order of the frames."""
+    with open(path, "r+b") as handle:
+        header = handle.read(10)
+        if header[:3] != b"ID3" or header[3] != 4:
+            return
+        body = handle.read(_syncsafe(header[6:10]))
+        frames, position = [], 0
+        while position + 10 <= len(body) and body[position:position + 4] != b"\x00\x00\x00\x00":
+            size = _syncsafe(body[position + 4:position + 8])
+            frames.append(body[position:position + 10 + size])
+            position += 10 + size
+        chapters = [f for f in frames if f[:4] == b"CHAP"]
+        by_time = iter(sorted(chapters, key=_chapter_start))
+        reordered = b"".join(next(by_time) if f[:4] == b"CHAP" else f for f in frames)
+        handle.seek(10)
+        handle.write(reordered)
+
+
+def _chapter_start(frame: bytes) -> int:
+    element_end = frame.index(b"\x00", 10)
+    return int.from_bytes(frame[element_end + 1:element_end + 5], "big")
 
 
 def _add_chapters(id3, chapters) -> None:

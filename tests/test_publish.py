@@ -10,6 +10,7 @@ import io
 import json
 import re
 import shutil
+import subprocess
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -518,3 +519,58 @@ def test_build_publishes_the_page_and_playlist_and_leaves_them_alone_when_nothin
     times = {name: (out / name).stat().st_mtime_ns for name in ("index.html", "library.m3u8")}
     build_library(scripts, out)
     assert {name: (out / name).stat().st_mtime_ns for name in times} == times
+
+
+def test_chapters_as_ffprobe_shows_them(tmp_path, monkeypatch):
+    ffprobe = shutil.which("ffprobe")
+    if not ffprobe:
+        pytest.skip("ffprobe is not installed (apt-get install ffmpeg); CI installs it")
+    (tmp_path / "c.yaml").write_text("title: Chapters\nsteps:\n  - chapter: Arriving\n  - say: Hello there.\n"
+                                     "  - pause: 2s\n  - chapter: Resting\n  - say: Rest now.\n")
+    monkeypatch.chdir(tmp_path)
+    from click.testing import CliRunner
+    from cli import main
+
+    assert CliRunner().invoke(main, ["render", "c.yaml", "-o", "."]).exit_code == 0
+    plan = json.loads(CliRunner().invoke(main, ["plan", "c.yaml", "--json"]).stdout)
+    shown = json.loads(subprocess.run([ffprobe, "-v", "error", "-show_chapters", "-of", "json", "c.mp3"],
+                                      capture_output=True, text=True, check=True).stdout)["chapters"]
+    assert [c["tags"]["title"] for c in shown] == [c["title"] for c in plan["chapters"]]
+    assert all(abs(float(s["start_time"]) - c["start"]) < 0.002 and abs(float(s["end_time"]) - c["end"]) < 0.002
+               for s, c in zip(shown, plan["chapters"]))
+    duration = float(subprocess.run([ffprobe, "-v", "error", "-show_entries", "format=duration", "-of",
+                                     "csv=p=0", "c.mp3"], capture_output=True, text=True).stdout)
+    assert abs(duration - plan["duration"]) < 0.1
+
+
+def test_cover_art_is_embedded_and_published(tmp_path, monkeypatch):
+    import struct
+    import zlib
+
+    from click.testing import CliRunner
+    from mutagen.id3 import ID3
+
+    from cli import main
+
+    def png(width, height):
+        rows = b"".join(b"\x00" + bytes([90, 140, 120]) * width for _ in range(height))
+        chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data  # noqa: E731
+                                    + struct.pack(">I", zlib.crc32(kind + data)))
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "cover.png").write_bytes(png(64, 64))
+    (scripts / "library.yaml").write_text("album: Calm\ncover: cover.png\nbase_url: https://example.org/calm/\n"
+                                          "description: Practices for clients.\n")
+    (scripts / "one.yaml").write_text("title: One\nsteps:\n  - say: Hello.\n")
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(main, ["build", "scripts", "-o", "out", "-j", "1"]).exit_code == 0
+    art = ID3(tmp_path / "out" / "one.mp3").getall("APIC")
+    assert len(art) == 1 and art[0].mime == "image/png" and art[0].data == (scripts / "cover.png").read_bytes()
+    assert (tmp_path / "out" / "cover.png").read_bytes() == (scripts / "cover.png").read_bytes()
+    import feedparser
+
+    parsed = feedparser.parse((tmp_path / "out" / "feed.xml").read_text())
+    assert parsed.feed.image.href == "https://example.org/calm/cover.png"
