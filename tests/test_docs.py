@@ -75,7 +75,7 @@ from meditations.speech import SpeechEngine
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "script-format.md"
 
-_DIRECTIVE = re.compile(r"<!--\s*([a-z-]+)\s*(?::\s*(.*?))?\s*-->")
+from markdown_blocks import DIRECTIVE as _DIRECTIVE, FENCE, read_fence, table_rows  # noqa: E402
 
 
 # ---------------------------------------------------------------- reading the page
@@ -101,24 +101,12 @@ def _read_blocks() -> list[Block]:
     raw = []
     i = 0
     while i < len(lines):
-        match = re.match(r"^```(\w*)\s*$", lines[i])
-        if not match:
+        if not FENCE.match(lines[i]):
             i += 1
             continue
-        start = i
-        i += 1
-        body = []
-        while i < len(lines) and lines[i].rstrip() != "```":
-            body.append(lines[i])
-            i += 1
-        assert i < len(lines), f"{PAGE.name}:{start + 1}: fence never closed"
-        directive = None
-        if start > 0:
-            found = _DIRECTIVE.fullmatch(lines[start - 1].strip())
-            if found:
-                directive = (found.group(1), (found.group(2) or "").strip())
-        raw.append((match.group(1), "\n".join(body) + "\n", start + 1, directive, i))
-        i += 1
+        lang, text, directive, close = read_fence(lines, i, PAGE.name)
+        raw.append((lang, text, i + 1, directive, close))
+        i = close + 1
     blocks = []
     for index, (lang, text, line, directive, close) in enumerate(raw):
         expected = None
@@ -143,17 +131,8 @@ def _is_partial(relative: str) -> bool:
 
 
 def _table(name: str) -> list[list[str]]:
-    """The rows (cells) of the Markdown table right after <!-- table: NAME -->, header excluded."""
-    lines = PAGE.read_text(encoding="utf-8").splitlines()
-    marker = f"<!-- table: {name} -->"
-    assert marker in lines, f"the page has no {marker}"
-    rows = []
-    for line in lines[lines.index(marker) + 1:]:
-        if not line.startswith("|"):
-            break
-        rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
-    assert len(rows) > 2, f"table {name} is empty"
-    return rows[2:]  # header and separator
+    """The rows of the page's table NAME."""
+    return table_rows(PAGE.read_text(encoding="utf-8"), name)
 
 
 def _code(cell: str) -> str:

@@ -84,7 +84,7 @@ PAGE = ROOT / "docs" / "writing-scripts.md"
 RUN_SH = "./run.sh"
 WELCOME = "Welcome, Ana. I am glad you are taking this time for yourself."
 
-_DIRECTIVE = re.compile(r"<!--\s*([a-z-]+)\s*(?::\s*(.*?))?\s*-->")
+from markdown_blocks import DIRECTIVE as _DIRECTIVE, read_fence, table_rows  # noqa: E402
 
 
 # ---------------------------------------------------------------- reading the page
@@ -119,20 +119,9 @@ def read_items() -> list[Item]:
         if not fence:
             i += 1
             continue
-        start = i
-        i += 1
-        body = []
-        while i < len(lines) and lines[i].rstrip() != "```":
-            body.append(lines[i])
-            i += 1
-        assert i < len(lines), f"{PAGE.name}:{start + 1}: fence never closed"
-        directive = None
-        if start > 0:
-            found = _DIRECTIVE.fullmatch(lines[start - 1].strip())
-            if found:
-                directive = (found.group(1), (found.group(2) or "").strip())
-        raw.append(("block", start + 1, fence.group(1), "\n".join(body) + "\n", directive, i))
-        i += 1
+        lang, text, directive, close = read_fence(lines, i, PAGE.name)
+        raw.append(("block", i + 1, lang, text, directive, close))
+        i = close + 1
     items = []
     for index, (kind, line, lang, text, directive, close) in enumerate(raw):
         expected = None
@@ -440,15 +429,8 @@ def test_the_page_has_the_examples_it_should():
 
 
 def _table(name: str) -> list[list[str]]:
-    lines = PAGE.read_text(encoding="utf-8").splitlines()
-    marker = f"<!-- table: {name} -->"
-    assert marker in lines, f"the page has no {marker}"
-    rows = []
-    for line in lines[lines.index(marker) + 1:]:
-        if not line.startswith("|"):
-            break
-        rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
-    return rows[2:]
+    """The rows of the page's table NAME."""
+    return table_rows(PAGE.read_text(encoding="utf-8"), name)
 
 
 def test_the_messages_table_matches_the_engine():
