@@ -74,7 +74,8 @@ class Meter:
 
     @staticmethod
     def _collect(rest, values, size, reduce, out) -> np.ndarray:
-        values = np.concatenate([rest, values])
+        if rest.size:
+            values = np.concatenate([rest, values])
         whole = values.size // size * size
         if whole:
             out.append(reduce(values[:whole].reshape(-1, size), axis=1))

@@ -113,7 +113,10 @@ class ClipSource:
 
 
 def _block_size(rate: int, block_seconds: float) -> int:
-    return max(1, int(block_seconds * rate))
+    """About block_seconds of samples, a whole number of the loudness meter's 10 ms and 1 ms windows (so
+    the meter never has to carry samples over from one block to the next)."""
+    unit = math.lcm(max(1, rate // 100), max(1, rate // 1000))
+    return max(1, round(block_seconds * rate / unit)) * unit
 
 
 def mix_blocks(timeline: Timeline, source: ClipSource | None = None,
@@ -271,14 +274,41 @@ def measure(timeline: Timeline, background: Background | None, finish: Finish) -
 
 
 def _gain_for(target: float, measured: float, energy, peaks, finish: Finish, grid):
-    gain_db = target - measured
+    """The gain (dB) and limiter curve that land the limited mix on the target loudness.
+
+    The limiter takes back part of every decibel added, so more gain brings less and less loudness; with
+    gating the loudness can even fall as quiet passages rise past the relative gate. So: a secant step
+    where the last two trials show a plausible slope, else a plain step, each step capped, the gain held
+    within MAX_LIMITING_DB of the plain gain, and the best trial kept."""
+    gain_db, tried, best = target - measured, [], None
     for _ in range(LIMITER_ROUNDS):
         curve = limiter_curve(peaks, 10 ** (gain_db / 20), finish.true_peak)
-        shortfall = target - integrated_loudness(energy * curve_power_per_energy_window(curve, *grid, energy.size))
-        if abs(shortfall) < 0.05:
+        result = integrated_loudness(energy * curve_power_per_energy_window(curve, *grid, energy.size))
+        if not math.isfinite(result):
             break
-        gain_db += shortfall  # the limiter took some loudness away: ask for that much more
-    return gain_db, curve
+        if best is None or abs(target - result) < abs(target - best[2]):
+            best = (gain_db, curve, result)
+        if abs(target - result) < 0.02:
+            break
+        tried.append((gain_db, result))
+        step = target - result
+        if len(tried) >= 2:
+            (g0, r0), (g1, r1) = tried[-2:]
+            slope = (r1 - r0) / (g1 - g0) if g1 != g0 else 0.0
+            if 0.05 <= slope <= 1.5:
+                step = (target - r1) / slope
+        ceiling = target - measured + MAX_LIMITING_DB
+        gain_db = min(ceiling, gain_db + max(-MAX_GAIN_STEP_DB, min(MAX_GAIN_STEP_DB, step)))
+        if tried and gain_db == tried[-1][0]:
+            break  # at the most limiting we allow: this is as loud as the track gets
+    return best[0], best[1]
+
+
+MAX_GAIN_STEP_DB = 6.0
+# Never more than this much gain beyond the plain gain to the target: past it, peaks would be crushed and,
+# with a loud bed and long pauses, the bed would be pushed up to the voice's level just to satisfy the
+# meter's gating. Speech from the bundled library needs 2 to 3 dB.
+MAX_LIMITING_DB = 6.0
 
 
 def finished_loudness(timeline: Timeline, background, finish: Finish, levels: Levels) -> float:
