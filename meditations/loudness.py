@@ -1,6 +1,6 @@
 """Loudness (ITU-R BS.1770 / EBU R 128) measured as the track streams by, and the gain that meets it.
 
-The meter keeps only K-weighted energy per 10 ms and the sample peak per 1 ms, so a
+The meter keeps only K-weighted energy per 10 ms and the sample peak per 1 ms (as float16), so a
 track of any length is measured in a few megabytes. From them come the gain to the target loudness
 and a smooth gain curve that keeps the true peak under the ceiling, applied on the second pass.
 """
@@ -59,8 +59,8 @@ class Meter:
         self.rate = rate
         self.sos = k_weighting(rate)
         self.state = sosfilt_zi(self.sos) * 0.0
-        self.step = rate // 100  # K-weighted energy per 10 ms
-        self.window = max(1, rate // 1000)  # peaks per 1 ms: the limiter's resolution
+        self.window = max(1, rate // 1000)  # peaks per (about) 1 ms: the limiter's resolution
+        self.step = 10 * self.window  # K-weighted energy per ten peak windows (about 10 ms)
         self._energy_rest = np.zeros(0)
         self._peak_rest = np.zeros(0, dtype=np.float32)
         self.energies: list[np.ndarray] = []
@@ -70,7 +70,7 @@ class Meter:
         """Measure the next block."""
         weighted, self.state = sosfilt(self.sos, block.astype(np.float64), zi=self.state)
         self._energy_rest = self._collect(self._energy_rest, weighted ** 2, self.step, np.mean, self.energies)
-        self._peak_rest = self._collect(self._peak_rest, np.abs(block), self.window, np.max, self.peaks)
+        self._peak_rest = self._collect(self._peak_rest, np.abs(block), self.window, _max16, self.peaks)
 
     @staticmethod
     def _collect(rest, values, size, reduce, out) -> np.ndarray:
@@ -86,7 +86,7 @@ class Meter:
         if self._energy_rest.size:
             self.energies.append(np.array([np.mean(self._energy_rest)]))
         if self._peak_rest.size:
-            self.peaks.append(np.array([np.max(self._peak_rest)]))
+            self.peaks.append(np.array([np.max(self._peak_rest)], dtype=np.float16))
 
     def energy(self) -> np.ndarray:
         """K-weighted mean square per 10 ms."""
@@ -95,6 +95,11 @@ class Meter:
     def peak(self) -> np.ndarray:
         """Sample peak per 1 ms."""
         return np.concatenate(self.peaks) if self.peaks else np.zeros(0)
+
+
+def _max16(values: np.ndarray, axis: int) -> np.ndarray:
+    # float16 keeps peaks to 0.05 %: far inside the limiter's margin, and a quarter of the memory
+    return np.max(values, axis=axis).astype(np.float16)
 
 
 def integrated_loudness(energy: np.ndarray) -> float:
@@ -119,21 +124,32 @@ def integrated_loudness(energy: np.ndarray) -> float:
 
 LIMITER_HOLD = 21  # 1 ms windows: a gain reduction holds about 10 ms either side of a peak ...
 LIMITER_RAMP = 7  # ... and ramps in and out over about 7 ms
+HALO = LIMITER_HOLD // 2 + LIMITER_RAMP // 2 + 1  # windows either side a piece of the curve depends on
+CHUNK = 60_000  # windows of the curve made at a time (a minute): memory does not grow with the track
 
 
-def limiter_curve(peaks: np.ndarray, gain: float, ceiling_db: float) -> np.ndarray:
-    """Per-1 ms gain factors (<= gain) that keep gain * peak under the ceiling, changing smoothly.
+def limiter_curve(peaks: np.ndarray, gain: float, ceiling_db: float, lo: int = 0, hi: int | None = None) -> np.ndarray:
+    """Gain factors (<= gain) for peak windows [lo, hi) that keep gain * peak under the ceiling, smoothly.
 
     The minimum over neighbouring windows followed by an average over fewer windows is never above any
-    window's own limit, so linear interpolation between window centres never lets a peak through."""
-    ceiling = 10 ** ((ceiling_db - LIMITER_MARGIN_DB) / 20)
-    allowed = np.minimum(gain, ceiling / np.maximum(peaks, 1e-9))
+    window's own limit, so linear interpolation between window centres never lets a peak through. Any
+    piece of the curve is the same as the whole curve's: it is made from the peaks around it (HALO)."""
+    hi = peaks.size if hi is None else hi
+    a, b = max(0, lo - HALO), min(peaks.size, hi + HALO)
+    ceiling = np.float32(10 ** ((ceiling_db - LIMITER_MARGIN_DB) / 20))
+    allowed = np.minimum(np.float32(gain), ceiling / np.maximum(peaks[a:b].astype(np.float32), np.float32(1e-9)))
     spread = minimum_filter1d(allowed, size=LIMITER_HOLD, mode="nearest")
-    return uniform_filter1d(spread, size=LIMITER_RAMP, mode="nearest")
+    return uniform_filter1d(spread, size=LIMITER_RAMP, mode="nearest")[lo - a:hi - a]
 
 
-def curve_power_per_energy_window(curve: np.ndarray, curve_window: int, energy_window: int, size: int) -> np.ndarray:
-    """The mean of curve² over each 10 ms energy window (the two grids need not line up)."""
-    points = (np.arange(size * 10) + 0.5) * (energy_window / 10)
-    centres = (np.arange(curve.size) + 0.5) * curve_window
-    return (np.interp(points, centres, curve) ** 2).reshape(size, 10).mean(axis=1)
+def limited_energy(energy: np.ndarray, peaks: np.ndarray, gain: float, ceiling_db: float) -> np.ndarray:
+    """The 10 ms energies once the limiter curve (at this gain) is applied: each times the mean of the
+    squared curve over its ten peak windows. Made a minute at a time."""
+    out = np.empty_like(energy)
+    for lo in range(0, energy.size * 10, CHUNK):
+        hi = min(lo + CHUNK, energy.size * 10)
+        curve = limiter_curve(peaks, gain, ceiling_db, lo, min(hi, peaks.size))
+        if curve.size < hi - lo:  # the last energy window may be shorter than ten peak windows
+            curve = np.pad(curve, (0, hi - lo - curve.size), mode="edge")
+        out[lo // 10:hi // 10] = energy[lo // 10:hi // 10] * (curve.astype(np.float64) ** 2).reshape(-1, 10).mean(1)
+    return out

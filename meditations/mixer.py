@@ -22,7 +22,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from .errors import Problem, RenderError, ScriptError
-from .loudness import Meter, curve_power_per_energy_window, integrated_loudness, limiter_curve
+from .loudness import CHUNK, Meter, integrated_loudness, limited_energy, limiter_curve
 from .planner import Event, Timeline
 from .script import Background, Finish
 from .sounds import (BellSound, LoopedFile, NoiseBed, RecordingSound, ToneSound, bell_strike, read_audio_file, tone,
@@ -115,7 +115,7 @@ class ClipSource:
 def _block_size(rate: int, block_seconds: float) -> int:
     """About block_seconds of samples, a whole number of the loudness meter's 10 ms and 1 ms windows (so
     the meter never has to carry samples over from one block to the next)."""
-    unit = math.lcm(max(1, rate // 100), max(1, rate // 1000))
+    unit = 10 * max(1, rate // 1000)  # the meter's energy window: ten peak windows
     return max(1, round(block_seconds * rate / unit)) * unit
 
 
@@ -232,15 +232,20 @@ def bed_reference_loudness(background: Background, rate: int) -> float:
 
 @dataclass(frozen=True)
 class Levels:
-    """What the first pass decided: the bed's scale, the overall gain, the limiter curve."""
+    """What the first pass decided: the bed's scale, the overall gain, and the peaks the limiter follows."""
 
     bed_scale: float
     gain: float
-    curve: np.ndarray
+    peaks: np.ndarray  # per 1 ms window, foreground and bed together (float16)
+    ceiling_db: float
     measured_lufs: float
 
     def __hash__(self) -> int:
         return id(self)
+
+    def curve(self, lo: int, hi: int) -> np.ndarray:
+        """The limiter's gain factors for peak windows [lo, hi)."""
+        return limiter_curve(self.peaks, self.gain, self.ceiling_db, lo, hi)
 
 
 def measure(timeline: Timeline, background: Background | None, finish: Finish) -> Levels:
@@ -261,20 +266,28 @@ def measure(timeline: Timeline, background: Background | None, finish: Finish) -
         reference = speech_lufs if math.isfinite(speech_lufs) else finish.loudness
         bed_scale = 10 ** ((reference + background.level_db - bed_reference_loudness(background, rate)) / 20)
         # Independent signals: energies add; peaks at most add.
-        energy = energy + bed_scale ** 2 * bed.energy()[:energy.size]
-        peaks = peaks + bed_scale * bed.peak()[:peaks.size]
+        energy = energy + bed_scale ** 2 * fit(bed.energy(), energy.size)
+        peaks = _add_peaks(peaks, fit(bed.peak(), peaks.size), bed_scale)
     measured = integrated_loudness(energy)
     if not math.isfinite(measured):
-        return Levels(bed_scale, 1.0, np.ones(max(1, peaks.size)), measured)
+        return Levels(bed_scale, 1.0, peaks, finish.true_peak, measured)
     # The limiter's effect is estimated on the 10 ms energies; on the bundled library the finished
-    # mix then measures within 0.1 LU of the target (tests/test_finish.py checks the MP3 itself).
-    grid = (foreground.window, foreground.step)
-    gain_db, curve = _gain_for(finish.loudness, measured, energy, peaks, finish, grid)
-    return Levels(bed_scale, 10 ** (gain_db / 20), curve, measured)
+    # mix then measures within 0.1 LU of the target (tests check the MP3 itself).
+    gain_db = _gain_for(finish.loudness, measured, energy, peaks, finish)
+    return Levels(bed_scale, 10 ** (gain_db / 20), peaks, finish.true_peak, measured)
 
 
-def _gain_for(target: float, measured: float, energy, peaks, finish: Finish, grid):
-    """The gain (dB) and limiter curve that land the limited mix on the target loudness.
+def _add_peaks(foreground: np.ndarray, bed: np.ndarray, scale: float) -> np.ndarray:
+    """foreground + scale * bed, a minute at a time, kept as float16."""
+    total = np.empty_like(foreground)
+    for lo in range(0, foreground.size, CHUNK):
+        hi = lo + CHUNK
+        total[lo:hi] = foreground[lo:hi].astype(np.float32) + np.float32(scale) * bed[lo:hi].astype(np.float32)
+    return total
+
+
+def _gain_for(target: float, measured: float, energy, peaks, finish: Finish) -> float:
+    """The gain (dB) that lands the limited mix on the target loudness.
 
     The limiter takes back part of every decibel added, so more gain brings less and less loudness; with
     gating the loudness can even fall as quiet passages rise past the relative gate. So: a secant step
@@ -282,12 +295,11 @@ def _gain_for(target: float, measured: float, energy, peaks, finish: Finish, gri
     within MAX_LIMITING_DB of the plain gain, and the best trial kept."""
     gain_db, tried, best = target - measured, [], None
     for _ in range(LIMITER_ROUNDS):
-        curve = limiter_curve(peaks, 10 ** (gain_db / 20), finish.true_peak)
-        result = integrated_loudness(energy * curve_power_per_energy_window(curve, *grid, energy.size))
+        result = integrated_loudness(limited_energy(energy, peaks, 10 ** (gain_db / 20), finish.true_peak))
         if not math.isfinite(result):
             break
-        if best is None or abs(target - result) < abs(target - best[2]):
-            best = (gain_db, curve, result)
+        if best is None or abs(target - result) < abs(target - best[1]):
+            best = (gain_db, result)
         if abs(target - result) < 0.02:
             break
         tried.append((gain_db, result))
@@ -301,7 +313,7 @@ def _gain_for(target: float, measured: float, energy, peaks, finish: Finish, gri
         gain_db = min(ceiling, gain_db + max(-MAX_GAIN_STEP_DB, min(MAX_GAIN_STEP_DB, step)))
         if tried and gain_db == tried[-1][0]:
             break  # at the most limiting we allow: this is as loud as the track gets
-    return best[0], best[1]
+    return best[0] if best else target - measured
 
 
 MAX_GAIN_STEP_DB = 6.0
@@ -328,7 +340,7 @@ def finished_blocks(timeline: Timeline, background: Background | None, finish: F
     """Second pass: the finished track, block by block, ready for the encoder."""
     levels = levels or measure(timeline, background, finish)
     rate = timeline.sample_rate
-    centres = (np.arange(levels.curve.size) + 0.5) * max(1, rate // 1000)
+    window = max(1, rate // 1000)
     fade_out = int(finish.fade_out * rate)
     beds = bed_blocks(timeline, background) if background is not None else None
     start = 0
@@ -336,7 +348,9 @@ def finished_blocks(timeline: Timeline, background: Background | None, finish: F
         end = start + block.size
         if beds is not None:
             block = block + np.float32(levels.bed_scale) * next(beds)
-        gain = np.interp(np.arange(start, end), centres, levels.curve)
+        lo, hi = max(0, start // window - 1), min(levels.peaks.size, (end - 1) // window + 2)
+        centres = (np.arange(lo, hi) + 0.5) * window
+        gain = np.interp(np.arange(start, end), centres, levels.curve(lo, hi))
         gain *= edge_envelope(start, end, timeline.length, 0, fade_out)
         yield (block * gain).astype(np.float32)
         start = end

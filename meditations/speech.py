@@ -8,6 +8,7 @@ the last queued save_to_file is ever written) and waits for `finished-utterance`
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import time
@@ -321,14 +322,35 @@ class SpeechEngine:
             worker.stop()
         self._workers.clear()
 
+    def start(self, count: int = 1) -> None:
+        """Start `count` engine workers now (otherwise they start when first needed)."""
+        while len(self._workers) < count:
+            self._workers.append(self._spawn())
+        for worker in self._workers:
+            worker.wait_ready(self.timeout)
+
     def _spawn(self) -> _Worker:
         return _Worker(str(self.cache.folder), self.engine)
 
     def voices(self) -> list[Voice]:
-        """The voices the engine offers."""
+        """The voices the engine offers (remembered on disk per engine version: a render whose clips are
+        all cached starts no engine at all)."""
+        if self._voices is None:
+            self._voices = self._remembered_voices()
         if self._voices is None:
             self._voices = self._ask_voices()
+            payload = json.dumps([[v.id, v.name, v.language] for v in self._voices]).encode("utf-8")
+            self.cache.put(cache_key("voices", self.engine), payload)
         return self._voices
+
+    def _remembered_voices(self) -> list[Voice] | None:
+        payload = self.cache.get(cache_key("voices", self.engine))
+        if payload is None:
+            return None
+        try:
+            return [Voice(*entry) for entry in json.loads(payload)]
+        except (ValueError, TypeError):
+            return None
 
     def _ask_voices(self) -> list[Voice]:
         worker = self._workers[0] if self._workers else self._spawn()

@@ -158,7 +158,7 @@ def test_a_crash_in_the_speech_engine_costs_one_clip_and_leaves_no_entry():
     from meditations.speech import SpeechEngine, SpeechRequest, clip_cache
 
     with SpeechEngine(workers=1, timeout=10) as engine:
-        engine.voices()
+        engine.start()
         victim = SpeechRequest("This sentence is spoken while the engine is killed.", "gmw/en-us", 60, 0.9)
         worker = engine._workers[0]
         # A real crash with the request in flight: stop the engine, let the request reach it, then SIGSEGV.
@@ -182,7 +182,7 @@ def test_an_engine_that_died_between_requests_is_replaced_and_nothing_is_lost():
     from meditations.speech import SpeechEngine, SpeechRequest
 
     with SpeechEngine(workers=1, timeout=10) as engine:
-        engine.voices()
+        engine.start()
         os.kill(engine._workers[0].process.pid, signal.SIGKILL)
         engine._workers[0].process.join(5)
         assert engine.synthesize([SpeechRequest("Spoken by a fresh engine.", "gmw/en-us", 130, 0.9)]) == []
@@ -192,7 +192,7 @@ def test_a_hung_speech_engine_is_stopped_after_its_timeout():
     from meditations.speech import SpeechEngine, SpeechRequest
 
     with SpeechEngine(workers=1, timeout=3) as engine:
-        engine.voices()
+        engine.start()
         worker = engine._workers[0]
         os.kill(worker.process.pid, signal.SIGSTOP)  # a real hang: the process stops answering
         started = time.monotonic()
