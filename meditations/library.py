@@ -58,6 +58,7 @@ class Track:
     fingerprint: str = ""
     sources: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
     reason: str = ""  # why it must be built ("" when up to date)
+    estimate: float = 0.0  # seconds, roughly: longest tracks are started first
     error: list[str] = field(default_factory=list)
     record: dict = field(default_factory=dict)  # its manifest entry once built
 
@@ -159,6 +160,7 @@ def _read_sources(track: Track, hashes: FileHashes, base: Path) -> None:
     except MeditateError as exc:
         track.error = exc.lines()
         return
+    track.estimate = script.estimated_seconds
     track.sources = {}
     for source in script.sources:
         digest = hashes.sha(Path(source))
@@ -411,7 +413,7 @@ def build(request: BuildRequest, progress: Progress) -> BuildReport:
             progress("done", track, report)
         durations = {e["file"]: e.get("duration", 0) for e in manifest.get("tracks", [])}
         build_tracks(stale, request.jobs, report, progress,
-                     estimate=lambda t: durations.get(t.relative) or t.script.stat().st_size)
+                     estimate=lambda t: durations.get(t.relative) or t.estimate)
         records = [t.record for t in report.built + report.unchanged]
         # a failed track keeps its previous good output, and its previous entry
         previous = {e["file"]: e for e in manifest.get("tracks", [])}

@@ -966,7 +966,7 @@ def _script_from_entries(root, entries, ctx: _Context, library: LibraryDefaults)
         declared_variables=tuple(sorted(declared)), placeholders=tuple(sorted(ctx.used)),
         background=background, finish=finish, length=length, length_location=length_location,
         cover=cover_image(entries["cover"][1], ctx) if "cover" in entries else library.cover,
-        max_track_seconds=ctx.options.max_track_seconds,
+        max_track_seconds=ctx.options.max_track_seconds, estimated_seconds=ctx.estimate[0],
         warnings=tuple(dict.fromkeys(ctx.warnings)),
         steps=steps, sources=tuple(dict.fromkeys(ctx.sources)), library_root=library.root,
     )

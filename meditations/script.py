@@ -205,6 +205,7 @@ class Script:
     warnings: tuple = ()  # Problems that do not stop a render (breathing safety)
     cover: Path | None = None  # an image embedded in the track
     max_track_seconds: int = 0  # the longest track allowed (0: no limit)
+    estimated_seconds: float = 0.0  # a quick lower estimate of the length, made while loading
     declared_variables: tuple[str, ...] = ()  # names under variables: (library and script)
     placeholders: tuple[str, ...] = ()  # names the texts ask for
 
