@@ -142,11 +142,6 @@ def mix_blocks(timeline: Timeline, source: ClipSource | None = None,
         yield out
 
 
-def mix_all(timeline: Timeline, source: ClipSource | None = None) -> np.ndarray:
-    """The whole foreground in one array (for previews and tests; rendering streams instead)."""
-    return np.concatenate(list(mix_blocks(timeline, source)) or [np.zeros(0, np.float32)])
-
-
 # ---------------------------------------------------------------- the bed
 
 def duck_spans(timeline: Timeline) -> list[tuple[int, int]]:
@@ -321,15 +316,6 @@ MAX_GAIN_STEP_DB = 6.0
 # with a loud bed and long pauses, the bed would be pushed up to the voice's level just to satisfy the
 # meter's gating. Speech from the bundled library needs 2 to 3 dB.
 MAX_LIMITING_DB = 6.0
-
-
-def finished_loudness(timeline: Timeline, background, finish: Finish, levels: Levels) -> float:
-    """The integrated loudness of the finished mix, measured."""
-    meter = Meter(timeline.sample_rate)
-    for block in finished_blocks(timeline, background, finish, levels):
-        meter.feed(block)
-    meter.finish()
-    return integrated_loudness(meter.energy())
 
 
 LIMITER_ROUNDS = 8

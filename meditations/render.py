@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -10,7 +9,6 @@ from .cache import write_atomic
 from .encoder import Tags, encode_mp3
 from .transcript import webvtt
 from .errors import RenderError
-from .discovery import find_scripts, is_track_script, refuse_non_track  # noqa: F401  (re-exported)
 from .loader import LoadOptions, audio_problem, load_script
 from .mixer import finished_blocks
 from .planner import Timeline, plan
@@ -84,15 +82,5 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     size = encode_mp3(blocks, script.audio, out_path, tags)
     write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
     return RenderResult(script, out_path, timeline, size)
-
-
-def output_path(script_path: Path, out_dir: Path) -> Path:
-    """Where a script's track goes: OUT_DIR/<script file stem>.mp3."""
-    return out_dir / f"{script_path.stem}.mp3"
-
-
-def default_workers() -> int:
-    """One speech worker per core."""
-    return os.cpu_count() or 1
 
 

@@ -105,7 +105,6 @@ def tone(rate: int, length: int, start_hz: float, end_hz: float, gain_db: float)
 
 # ---------------------------------------------------------------- noise beds
 
-from .script import NOISE_KINDS  # noqa: E402  (defined with the model so loading a script stays light)
 
 
 class NoiseBed:

@@ -75,7 +75,7 @@ from meditations.speech import SpeechEngine
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "script-format.md"
 
-from markdown_blocks import DIRECTIVE as _DIRECTIVE, FENCE, read_fence, table_rows  # noqa: E402
+from markdown_blocks import FENCE, read_fence, table_rows  # noqa: E402
 
 
 # ---------------------------------------------------------------- reading the page

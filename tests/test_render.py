@@ -8,7 +8,6 @@ from click.testing import CliRunner
 
 from cli import main
 from conftest import decode, ffmpeg_duration
-from meditations.planner import plan
 from meditations.render import load, render
 
 SCRIPT = """

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from conftest import ROOT
 from meditations.speech import SpeechRequest, clip_cache, load_clip, resolve_voice, trim_silence
