@@ -38,3 +38,20 @@ def table_rows(page_text: str, name: str) -> list[list[str]]:
         rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
     assert len(rows) > 2, f"table {name} is empty"
     return rows[2:]  # header and separator
+
+
+def as_script(text: str) -> str:
+    """A piece of a script made into a minimal complete script (a complete one is left as it is)."""
+    import textwrap
+
+    import yaml
+
+    data = yaml.safe_load(text)
+    if isinstance(data, list):
+        return "title: Example\nsteps:\n" + textwrap.indent(text, "  ")
+    assert isinstance(data, dict), f"a yaml example must be a mapping or a list, got {type(data).__name__}"
+    if "title" not in data:
+        text = "title: Example\n" + text
+    if "steps" not in data:
+        text += "steps:\n  - say: Hello.\n"
+    return text

@@ -58,7 +58,6 @@ import json
 import re
 import shlex
 import shutil
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -75,7 +74,7 @@ from meditations.speech import SpeechEngine
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "script-format.md"
 
-from markdown_blocks import FENCE, read_fence, table_rows  # noqa: E402
+from markdown_blocks import FENCE, as_script, read_fence, table_rows  # noqa: E402
 
 
 # ---------------------------------------------------------------- reading the page
@@ -197,19 +196,6 @@ def problems_of(relative: str, engine: SpeechEngine) -> list[str]:
     return []
 
 
-def wrap_fragment(text: str) -> str:
-    """A fragment as a minimal complete script."""
-    data = yaml.safe_load(text)
-    if isinstance(data, list):
-        return "title: Example\nsteps:\n" + textwrap.indent(text, "  ")
-    assert isinstance(data, dict), f"a yaml example must be a mapping or a list, got {type(data).__name__}"
-    if "title" not in data:
-        text = "title: Example\n" + text
-    if "steps" not in data:
-        text = text + "steps:\n  - say: Hello.\n"
-    return text
-
-
 def is_complete(text: str) -> bool:
     data = yaml.safe_load(text)
     return isinstance(data, dict) and "title" in data and "steps" in data
@@ -237,7 +223,7 @@ def test_example_on_its_own(block, alone_folder, monkeypatch, doc_engine):
         (alone_folder / "example.yaml").write_text(block.text, encoding="utf-8")
         assert problems_of("example.yaml", doc_engine) == list(block.expected)
         return
-    text = block.text if is_complete(block.text) else wrap_fragment(block.text)
+    text = block.text if is_complete(block.text) else as_script(block.text)
     (alone_folder / "example.yaml").write_text(text, encoding="utf-8")
     assert problems_of("example.yaml", doc_engine) == []
 

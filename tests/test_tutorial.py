@@ -67,7 +67,6 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-import textwrap
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +83,7 @@ PAGE = ROOT / "docs" / "writing-scripts.md"
 RUN_SH = "./run.sh"
 WELCOME = "Welcome, Ana. I am glad you are taking this time for yourself."
 
-from markdown_blocks import DIRECTIVE as _DIRECTIVE, read_fence, table_rows  # noqa: E402
+from markdown_blocks import DIRECTIVE as _DIRECTIVE, as_script, read_fence, table_rows  # noqa: E402
 
 
 # ---------------------------------------------------------------- reading the page
@@ -226,19 +225,6 @@ def make_recording(path: Path) -> None:
         handle.setsampwidth(2)
         handle.setframerate(ENGINE_SAMPLE_RATE)
         handle.writeframes(audio.tobytes())
-
-
-def as_script(text: str) -> str:
-    """A piece of a script made into a minimal complete script (a complete one is left as it is)."""
-    data = yaml.safe_load(text)
-    if isinstance(data, list):
-        return "title: Example\nsteps:\n" + textwrap.indent(text, "  ")
-    assert isinstance(data, dict), f"a yaml example must be a mapping or a list, got {type(data).__name__}"
-    if "title" not in data:
-        text = "title: Example\n" + text
-    if "steps" not in data:
-        text += "steps:\n  - say: Hello.\n"
-    return text
 
 
 class Walk:
