@@ -56,7 +56,7 @@ class LoadLog:
     def summary(self) -> str:
         if not self.starts:
             return "no rounds"
-        text = (f"1-minute load average when each batch of measurements started: "
+        text = ("1-minute load average when each batch of measurements started: "
                 + ", ".join(f"{v:.2f}" for v in self.starts) + f" (waited for < {self.limit} before each)")
         if self.gave_up:
             text += (f"; {len(self.gave_up)} round(s) started above it after {QUIET_MAX_SECONDS // 60} minutes "
