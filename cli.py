@@ -347,7 +347,7 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, ba
         check_profile(client)
         voice = client.voice
         settings = replace(settings, overrides=client.variables + settings.overrides,
-                           voice=(voice.name, voice.rate, voice.volume) if voice else None,
+                           voice=voice_tuple(voice),
                            recordings=str(client.recordings) if client.recordings else None)
         out_dir = out_dir / client.output
         chosen = tuple((t.script, t.length) for t in client.tracks)
@@ -371,6 +371,13 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, ba
         click.echo(report.summary + (f" ({', '.join(report.pruned)})" if report.pruned else ""))
     if report.failed:
         sys.exit(EXIT_FAILED)
+
+
+def voice_tuple(voice) -> tuple | None:
+    """A profile's voice as the plain values a build keeps (a relative rate only when there is one)."""
+    if voice is None:
+        return None
+    return (voice.name, voice.rate, voice.volume) + ((voice.rate_percent,) if voice.rate_percent else ())
 
 
 class BuildProgress:

@@ -200,7 +200,10 @@ def _options(settings: BuildSettings):
     from .loader import LoadOptions
     from .script import VoiceSettings
 
-    voice = VoiceSettings(*settings.voice) if settings.voice else None
+    voice = None
+    if settings.voice:
+        name, rate, volume, *percent = settings.voice
+        voice = VoiceSettings(name, rate, volume, rate_percent=percent[0] if percent else None)
     recordings = Path(settings.recordings) if settings.recordings else None
     return LoadOptions(overrides=settings.overrides, voice=voice, recordings=recordings)
 

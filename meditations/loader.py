@@ -320,16 +320,35 @@ def voice_settings(node, ctx: _Context, what: str = "voice") -> VoiceSettings:
         name = text_value(node, ctx, what)
         return VoiceSettings(name=name, name_location=ctx.at(node))
     entries = mapping_keys(node, ctx, what, VOICE_KEYS)
-    name = rate = volume = None
+    name = rate = volume = percent = None
     name_location = None
     if "name" in entries:
         name = text_value(entries["name"][1], ctx, f"{what}.name")
         name_location = ctx.at(entries["name"][1])
     if "rate" in entries:
-        rate = int_value(entries["rate"][1], ctx, f"{what}.rate", 40, 400, " words per minute")
+        percent = percent_value(entries["rate"][1], ctx, f"{what}.rate", 50, 200)
+        if percent is None:
+            rate = int_value(entries["rate"][1], ctx, f"{what}.rate", 40, 400, " words per minute")
     if "volume" in entries:
         volume = number_value(entries["volume"][1], ctx, f"{what}.volume", 0.1, 1.0)
-    return VoiceSettings(name=name, rate=rate, volume=volume, name_location=name_location)
+    return VoiceSettings(name=name, rate=rate, volume=volume, name_location=name_location,
+                         rate_percent=percent if percent else None)
+
+
+def percent_value(node, ctx: _Context, what: str, low: float, high: float) -> float | None:
+    """A percentage written like 90%; None (and nothing reported) when the value is not written that way,
+    0 when it is but out of range (reported)."""
+    value = scalar_value(node) if isinstance(node, yaml.ScalarNode) else None
+    if not isinstance(value, str) or not value.strip().endswith("%"):
+        return None
+    try:
+        number = float(value.strip()[:-1])
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:
+        ctx.error(node, f"'{what}' must be between {low:g}% and {high:g}%, got {_kind(node)}")
+        return 0.0
+    return number
 
 
 def pace_settings(node, ctx: _Context, base: Pace) -> Pace:

@@ -163,3 +163,28 @@ def test_render_of_a_folder_mirrors_its_subfolders(tmp_path, monkeypatch):
         "evening/calm.mp3", "morning/calm.mp3", "one.mp3", "top.mp3"]
     assert "Good evening." in (tmp_path / "out" / "evening" / "calm.vtt").read_text()
     assert "Good morning." in (tmp_path / "out" / "morning" / "calm.vtt").read_text()
+
+
+def test_a_relative_rate_follows_the_rate_it_would_otherwise_have(tmp_path, monkeypatch):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "calm.yaml").write_text(
+        "title: Calm\nvoice: {rate: 140}\nsteps:\n  - say: Hello.\n  - say: Goodbye.\n    voice: {rate: 90%}\n")
+    (tmp_path / "ana.yaml").write_text("library: scripts\nvoice: {rate: 100}\nscripts: [calm]\n")
+    (tmp_path / "ben.yaml").write_text("library: scripts\nvoice: {rate: 80%}\nscripts: [calm]\n")
+    monkeypatch.chdir(tmp_path)
+    from meditations.profiles import load_profile
+    from meditations.render import load
+
+    def rates(options=None):
+        script = load("scripts/calm.yaml", options=options)
+        return [step.voice.rate for step in script.steps]
+
+    assert rates() == [140, 126]
+    assert rates(load_profile("ana.yaml").load_options()) == [100, 90]
+    assert rates(load_profile("ben.yaml").load_options()) == [112, 101]
+    result = CliRunner().invoke(main, ["build", "--profile", "ben.yaml", "-q"])
+    assert result.exit_code == 0, result.stderr
+    (tmp_path / "scripts" / "calm.yaml").write_text("title: Calm\nvoice: {rate: 300%}\nsteps:\n  - say: Hi.\n")
+    result = CliRunner().invoke(main, ["validate", "scripts/calm.yaml"])
+    assert (result.exit_code, result.stderr) == (
+        1, "scripts/calm.yaml:2:15: 'voice.rate' must be between 50% and 200%, got '300%'\n")

@@ -17,7 +17,8 @@ import pytest
 
 from meditations.planner import _Planner, spoken
 from meditations.render import load
-from meditations.script import Breathe, Include, Repeat
+from meditations.loader import LoadOptions
+from meditations.script import Breathe, Include, Repeat, Say, VoiceSettings
 from meditations.speech import ENGINE_SAMPLE_RATE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,3 +127,23 @@ def test_no_run_of_eight_words_is_shared_with_the_source_article():
     for path in sorted(SCRIPTS.rglob("*.yaml")):
         shared = runs(path.read_text(encoding="utf-8")) & seed
         assert not shared, (path.name, [" ".join(r) for r in shared])
+
+
+def says(steps):
+    for step in steps:
+        if isinstance(step, (Include, Repeat)):
+            yield from says(step.steps)
+        elif isinstance(step, Say):
+            yield step
+
+
+@pytest.mark.parametrize("client_rate", [None, 100, 160])
+def test_closings_are_slower_than_the_rest_at_any_clients_rate(client_rate):
+    """The closing partial's pace is relative to the voice it would otherwise have, so it stays the slowest
+    part of a track whatever rate a client's profile sets."""
+    options = LoadOptions(voice=VoiceSettings(rate=client_rate) if client_rate else None)
+    for name in bundled():
+        script = load(SCRIPTS / f"{name}.yaml", options=options)
+        closing = {step.voice.rate for step in says(script.steps) if step.location.file.endswith("closing.yaml")}
+        assert script.voice.rate == (client_rate or 130)
+        assert closing and max(closing) <= round(script.voice.rate * 0.92), (name, closing)
