@@ -12,7 +12,7 @@ import click
 from meditations import __version__
 from meditations.durations import format_duration, parse_duration
 from meditations.errors import MeditateError, ScriptError
-from meditations.discovery import find_scripts, refuse_non_track
+from meditations.discovery import find_scripts, find_scripts_with_names, output_name, refuse_non_track
 
 EXIT_FAILED = 1
 
@@ -140,7 +140,7 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
     if (step_spec or chapter) and len(jobs) != 1:
         raise click.UsageError("--steps and --chapter preview one script at a time")
     scripts_loaded, failed = [], 0
-    for path, track_length in jobs:
+    for path, track_length, name in jobs:
         try:
             refuse_non_track(path)
             script = load(path, (), replace(audio, length=audio.length or track_length), options)
@@ -149,7 +149,7 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
                 script = select_steps(script, step_spec)
             elif chapter:
                 script = select_chapter(script, chapter)
-            scripts_loaded.append((path, script))
+            scripts_loaded.append((name, script))
         except MeditateError as exc:
             if len(jobs) == 1:
                 raise
@@ -158,8 +158,8 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
     check_overrides([s for _, s in scripts_loaded], overrides)
     suffix = preview_suffix(step_spec, chapter)
     with SpeechEngine(workers=default_workers()) as engine:
-        for path, script in scripts_loaded:
-            target = out_dir / f"{path.stem}{suffix}.mp3"
+        for name, script in scripts_loaded:
+            target = out_dir / f"{name}{suffix}.mp3"
             try:
                 result = render(script, target, engine)
             except MeditateError as exc:
@@ -175,7 +175,7 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
 
 
 def render_jobs(scripts, profile, out_dir, overrides, preview=False):
-    """What to render: (script path, length) pairs, the load options, and the output folder.
+    """What to render: (script path, length, output name) triples, the load options, and the output folder.
     A preview of a named script with a --profile uses the client's settings for that script alone."""
     from meditations.loader import LoadOptions
     from meditations.profiles import check_profile, load_profile
@@ -188,8 +188,8 @@ def render_jobs(scripts, profile, out_dir, overrides, preview=False):
         options = client.load_options(options)
         out_dir = out_dir / client.output
         if not (preview and scripts):
-            jobs = [(track.script, track.length) for track in client.tracks]
-    jobs += [(path, None) for path in find_scripts(scripts)]
+            jobs = [(track.script, track.length, output_name(track.script)) for track in client.tracks]
+    jobs += [(path, None, name) for path, name in find_scripts_with_names(scripts)]
     if not jobs:
         raise click.UsageError("name the scripts to render, or a client --profile")
     return jobs, options, out_dir
@@ -347,7 +347,8 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, ba
         check_profile(client)
         voice = client.voice
         settings = replace(settings, overrides=client.variables + settings.overrides,
-                           voice=(voice.name, voice.rate, voice.volume) if voice else None)
+                           voice=voice_tuple(voice),
+                           recordings=str(client.recordings) if client.recordings else None)
         out_dir = out_dir / client.output
         chosen = tuple((t.script, t.length) for t in client.tracks)
     elif not scripts_dir.is_dir():
@@ -370,6 +371,13 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, ba
         click.echo(report.summary + (f" ({', '.join(report.pruned)})" if report.pruned else ""))
     if report.failed:
         sys.exit(EXIT_FAILED)
+
+
+def voice_tuple(voice) -> tuple | None:
+    """A profile's voice as the plain values a build keeps (a relative rate only when there is one)."""
+    if voice is None:
+        return None
+    return (voice.name, voice.rate, voice.volume) + ((voice.rate_percent,) if voice.rate_percent else ())
 
 
 class BuildProgress:

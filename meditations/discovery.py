@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .errors import RenderError
@@ -29,15 +30,28 @@ def _is_below(path: Path, root: Path) -> bool:
 
 def find_scripts(paths) -> list[Path]:
     """Script files named directly, and every track script below named folders (sorted)."""
-    found: list[Path] = []
+    return [script for script, _ in find_scripts_with_names(paths)]
+
+
+def find_scripts_with_names(paths) -> list[tuple[Path, str]]:
+    """Like find_scripts, each with its output name (see output_name)."""
+    found: list[tuple[Path, str]] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(candidate for candidate in sorted(path.rglob("*"))
+            found.extend((candidate, output_name(candidate, path)) for candidate in sorted(path.rglob("*"))
                          if candidate.suffix in SCRIPT_SUFFIXES and candidate.is_file()
                          and is_track_script(candidate, path))
         else:
-            found.append(path)
+            found.append((path, output_name(path)))
     return found
+
+
+def output_name(script: Path, folder: Path | None = None) -> str:
+    """Where a script's track goes inside the output folder, without the .mp3: below a named FOLDER its path
+    inside that folder (so its subfolders are mirrored: a/calm.yaml -> a/calm), else its file name's stem."""
+    if folder is None:
+        return script.stem
+    return Path(os.path.relpath(script, folder)).with_suffix("").as_posix()
 
 
 def refuse_non_track(path: Path) -> None:

@@ -21,7 +21,7 @@ from typing import Callable
 
 from . import __version__
 from .cache import write_atomic
-from .discovery import find_scripts
+from .discovery import find_scripts_with_names, output_name
 from .errors import MeditateError
 
 MANIFEST = "library.json"
@@ -40,6 +40,7 @@ class BuildSettings:
     bitrate: int | None = None
     loudness: float | None = None
     length: float | None = None
+    recordings: str | None = None  # a profile's own recordings folder: not in the key, its files are sources
 
     def key(self) -> str:
         """A stable text form of these settings."""
@@ -199,8 +200,12 @@ def _options(settings: BuildSettings):
     from .loader import LoadOptions
     from .script import VoiceSettings
 
-    voice = VoiceSettings(*settings.voice) if settings.voice else None
-    return LoadOptions(overrides=settings.overrides, voice=voice)
+    voice = None
+    if settings.voice:
+        name, rate, volume, *percent = settings.voice
+        voice = VoiceSettings(name, rate, volume, rate_percent=percent[0] if percent else None)
+    recordings = Path(settings.recordings) if settings.recordings else None
+    return LoadOptions(overrides=settings.overrides, voice=voice, recordings=recordings)
 
 
 # ---------------------------------------------------------------- building
@@ -384,12 +389,11 @@ def collect_tracks(request: BuildRequest) -> list[Track]:
         for path, length in request.scripts:
             settings = replace(request.settings, length=length) if length and not request.settings.length \
                 else request.settings
-            relative = f"{path.stem}.mp3"
+            relative = f"{output_name(path)}.mp3"
             tracks.append(Track(path, request.out_dir / relative, relative, settings))
         return tracks
-    for path in find_scripts([request.scripts_dir]):
-        inside = Path(os.path.relpath(path, request.scripts_dir)).with_suffix(".mp3")
-        tracks.append(Track(path, request.out_dir / inside, inside.as_posix(), request.settings))
+    for path, name in find_scripts_with_names([request.scripts_dir]):
+        tracks.append(Track(path, request.out_dir / f"{name}.mp3", f"{name}.mp3", request.settings))
     return tracks
 
 

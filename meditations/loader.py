@@ -16,6 +16,7 @@ from typing import Callable
 import yaml
 
 from .durations import parse_duration
+from .recordings import in_client_folder
 from .errors import Location, Problem, ProblemCollector, ScriptError
 from .breathing import DEFAULT_WORDS, PRESETS, parse_pattern
 from .script import (DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Bell, Breathe, Chapter, Finish, Include,
@@ -39,6 +40,7 @@ class LoadOptions:
     max_include_depth: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_INCLUDE_DEPTH", 10))
     max_text_chars: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_TEXT_CHARS", 20_000))
     max_track_seconds: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_TRACK_SECONDS", 4 * 3600))
+    recordings: Path | None = None  # a client profile's own recordings folder, searched before the library
 
 
 @dataclass
@@ -129,8 +131,8 @@ def filled_text(node, ctx: _Context, what: str) -> str | None:
     return fill_placeholders(raw, _Recording(ctx.variables, ctx.used), _text_reporter(node, raw, ctx)).strip()
 
 
-def duration_value(node, ctx: _Context, what: str) -> float | None:
-    """A positive duration in seconds."""
+def duration_value(node, ctx: _Context, what: str, allow_zero: bool = False) -> float | None:
+    """A positive duration in seconds (or zero, where zero means "none")."""
     value = _scalar(node, ctx, what, "a duration")
     if not isinstance(node, yaml.ScalarNode):
         return None
@@ -139,7 +141,10 @@ def duration_value(node, ctx: _Context, what: str) -> float | None:
     except ValueError as exc:
         ctx.error(node, f"'{what}': {exc}")
         return None
-    if seconds <= 0:
+    if seconds < 0 and allow_zero:
+        ctx.error(node, f"'{what}' must be zero or longer, got {_kind(node)}")
+        return None
+    if seconds <= 0 and not (allow_zero and seconds == 0):
         ctx.error(node, f"'{what}' must be longer than zero, got {_kind(node)}")
         return None
     return seconds
@@ -315,16 +320,35 @@ def voice_settings(node, ctx: _Context, what: str = "voice") -> VoiceSettings:
         name = text_value(node, ctx, what)
         return VoiceSettings(name=name, name_location=ctx.at(node))
     entries = mapping_keys(node, ctx, what, VOICE_KEYS)
-    name = rate = volume = None
+    name = rate = volume = percent = None
     name_location = None
     if "name" in entries:
         name = text_value(entries["name"][1], ctx, f"{what}.name")
         name_location = ctx.at(entries["name"][1])
     if "rate" in entries:
-        rate = int_value(entries["rate"][1], ctx, f"{what}.rate", 40, 400, " words per minute")
+        percent = percent_value(entries["rate"][1], ctx, f"{what}.rate", 50, 200)
+        if percent is None:
+            rate = int_value(entries["rate"][1], ctx, f"{what}.rate", 40, 400, " words per minute")
     if "volume" in entries:
         volume = number_value(entries["volume"][1], ctx, f"{what}.volume", 0.1, 1.0)
-    return VoiceSettings(name=name, rate=rate, volume=volume, name_location=name_location)
+    return VoiceSettings(name=name, rate=rate, volume=volume, name_location=name_location,
+                         rate_percent=percent if percent else None)
+
+
+def percent_value(node, ctx: _Context, what: str, low: float, high: float) -> float | None:
+    """A percentage written like 90%; None (and nothing reported) when the value is not written that way,
+    0 when it is but out of range (reported)."""
+    value = scalar_value(node) if isinstance(node, yaml.ScalarNode) else None
+    if not isinstance(value, str) or not value.strip().endswith("%"):
+        return None
+    try:
+        number = float(value.strip()[:-1])
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:
+        ctx.error(node, f"'{what}' must be between {low:g}% and {high:g}%, got {_kind(node)}")
+        return 0.0
+    return number
 
 
 def pace_settings(node, ctx: _Context, base: Pace) -> Pace:
@@ -333,7 +357,7 @@ def pace_settings(node, ctx: _Context, base: Pace) -> Pace:
     values = {}
     for key in PACE_KEYS:
         if key in entries:
-            seconds = duration_value(entries[key][1], ctx, f"pace.{key}")
+            seconds = duration_value(entries[key][1], ctx, f"pace.{key}", allow_zero=True)
             if seconds is not None:
                 values[key] = seconds
     return replace(base, **values)
@@ -410,7 +434,7 @@ def parse_say(entries, ctx: _Context):
     if isinstance(node, yaml.MappingNode):
         fields = mapping_keys(node, ctx, "say", SAY_KEYS)
         if "recording" in fields:
-            recording = library_file(fields["recording"][1], ctx, "say.recording")
+            recording = recording_file(fields["recording"][1], ctx)
             recording_location = ctx.at(fields["recording"][1])
             if recording is not None and recording.suffix.lower() not in AUDIO_SUFFIXES:
                 ctx.error(fields["recording"][1], f"'say.recording' must be {AUDIO_FORMATS}")
@@ -439,6 +463,20 @@ def parse_say(entries, ctx: _Context):
     ctx.add_time(node, 0.6 * words * 60 / (voice.rate or 130))  # at least this long: eSpeak keeps to its rate
     return Say(pieces=pieces, voice=voice, pace=ctx.pace, location=ctx.at(node), recording=recording,
                recording_location=recording_location)
+
+
+def recording_file(node, ctx: _Context) -> Path | None:
+    """A recording: in the profile's recordings folder if it is there, else inside the library."""
+    relative = text_value(node, ctx, "say.recording")
+    if relative is None:
+        return None
+    found, looked = in_client_folder(relative, ctx.options.recordings)
+    if found is not None:
+        ctx.sources.append(found)
+        return found
+    if looked is not None:
+        ctx.sources.append(looked)
+    return library_file(node, ctx, "say.recording")
 
 
 def parse_pause(entries, ctx: _Context):
@@ -775,7 +813,9 @@ def _load_partial(real: Path, display: str, parent: _Context) -> tuple:
         return ()
     if isinstance(root, yaml.SequenceNode):
         return parse_steps(root, ctx)
-    entries = mapping_keys(root, ctx, "partial", PARTIAL_KEYS)
+    # A complete script (it has a title) plays its steps; its other settings are its own business.
+    whole = isinstance(root, yaml.MappingNode) and any(getattr(k, "value", None) == "title" for k, _ in root.value)
+    entries = mapping_keys(root, ctx, "script" if whole else "partial", SCRIPT_KEYS if whole else PARTIAL_KEYS)
     if "description" in entries:
         text_value(entries["description"][1], ctx, "description")
     if "variables" in entries:

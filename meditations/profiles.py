@@ -7,6 +7,7 @@ variables: {name: Ana}
 voice: {rate: 120}               # optional, over every script's voice
 length: 10m                      # optional, every track fitted to it
 output: ana                      # the folder under the output folder (default: this file's name)
+recordings: ana-recordings       # optional: the client's own recordings, found before the library's
 scripts:
   - compassionate-breathing
   - {script: box-breathing, length: 5m}
@@ -29,7 +30,7 @@ from .loader import (_Context, _kind, duration_value, mapping_keys, text_value, 
 from .script import DEFAULT_VOICE, Pace, VoiceSettings
 from .yamlsource import compose, location_of, read_text
 
-PROFILE_KEYS = ("client", "library", "variables", "voice", "length", "output", "scripts")
+PROFILE_KEYS = ("client", "library", "variables", "voice", "length", "output", "recordings", "scripts")
 ENTRY_KEYS = ("script", "length")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -54,6 +55,7 @@ class Profile:
     output: str
     tracks: tuple[ProfileTrack, ...]
     variable_locations: tuple[tuple[str, Location], ...] = ()
+    recordings: Path | None = None  # the client's own recordings folder
 
     def load_options(self, base: LoadOptions | None = None) -> LoadOptions:
         """Load options carrying this profile's variables and voice (command-line --set still wins)."""
@@ -61,7 +63,8 @@ class Profile:
 
         base = base or LoadOptions()
 
-        return replace(base, overrides=self.variables + tuple(base.overrides), voice=self.voice)
+        return replace(base, overrides=self.variables + tuple(base.overrides), voice=self.voice,
+                       recordings=self.recordings)
 
 
 def check_profile(profile: Profile) -> None:
@@ -125,6 +128,7 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
     output = path.stem
     if "output" in entries:
         output = text_value(entries["output"][1], ctx, "output") or output
+    recordings = _recordings_folder(entries["recordings"][1], ctx, path) if "recordings" in entries else None
     tracks = ()
     if "scripts" not in entries:
         ctx.error(root, "missing required key 'scripts' (the client's practices)")
@@ -132,7 +136,19 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
         tracks = _tracks(entries["scripts"][1], ctx, library, length)
     problems.raise_if_any()
     return Profile(path, client or path.stem, tuple(variables.items()), voice, safe_folder_name(output), tracks,
-                   tuple(variable_places.items()))
+                   tuple(variable_places.items()), recordings)
+
+
+def _recordings_folder(node, ctx: _Context, profile: Path) -> Path | None:
+    """The client's own recordings folder, relative to the profile file."""
+    folder = text_value(node, ctx, "recordings")
+    if folder is None:
+        return None
+    path = profile.parent / folder
+    if not path.is_dir():
+        ctx.error(node, f"recordings folder '{folder}' not found")
+        return None
+    return path
 
 
 def _tracks(node, ctx: _Context, library: Path, default_length: float | None) -> tuple[ProfileTrack, ...]:

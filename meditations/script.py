@@ -20,17 +20,22 @@ class VoiceSettings:
     rate: int | None = None
     volume: float | None = None
     name_location: Location | None = field(default=None, compare=False)
+    rate_percent: float | None = None  # a rate relative to the one it would otherwise have: 90 is 10 % slower
 
     def over(self, base: "VoiceSettings") -> "VoiceSettings":
-        """These settings where given, the base's elsewhere."""
+        """These settings where given, the base's elsewhere (a relative rate: a share of the base's rate)."""
+        rate = self.rate if self.rate is not None else base.rate
+        if self.rate is None and self.rate_percent is not None and base.rate is not None:
+            rate = min(MAX_RATE, max(MIN_RATE, round(base.rate * self.rate_percent / 100)))
         return VoiceSettings(
             name=self.name if self.name is not None else base.name,
-            rate=self.rate if self.rate is not None else base.rate,
+            rate=rate,
             volume=self.volume if self.volume is not None else base.volume,
             name_location=self.name_location if self.name is not None else base.name_location,
         )
 
 
+MIN_RATE, MAX_RATE = 40, 400  # words per minute
 DEFAULT_VOICE = VoiceSettings(name=None, rate=130, volume=0.9)
 
 

@@ -48,6 +48,12 @@ Tables after `<!-- table: NAME -->`
     messages: each message matches a message the engine's source can produce (its f-string
     templates; a long filled-in part must itself be such a message).
 
+`<!-- sound: PATH -->` on a line of its own
+    A recording the page's examples name: a short tone is written to PATH in the example library.
+
+A `file:` block that is a profile (a mapping with `scripts:` and no `title`) is checked as `validate
+--profile` does: it loads, and every script of its set loads with the client's settings.
+
 Any other ```text block is illustrative.
 """
 
@@ -160,7 +166,31 @@ def example_library(tmp_path_factory) -> Path:
         assert not target.exists(), f"{block.id}: {relative} is given twice on the page"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(block.text, encoding="utf-8")
+    for relative in SOUNDS:
+        _write_tone(root / relative)
     return root
+
+
+SOUNDS = re.findall(r"^<!--\s*sound:\s*(\S+)\s*-->$", PAGE.read_text(encoding="utf-8"), re.MULTILINE)
+
+
+def _write_tone(path: Path, seconds: float = 1.5, rate: int = 22050) -> None:
+    """A quiet, slowly pulsing tone: something a recording's loudness can be measured on."""
+    import wave
+
+    import numpy as np
+
+    t = np.arange(int(seconds * rate)) / rate
+    tone = 0.2 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t)) / 1.5
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1), handle.setsampwidth(2), handle.setframerate(rate)
+        handle.writeframes((tone * 32767).astype("<i2").tobytes())
+
+
+def _is_profile(text: str) -> bool:
+    data = yaml.safe_load(text)
+    return isinstance(data, dict) and "scripts" in data and "title" not in data
 
 
 @pytest.fixture
@@ -252,6 +282,14 @@ def test_example_library_file(block, example_library, monkeypatch, doc_engine):
                     pass
         assert (example_library / relative).resolve() in {p.resolve() for p in readers}, \
             f"no script of the example library includes {relative}"
+        return
+    if _is_profile(block.text):
+        from meditations.profiles import check_profile, load_profile
+
+        assert block.expected is None, "error examples of profiles are not supported"
+        profile = load_profile(relative)
+        check_profile(profile)
+        assert profile.tracks
         return
     if block.expected is not None:
         assert problems_of(relative, doc_engine) == list(block.expected)

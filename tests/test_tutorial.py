@@ -396,7 +396,7 @@ TABLE_MESSAGES = [
     (["new", "scripts/evening-calm"],
      "scripts/evening-calm.yaml already exists; choose another name (nothing was changed)"),
     (["plan", "scripts/four-seven-eight-breathing.yaml", "--length", "30s"],
-     "a length of 0:30.00 is too short: the fixed parts (speech, bells, counted breaths) need at least 3:30.45"),
+     "a length of 0:30.00 is too short: the fixed parts (speech, bells, counted breaths) need at least 4:44.29"),
 ]
 
 

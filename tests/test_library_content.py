@@ -1,0 +1,149 @@
+"""What a clinician checks in the bundled practices, on the scripts and their plans (no audio is made).
+
+- every track carries the shared safety lines; breath-hold practices add the health caution;
+- the practices that reach into distress ground the listener before the closing;
+- one question, one silence: two sentences ending in '?' never follow each other with less than 5 s between;
+- faithful to the source article but in our own words: no run of eight words is shared with it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from meditations.planner import _Planner, spoken
+from meditations.render import load
+from meditations.loader import LoadOptions
+from meditations.script import Breathe, Include, Repeat, Say, VoiceSettings
+from meditations.speech import ENGINE_SAMPLE_RATE
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "scripts"
+PARTIALS = SCRIPTS / "_partials"
+MIN_SECONDS_BETWEEN_QUESTIONS = 5.0
+DISTRESS = ("preparing-a-re-decision", "three-steps-of-self-compassion", "watch-yourself-from-a-distance",
+            "just-do-it")
+
+
+def bundled() -> list[str]:
+    names = sorted(p.stem for p in SCRIPTS.glob("*.yaml") if p.name != "library.yaml")
+    assert len(names) >= 14
+    return names
+
+
+def included(steps) -> list[Path]:
+    """Every file included, in order of first appearance, at any depth."""
+    found = []
+    for step in steps:
+        if isinstance(step, Include):
+            found.append(step.path)
+        if isinstance(step, (Include, Repeat)):
+            found.extend(included(step.steps))
+    return found
+
+
+def breathing_steps(steps) -> list[Breathe]:
+    found = []
+    for step in steps:
+        if isinstance(step, Breathe):
+            found.append(step)
+        elif isinstance(step, (Include, Repeat)):
+            found.extend(breathing_steps(step.steps))
+    return found
+
+
+def silent_timeline(script):
+    """The script's timeline with every clip half a second long (short enough for every breathing cue). The silence between the end of one sentence and
+    the start of the next comes from gaps, pauses, bells and breaths alone, never from clip lengths, so it is
+    exact without synthesizing the whole library."""
+    voice_ids = {settings.name: "any" for _, settings, _ in spoken(script)}
+    lengths = defaultdict(lambda: ENGINE_SAMPLE_RATE // 2)
+    return _Planner(script, lengths, voice_ids, "any").timeline()
+
+
+@pytest.mark.parametrize("name", bundled())
+def test_every_track_carries_the_safety_lines_once(name):
+    script = load(SCRIPTS / f"{name}.yaml")
+    assert included(script.steps).count(PARTIALS / "safety.yaml") == 1
+
+
+@pytest.mark.parametrize("name", bundled())
+def test_breath_holds_come_with_the_health_caution(name):
+    script = load(SCRIPTS / f"{name}.yaml")
+    holds = any(p.phase == "hold" for step in breathing_steps(script.steps) for p in step.pattern.phases)
+    assert (PARTIALS / "breath-hold-caution.yaml" in included(script.steps)) == holds
+
+
+@pytest.mark.parametrize("name", DISTRESS)
+def test_distress_practices_ground_the_listener_before_the_closing(name):
+    files = included(load(SCRIPTS / f"{name}.yaml").steps)
+    assert files.index(PARTIALS / "grounding.yaml") == files.index(PARTIALS / "closing.yaml") - 1
+
+
+@pytest.mark.parametrize("name", bundled())
+def test_each_question_has_its_own_silence(name):
+    timeline = silent_timeline(load(SCRIPTS / f"{name}.yaml"))
+    rate = timeline.sample_rate
+    sentences = [e for e in timeline.events if e.kind == "speech"]
+    assert sentences
+    for before, after in zip(sentences, sentences[1:]):
+        if before.text.endswith("?") and after.text.endswith("?"):
+            silence = (after.start - before.end) / rate
+            assert silence >= MIN_SECONDS_BETWEEN_QUESTIONS, (before.text, after.text, silence)
+
+
+def test_the_silence_check_sees_questions_that_crowd_each_other(tmp_path):
+    """The check above finds two questions a sentence gap apart, and accepts them a [pause 5s] apart."""
+    crowded = tmp_path / "crowded.yaml"
+    crowded.write_text("title: x\nsteps:\n  - say: Who was it? What did they say?\n  - pause: 5s\n"
+                       "  - say: What did you feel? [pause 5s] And after?\n", encoding="utf-8")
+    timeline = silent_timeline(load(crowded))
+    speech = [e for e in timeline.events if e.kind == "speech"]
+    silences = [(b.start - a.end) / timeline.sample_rate for a, b in zip(speech, speech[1:])]
+    assert silences == [1.5, 5.0, 5.0]
+
+
+SEED = Path(os.environ.get("MEDITATE_SEED_DIR", ROOT.parent / "shared" / "seed"))
+RUN = 8
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower().replace("’", "'").replace("'", ""))
+
+
+def runs(text: str) -> set[tuple[str, ...]]:
+    tokens = words(text)
+    return {tuple(tokens[i:i + RUN]) for i in range(len(tokens) - RUN + 1)}
+
+
+@pytest.mark.skipif(not SEED.is_dir(), reason=f"the source article is not here ({SEED}; set MEDITATE_SEED_DIR)")
+def test_no_run_of_eight_words_is_shared_with_the_source_article():
+    seed = set().union(*(runs(p.read_text(encoding="utf-8")) for p in SEED.glob("*.txt")))
+    assert seed
+    for path in sorted(SCRIPTS.rglob("*.yaml")):
+        shared = runs(path.read_text(encoding="utf-8")) & seed
+        assert not shared, (path.name, [" ".join(r) for r in shared])
+
+
+def says(steps):
+    for step in steps:
+        if isinstance(step, (Include, Repeat)):
+            yield from says(step.steps)
+        elif isinstance(step, Say):
+            yield step
+
+
+@pytest.mark.parametrize("client_rate", [None, 100, 160])
+def test_closings_are_slower_than_the_rest_at_any_clients_rate(client_rate):
+    """The closing partial's pace is relative to the voice it would otherwise have, so it stays the slowest
+    part of a track whatever rate a client's profile sets."""
+    options = LoadOptions(voice=VoiceSettings(rate=client_rate) if client_rate else None)
+    for name in bundled():
+        script = load(SCRIPTS / f"{name}.yaml", options=options)
+        closing = {step.voice.rate for step in says(script.steps) if step.location.file.endswith("closing.yaml")}
+        assert script.voice.rate == (client_rate or 130)
+        assert closing and max(closing) <= round(script.voice.rate * 0.92), (name, closing)
