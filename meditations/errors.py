@@ -28,6 +28,34 @@ class Problem:
         return f"{self.location}: {self.message}"
 
 
+EXCERPT_CHARS = 40
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """At most a short excerpt of a text for an error message: its first line, cut to `limit` characters.
+
+    Messages quote what they complain about, but never more than this: a script that is a link to a
+    secret file must not print the secret."""
+    line = str(text).split("\n", 1)[0].replace("\r", "")
+    cut = line[:limit] + ("…" if len(line) > limit or "\n" in str(text) else "")
+    return cut.encode("utf-8", "backslashreplace").decode("utf-8")  # undecodable bytes as \xNN
+
+
+def shape(node) -> str:
+    """What kind of YAML value a node holds, without quoting it (for a whole file that is not a mapping)."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if node.tag.endswith((":int", ":float")):
+        return "a number"
+    if node.tag.endswith(":null") or node.value == "":
+        return "nothing"
+    return "a text"
+
+
 class MeditateError(Exception):
     """Base of every error the engine reports to a user."""
 

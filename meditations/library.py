@@ -15,14 +15,17 @@ import hashlib
 import json
 import os
 import time
+from stat import S_ISREG
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from . import __version__
 from .cache import write_atomic
 from .discovery import find_scripts
+from .containment import inside, name_problem, shared_outputs, shown
 from .errors import MeditateError
+from .safe_files import is_regular_file
 
 MANIFEST = "library.json"
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
@@ -90,17 +93,20 @@ class FileHashes:
 
     def sha(self, path: Path) -> str | None:
         """The file's sha256, or None when it cannot be read."""
-        key = str(path.resolve())
+        key = os.path.realpath(path)  # realpath: a link loop is "cannot be read", never an exception
         try:
             stat = path.stat()
         except OSError:
+            return None
+        if not S_ISREG(stat.st_mode):  # a FIFO or a device is never read (it could block or never end)
             return None
         known = self.state.get(key)
         if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
             self.seen[key] = known
             return known[2]
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            with open(path, "rb") as handle:  # in chunks: a long recording is never held in memory whole
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
         except OSError:
             return None
         self.seen[key] = [stat.st_size, stat.st_mtime_ns, digest]
@@ -123,9 +129,9 @@ def fingerprint(sources: dict[str, str], settings: BuildSettings, engine: str) -
 def relative_name(path: Path, base: Path) -> str:
     """A path as shown in the manifest and messages: relative to base where possible."""
     try:
-        return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+        return Path(os.path.relpath(os.path.realpath(path), os.path.realpath(base))).as_posix()
     except ValueError:
-        return path.resolve().as_posix()
+        return Path(os.path.realpath(path)).as_posix()
 
 
 # ---------------------------------------------------------------- deciding what to build
@@ -155,6 +161,8 @@ def _read_sources(track: Track, hashes: FileHashes, base: Path) -> None:
     """Load the script to learn every file it uses, and hash them."""
     from .render import load
 
+    if track.error:  # refused before loading (its name, or an output another script makes)
+        return
     try:
         script = load(track.script, (), _overrides(track.settings), _options(track.settings))
     except MeditateError as exc:
@@ -288,6 +296,8 @@ def build_tracks(tracks: list[Track], jobs: int, report: BuildReport, progress: 
 
 def read_json(path: Path) -> dict:
     """A JSON file's object, or {} when missing or damaged (it is then rebuilt)."""
+    if not is_regular_file(path):  # missing, or something that is not ours to read (a FIFO would block)
+        return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -318,14 +328,14 @@ def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
     removed = []
     for entry in manifest.get("tracks", []):
         name = entry.get("file", "")
-        path = out_dir / name
-        if name in keep or not path.is_file() or ".." in Path(name).parts:
+        path = inside(out_dir, name)  # never a path outside out_dir or through a link, whatever the manifest says
+        if name in keep or path is None:
             continue
         if read_fingerprint(path) != entry.get("fingerprint"):
             continue  # not the file we made: never delete it
         path.unlink()
-        transcript = path.with_suffix(".vtt")  # made with the track, by us: it goes with it
-        if transcript.is_file():
+        transcript = inside(out_dir, PurePosixPath(name).with_suffix(".vtt").as_posix())  # made with the track
+        if transcript is not None:
             transcript.unlink()
         removed.append(name)
     return removed
@@ -342,7 +352,15 @@ class BuildLock:
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "a+")
+        try:  # never through a link (a link here could make the build truncate another file), never blocking
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        except OSError as exc:
+            raise MeditateError(f"cannot use the lock file {shown(self.path)}: "
+                                f"{'it is a link' if os.path.islink(self.path) else exc.strerror}") from None
+        if not S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise MeditateError(f"cannot use the lock file {shown(self.path)}: it is not a regular file")
+        self.handle = os.fdopen(fd, "a+")
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -386,11 +404,27 @@ def collect_tracks(request: BuildRequest) -> list[Track]:
                 else request.settings
             relative = f"{path.stem}.mp3"
             tracks.append(Track(path, request.out_dir / relative, relative, settings))
-        return tracks
-    for path in find_scripts([request.scripts_dir]):
-        inside = Path(os.path.relpath(path, request.scripts_dir)).with_suffix(".mp3")
-        tracks.append(Track(path, request.out_dir / inside, inside.as_posix(), request.settings))
+    else:
+        for path in find_scripts([request.scripts_dir]):
+            below = Path(os.path.relpath(path, request.scripts_dir)).with_suffix(".mp3")
+            tracks.append(Track(path, request.out_dir / below, below.as_posix(), request.settings))
+    refuse_unusable_outputs(tracks)
     return tracks
+
+
+def refuse_unusable_outputs(tracks: list[Track]) -> None:
+    """A track whose name cannot be used, or whose output another script also makes, fails with a clear line
+    (the other tracks are built)."""
+    for track in tracks:
+        problem = name_problem(track.relative)
+        if problem is not None:
+            track.error = [f"Error: {shown(track.script)}: {problem}; rename the script (its name becomes the track's)"]
+    for sources, _ in shared_outputs([(t.script, t.output) for t in tracks]):
+        for track in tracks:
+            if track.script in sources:
+                others = " and ".join(shown(s) for s in sources if s != track.script)
+                track.error = [f"Error: {shown(track.script)} would be written to {shown(track.output)}, like {others}; "
+                               "rename one of them"]
 
 
 def build(request: BuildRequest, progress: Progress) -> BuildReport:

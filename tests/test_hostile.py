@@ -91,7 +91,7 @@ CORPUS = [
                                     "s.yaml": "title: x\nsteps:\n  - include: _p.yaml\n"}, "s.yaml",
      ["_p.yaml:2:13: not valid UTF-8 text"]),
     ("a bare number", {"s.yaml": "42\n"}, "s.yaml",
-     ["s.yaml:1:1: a script must be a mapping with 'title:' and 'steps:', got 42"]),
+     ["s.yaml:1:1: a script must be a mapping with 'title:' and 'steps:', got a number"]),
     ("only a comment", {"s.yaml": "# nothing here\n"}, "s.yaml",
      ["s.yaml:1:1: the script is empty: it needs 'title:' and 'steps:'"]),
     ("unclosed bracket at the end", {"s.yaml": "title: x\nsteps: [\n"}, "s.yaml",
