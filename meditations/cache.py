@@ -65,8 +65,13 @@ def _plain(value):
 def write_atomic(path: Path, data: bytes, durable: bool = True, private: bool = False) -> None:
     """Write through a temporary file in the same folder and rename it into place (fsync'd when durable).
     The file gets the permissions of any file the user makes (umask), or 0600 when private."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # a read-only, full or missing folder: one line naming the file, not a traceback
+        from .errors import RenderError
+
+        raise RenderError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -76,8 +81,12 @@ def write_atomic(path: Path, data: bytes, durable: bool = True, private: bool = 
         if not private:
             os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600: a page or transcript is ordinary
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         _remove_quietly(Path(temporary))
+        if isinstance(exc, OSError):
+            from .errors import RenderError
+
+            raise RenderError(f"cannot write {path}: {exc.strerror}") from None
         raise
 
 

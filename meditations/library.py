@@ -333,10 +333,13 @@ def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
             continue
         if read_fingerprint(path) != entry.get("fingerprint"):
             continue  # not the file we made: never delete it
-        path.unlink()
         transcript = inside(out_dir, PurePosixPath(name).with_suffix(".vtt").as_posix())  # made with the track
-        if transcript is not None:
-            transcript.unlink()
+        for made in (path, transcript):
+            try:
+                if made is not None:
+                    made.unlink()
+            except OSError as exc:
+                raise MeditateError(f"cannot remove {shown(made)}: {exc.strerror}") from None
         removed.append(name)
     return removed
 

@@ -391,8 +391,8 @@ def variable_defaults(node, ctx: _Context) -> dict[str, str]:
         problem = value_problem(value, ctx.options.max_text_chars) if value is not None else None
         if problem is not None:
             ctx.error(value_node, f"'variables.{key}' {problem}")
-        elif value is not None:
-            values[key] = value
+        if value is not None:
+            values[key] = value  # kept even when refused: its placeholders are then not "unknown" as well
     return values
 
 

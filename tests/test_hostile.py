@@ -2,6 +2,7 @@
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -100,6 +101,59 @@ CORPUS = [
      ["s.yaml:2:8: YAML syntax error: this '[' is never closed"]),
     ("unclosed mapping", {"s.yaml": "title: x\nvoice: {rate: 100\nsteps: [a]\n"}, "s.yaml",
      ["s.yaml:2:8: YAML syntax error: this '{' is never closed"]),
+    # files that are not files: refused before they are opened, so nothing waits on a FIFO
+    ("a script that is a FIFO", {"s.yaml": "|fifo"}, "s.yaml",
+     ["s.yaml:1:1: is a named pipe (FIFO), not a script file"]),
+    ("a script that is a link loop", {"s.yaml": "->s.yaml"}, "s.yaml",
+     ["s.yaml:1:1: is a symbolic link that loops (it never leads to a file)"]),
+    ("a script that is a device", {"s.yaml": "|device"}, "s.yaml", ["s.yaml:1:1: is a device, not a script file"]),
+    ("an include that is a FIFO", {"_p.yaml": "|fifo", "s.yaml": "title: x\nsteps:\n  - include: _p.yaml\n"},
+     "s.yaml", ["s.yaml:3:14: include '_p.yaml' is a named pipe (FIFO), not a file"]),
+    ("an include that is a link loop", {"_p.yaml": "->_q.yaml", "_q.yaml": "->_p.yaml",
+                                        "s.yaml": "title: x\nsteps:\n  - include: _p.yaml\n"},
+     "s.yaml", ["s.yaml:3:14: include '_p.yaml' is a symbolic link that loops (it never leads to a file)"]),
+    ("a library.yaml that is a FIFO", {"library.yaml": "|fifo", "s.yaml": "title: x\nsteps:\n  - say: hi\n"},
+     "s.yaml", ["library.yaml:1:1: is a named pipe (FIFO), not a script file"]),
+    ("a library.yaml that is a folder", {"library.yaml/x": "", "s.yaml": "title: x\nsteps:\n  - say: hi\n"},
+     "s.yaml", ["library.yaml:1:1: is a folder, not a script file"]),
+    ("a recording that is a FIFO", {"r.wav": "|fifo", "s.yaml": "title: x\nsteps:\n  - say: {text: hi, recording: r.wav}\n"},
+     "s.yaml", ["s.yaml:3:32: 'say.recording' file 'r.wav' is a named pipe (FIFO), not a file"]),
+    ("a background that is a device", {"b.wav": "|device", "s.yaml": "title: x\nbackground: {sound: b.wav}\n"
+                                                                     "steps:\n  - say: hi\n"},
+     "s.yaml", ["s.yaml:2:21: 'background.sound' file 'b.wav' is a device, not a file"]),
+    ("a bell sound that is a link loop", {"b.wav": "->b.wav", "s.yaml": "title: x\nsteps:\n  - bell: {sound: b.wav}\n"},
+     "s.yaml", ["s.yaml:3:19: 'bell.sound' file 'b.wav' is a symbolic link that loops (it never leads to a file)"]),
+    ("a cover that is not a PNG", {"c.png": "GIF89a not a png", "s.yaml": "title: x\ncover: c.png\nsteps:\n  - say: hi\n"},
+     "s.yaml", ["s.yaml:2:8: 'cover' file 'c.png' is not a PNG image (its contents are not PNG)"]),
+    ("a cover that is not a JPEG", {"c.jpg": b"\x89PNG\r\n\x1a\n....", "s.yaml": "title: x\ncover: c.jpg\nsteps:\n  - say: hi\n"},
+     "s.yaml", ["s.yaml:2:8: 'cover' file 'c.jpg' is not a JPEG image (its contents are not JPEG)"]),
+    ("a cover that is a FIFO", {"c.jpg": "|fifo", "library.yaml": "cover: c.jpg\n", "s.yaml": "title: x\nsteps:\n  - say: hi\n"},
+     "s.yaml", ["library.yaml:1:8: 'cover' file 'c.jpg' is a named pipe (FIFO), not a file"]),
+    # texts
+    ("a text that speaks nothing", {"s.yaml": "title: x\nsteps:\n  - say: '...'\n"}, "s.yaml",
+     ["s.yaml:3:10: 'say' has nothing to speak: its text has no words, only punctuation or markup"]),
+    ("a text of markup and dashes", {"s.yaml": "title: x\nsteps:\n  - say: '[pause 2s] — ?! [pause 1s]'\n"}, "s.yaml",
+     ["s.yaml:3:10: 'say' has nothing to speak: its text has no words, only punctuation or markup"]),
+    ("a value with a line break", {"s.yaml": "title: x\nvariables: {name: \"Ana\\n\\nBye\"}\nsteps:\n  - say: Hi {name}.\n"},
+     "s.yaml", ["s.yaml:2:19: 'variables.name' holds a line break: a value goes into a sentence, so it must be one line"]),
+    ("a value with pause markup", {"s.yaml": "title: x\nvariables: {name: '[pause 9s]'}\nsteps:\n  - say: Hi {name}.\n"},
+     "s.yaml", ["s.yaml:2:19: 'variables.name' holds '[': a value is spoken as written, so it cannot hold markup "
+                "([pause ...] or braces)"]),
+    ("values that fill a text past its limit",
+     {"s.yaml": "title: x\nvariables: {v: " + "w" * 15000 + "}\nsteps:\n  - say: '{v} {v}'\n"}, "s.yaml",
+     ["s.yaml:4:10: this text is 30001 characters once its placeholders are filled in, over the limit of 20000 "
+      "(MEDITATE_MAX_TEXT_CHARS)"]),
+    # the file format's own limits
+    ("too many chapters", {"s.yaml": "title: x\nsteps:\n  - chapter: Start\n  - repeat: 255\n    steps:\n"
+                                     "      - chapter: Again\n      - pause: 1s\n"}, "s.yaml",
+     ["s.yaml:6:18: this makes 256 chapters, over the 255 an MP3's table of contents can list"]),
+    # error messages quote at most a short excerpt of a file
+    ("a script that is a link to a secret", {"../secret.txt": "hunter2-correct-horse-battery-staple\n", "s.yaml": "->../secret.txt"},
+     "s.yaml", ["s.yaml:1:1: a script must be a mapping with 'title:' and 'steps:', got a text"]),
+    ("a secret in a long key", {"s.yaml": "title: x\n" + "k" * 30 + "SECRETSECRETSECRETSECRET: 1\nsteps:\n  - say: hi\n"},
+     "s.yaml", ["s.yaml:2:1: unknown key '" + "k" * 30 + "SECRETSECR…' (expected one of: title, description, author, "
+                "album, genre, language, tags, voice, pace, audio, variables, background, length, lead_in, fade_out, "
+                "loudness, cue_words, cover, steps)"]),
 ]
 
 
@@ -109,6 +163,10 @@ def materialize(root, files):
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, str) and content.startswith("->"):
             path.symlink_to(content[2:])
+        elif content == "|fifo":
+            os.mkfifo(path)
+        elif content == "|device":
+            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero: endless
         elif isinstance(content, bytes):
             path.write_bytes(content)
         else:
@@ -124,6 +182,7 @@ def test_hostile_corpus(tmp_path, monkeypatch, files, script, expected):
     result = CliRunner().invoke(main, ["validate", script])
     assert (result.exit_code, result.stderr.splitlines()) == (1, expected)
     assert "Traceback" not in result.output
+    assert "hunter2" not in result.output and "SECRETSECRETSECRET" not in result.output
 
 
 def test_the_corpus_is_large():
