@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .errors import RenderError
@@ -21,7 +22,7 @@ def is_track_script(path: Path, named_folder: Path | None = None) -> bool:
 
 def _is_below(path: Path, root: Path) -> bool:
     try:
-        path.resolve().relative_to(root.resolve())
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(root))  # realpath: a link loop never raises
     except ValueError:
         return False
     return True
@@ -33,7 +34,8 @@ def find_scripts(paths) -> list[Path]:
     for path in map(Path, paths):
         if path.is_dir():
             found.extend(candidate for candidate in sorted(path.rglob("*"))
-                         if candidate.suffix in SCRIPT_SUFFIXES and candidate.is_file()
+                         # not only regular files: a FIFO or a broken link named *.yaml is reported, not skipped
+                         if candidate.suffix in SCRIPT_SUFFIXES and not candidate.is_dir()
                          and is_track_script(candidate, path))
         else:
             found.append(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -36,9 +37,11 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
     Messages quote what they complain about, but never more than this: a script that is a link to a
     secret file must not print the secret."""
-    line = str(text).split("\n", 1)[0].replace("\r", "")
+    line = str(text).split("\n", 1)[0]
     cut = line[:limit] + ("…" if len(line) > limit or "\n" in str(text) else "")
-    return cut.encode("utf-8", "backslashreplace").decode("utf-8")  # undecodable bytes as \xNN
+    # control characters (some of which end a line on a terminal) and undecodable bytes as escapes
+    cut = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: m.group(0).encode("unicode_escape").decode(), cut)
+    return cut.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def shape(node) -> str:

@@ -426,8 +426,8 @@ def refuse_unusable_outputs(tracks: list[Track]) -> None:
         for track in tracks:
             if track.script in sources:
                 others = " and ".join(shown(s) for s in sources if s != track.script)
-                track.error = [f"Error: {shown(track.script)} would be written to {shown(track.output)}, like {others}; "
-                               "rename one of them"]
+                track.error = [f"Error: {shown(track.script)} would be written to {shown(track.output)}, "
+                               f"like {others}; rename one of them"]
 
 
 def build(request: BuildRequest, progress: Progress) -> BuildReport:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from .durations import format_duration
 from .loader import clock
-from .errors import Location, Problem, RenderError, ScriptError
+from .errors import Location, Problem, RenderError, ScriptError, excerpt
 from .script import (Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause,
                      VoiceSettings)
 from .sounds import BellSound, RecordingSound, ToneSound, natural_ring_seconds, read_audio_file, trim_quiet
@@ -141,10 +141,10 @@ def resolve_voices(script: Script, voices: list[Voice]) -> dict:
         if voice is None:
             where = settings.name_location or location
             if settings.name is None:
-                problems.append(Problem(where, f"no voice speaks the language '{script.language}'; "
+                problems.append(Problem(where, f"no voice speaks the language '{excerpt(script.language)}'; "
                                                "run 'meditate voices' to list the voices"))
             else:
-                problems.append(Problem(where, f"unknown voice '{settings.name}'; "
+                problems.append(Problem(where, f"unknown voice '{excerpt(settings.name)}'; "
                                                "run 'meditate voices' to list the voices"))
     if problems:
         raise ScriptError(problems)

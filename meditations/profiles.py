@@ -17,6 +17,7 @@ Profiles hold personal data: keep them out of version control (the repository ig
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +165,6 @@ def _tracks(node, ctx: _Context, library: Path, default_length: float | None) ->
 
 def _find_script(library: Path, name: str) -> Path | None:
     for candidate in (library / name, library / f"{name}.yaml", library / f"{name}.yml"):
-        if candidate.is_file() and candidate.resolve().is_relative_to(library.resolve()):
+        if candidate.is_file() and Path(os.path.realpath(candidate)).is_relative_to(os.path.realpath(library)):
             return candidate
     return None

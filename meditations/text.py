@@ -7,6 +7,7 @@ import re
 from typing import Callable, Mapping
 
 from .durations import parse_duration
+from .errors import excerpt
 from .script import ParagraphBreak, Sentence, TextPause, TextPiece
 
 # One token of a raw text: a literal brace, a placeholder, a pause marker, or a stray brace.
@@ -135,7 +136,7 @@ def is_variable_name(name: str) -> bool:
 
 def _placeholder(name: str, offset: int, variables: Mapping[str, str], report: Report) -> str:
     if not is_variable_name(name):
-        report(offset, f"'{{{name}}}' is not a placeholder name (write '{{{{' for a literal brace)")
+        report(offset, f"'{{{excerpt(name)}}}' is not a placeholder name (write '{{{{' for a literal brace)")
         return ""
     if name in variables:
         return variables[name]
@@ -152,9 +153,9 @@ def _pause_marker(argument: str, offset: int, report: Report):
     try:
         seconds = parse_duration(argument)
     except ValueError:
-        report(offset, f"'[pause {argument}]' needs a duration, like [pause 3s]")
+        report(offset, f"'[pause {excerpt(argument)}]' needs a duration, like [pause 3s]")
         return None
     if seconds <= 0:
-        report(offset, f"'[pause {argument}]' must be longer than zero")
+        report(offset, f"'[pause {excerpt(argument)}]' must be longer than zero")
         return None
     return _Marker(seconds)

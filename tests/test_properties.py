@@ -216,3 +216,72 @@ def test_the_command_line_never_shows_a_traceback(folder, data):
     assert "Traceback" not in result.output
     if result.exit_code == 1:
         assert all(LOCATED.match(line) for line in result.stderr.splitlines()), result.stderr
+
+
+# ---------------------------------------------------------------- the command line's options
+
+NUMBER_TEXT = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-10 ** 30, 10 ** 30).map(str),
+    st.sampled_from(["nan", "-nan", "inf", "-inf", "1e400", "-1e400", "-0", "0x10", "１０", "", " ", "-16 LUFS",
+                     "1_000", "--", "-", "e", "0.0000001"]),
+)
+DURATION_TEXT = st.tuples(NUMBER_TEXT, st.sampled_from(["", "s", "m", "h", "ms", "m30s", " s", "min"])).map("".join)
+SET_PAIR = st.tuples(st.sampled_from(["name", "x", "", " ", "name ", "{name}", "na=me"]),
+                     st.text(max_size=30)).map(lambda kv: f"{kv[0]}={kv[1]}")
+LIMIT_VALUE = st.one_of(NUMBER_TEXT, st.sampled_from(["1", "5", "100", "99999999999999999999999"]))
+
+FUZZ_SCRIPT = "title: Fuzz\nvariables: {name: friend}\nsteps:\n  - say: Hello {name}.\n  - pause: 1s\n"
+
+
+def one_line_error(result) -> bool:
+    """Success, or an error that is one line: exit 1 with a single message line (located lines for a script), or
+    exit 2 with click's usage lines and exactly one Error: line."""
+    if result.exit_code == 0:
+        return True
+    lines = result.stderr.splitlines()
+    if result.exit_code == 1:
+        return bool(lines) and all(line.startswith("Error: ") or LOCATED.match(line) for line in lines)
+    errors = [line for line in lines if line.startswith("Error: ")]
+    others = [line for line in lines if line and not line.startswith(("Usage: ", "Try ", "Error: "))]
+    return result.exit_code == 2 and len(errors) == 1 and not others
+
+
+@settings(max_examples=examples(30))
+@given(loudness=st.one_of(st.none(), NUMBER_TEXT), length=st.one_of(st.none(), DURATION_TEXT),
+       pairs=st.lists(SET_PAIR, max_size=2),
+       limit=st.one_of(st.none(), st.tuples(st.sampled_from(["MEDITATE_MAX_TEXT_CHARS", "MEDITATE_MAX_TRACK_SECONDS",
+                                                             "MEDITATE_MAX_FILE_BYTES", "MEDITATE_MAX_NESTING",
+                                                             "MEDITATE_MAX_REPEAT"]), LIMIT_VALUE)))
+def test_any_command_line_options_end_in_success_or_one_line(folder, loudness, length, pairs, limit):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    (folder / "opts.yaml").write_text(FUZZ_SCRIPT, encoding="utf-8")
+    args = ["plan", str(folder / "opts.yaml"), "--json"]
+    args += ["--loudness", loudness] if loudness is not None else []
+    args += ["--length", length] if length is not None else []
+    for pair in pairs:
+        args += ["--set", pair]
+    env = {limit[0]: limit[1]} if limit else None
+    result = CliRunner(env=env).invoke(main, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert one_line_error(result), (args, env, result.exit_code, result.stderr)
+
+
+@settings(max_examples=examples(10))
+@given(spec=st.one_of(st.integers(-10 ** 20, 10 ** 20).map(str),
+                      st.tuples(st.integers(-3, 10 ** 12), st.integers(-3, 10 ** 12)).map(lambda r: f"{r[0]}-{r[1]}"),
+                      st.text(alphabet="0123456789-, x.", max_size=8)))
+def test_any_steps_option_ends_in_success_or_one_line(folder, spec):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    (folder / "steps.yaml").write_text(FUZZ_SCRIPT, encoding="utf-8")
+    result = CliRunner().invoke(main, ["render", str(folder / "steps.yaml"), "-o", str(folder / "out"),
+                                       "--steps", spec])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert one_line_error(result), (spec, result.exit_code, result.stderr)
