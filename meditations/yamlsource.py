@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from .errors import Location, Problem, ScriptError
+from .errors import Location, Problem, ScriptError, excerpt
 from .safe_files import FileLimits, env_limit, read_checked
 
 _STANDARD_TAGS = {
@@ -157,7 +157,7 @@ def _refuse_tags(root: yaml.Node, display: str) -> None:
     while stack:
         node = stack.pop()
         if node.tag not in _STANDARD_TAGS:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            tag = excerpt(node.tag.replace("tag:yaml.org,2002:", "!!"))
             problems.append(Problem(location_of(node, display), f"YAML tag '{tag}' is not allowed in a script"))
             continue
         if isinstance(node, yaml.MappingNode):

@@ -287,9 +287,9 @@ def test_transcripts_escape_what_webvtt_requires(work):
 def test_names_that_would_break_a_playlist(work):
     scripts = work / "scripts"
     scripts.mkdir()
-    for name in ("#1 calm.yaml", "line\nbreak.yaml", os.fsdecode(b"caf\xe9.yaml"), "a.yaml", "a.yml"):
+    for name in ("#1 calm & <b>.yaml", "line\nbreak.yaml", os.fsdecode(b"caf\xe9.yaml"), "a.yaml", "a.yml"):
         (scripts / name).write_text(SCRIPT)
-    result = run("build", "scripts", "-o", "out")
+    result = run("build", "scripts", "-o", "out", "--base-url", "https://example.org/calm/")
     assert result.exit_code == 1
     assert sorted(result.stderr.splitlines()) == [
         "Error: scripts/a.yaml would be written to out/a.mp3, like scripts/a.yml; rename one of them",
@@ -298,8 +298,14 @@ def test_names_that_would_break_a_playlist(work):
         "the track's)",
         "Error: scripts/line\\nbreak.yaml: its name holds a line break or another control character; rename the "
         "script (its name becomes the track's)"]
-    assert (work / "out" / "library.m3u8").read_text().splitlines()[-1] == "./#1 calm.mp3"
-    assert sorted(p.name for p in (work / "out").glob("*.mp3")) == ["#1 calm.mp3"]
+    assert (work / "out" / "library.m3u8").read_text().splitlines()[-1] == "./#1 calm & <b>.mp3"
+    assert sorted(p.name for p in (work / "out").glob("*.mp3")) == ["#1 calm & <b>.mp3"]
+    import xml.etree.ElementTree as ET
+
+    enclosure = ET.parse(work / "out" / "feed.xml").getroot().find("channel/item/enclosure")
+    assert enclosure.get("url") == "https://example.org/calm/%231%20calm%20%26%20%3Cb%3E.mp3"
+    page = (work / "out" / "index.html").read_text()
+    assert 'src="%231%20calm%20%26%20%3Cb%3E.mp3"' in page and "<b>.mp3" not in page
 
 
 def test_two_scripts_given_to_render_that_make_one_track(work):

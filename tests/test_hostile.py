@@ -150,6 +150,12 @@ CORPUS = [
     # error messages quote at most a short excerpt of a file
     ("a script that is a link to a secret", {"../secret.txt": "hunter2-correct-horse-battery-staple\n", "s.yaml": "->../secret.txt"},
      "s.yaml", ["s.yaml:1:1: a script must be a mapping with 'title:' and 'steps:', got a text"]),
+    ("a script that is a link to credentials", {"../creds.json": '{"client_secret": "hunter2-abc", "title": "hunter2"}\n',
+                                                "s.yaml": "->../creds.json"},
+     "s.yaml", ["s.yaml:1:1: missing required key 'steps'",
+                "s.yaml:1:2: unknown key 'client_secret' (expected one of: title, description, author, album, genre, "
+                "language, tags, voice, pace, audio, variables, background, length, lead_in, fade_out, loudness, "
+                "cue_words, cover, steps)"]),
     ("a secret in a long key", {"s.yaml": "title: x\n" + "k" * 30 + "SECRETSECRETSECRETSECRET: 1\nsteps:\n  - say: hi\n"},
      "s.yaml", ["s.yaml:2:1: unknown key '" + "k" * 30 + "SECRETSECR…' (expected one of: title, description, author, "
                 "album, genre, language, tags, voice, pace, audio, variables, background, length, lead_in, fade_out, "
