@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import Location, ProblemCollector
+from .errors import Location, ProblemCollector, excerpt
 from .loader import (_Context, _kind, duration_value, mapping_keys, text_value, variable_defaults,
                      voice_settings, LoadOptions)
 from .script import DEFAULT_VOICE, Pace, VoiceSettings
@@ -116,7 +116,7 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
         if folder is not None:
             library = (path.parent / folder)
             if not library.is_dir():
-                ctx.error(entries["library"][1], f"library folder '{folder}' not found")
+                ctx.error(entries["library"][1], f"library folder '{excerpt(folder)}' not found")
     variables = variable_defaults(entries["variables"][1], ctx) if "variables" in entries else {}
     variable_places = {}
     if "variables" in entries and isinstance(entries["variables"][1], yaml.MappingNode):
@@ -157,7 +157,7 @@ def _tracks(node, ctx: _Context, library: Path, default_length: float | None) ->
             continue
         script = _find_script(library, name)
         if script is None:
-            ctx.error(name_node, f"no script '{name}' in {library}")
+            ctx.error(name_node, f"no script '{excerpt(name)}' in {library}")
             continue
         tracks.append(ProfileTrack(script, length, ctx.at(name_node)))
     return tuple(tracks)

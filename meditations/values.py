@@ -3,7 +3,7 @@
 A value is put into a sentence as plain words. It may not change the structure of the text around it:
 line breaks (a blank line starts a paragraph) and markup ([pause 2s], braces) are refused with a clear
 error, and a value counts toward the text limit (MEDITATE_MAX_TEXT_CHARS) like the text it goes into.
-Sentence punctuation inside a value works as it does anywhere in a text (docs/script-format.md).
+A value never ends a sentence: "Dr. Ana" stays within the sentence it is put into (docs/script-format.md).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from .script import Sentence
 
 _LINE_BREAK = re.compile(r"[\n\r\v\f\x85\u2028\u2029]")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ue000]")  # U+E000 stands for a value's spaces in text.py
 _MARKUP = re.compile(r"[\[\]{}]")
 
 

@@ -254,6 +254,14 @@ def test_the_lock_file_is_never_followed_through_a_link(work):
     assert (work / "victim.txt").read_text() == "keep me"
 
 
+def test_a_lock_file_that_is_a_fifo_is_refused_at_once(work):
+    (work / "out").mkdir()
+    os.mkfifo(work / "out" / ".meditate.lock")
+    result = run("build", ".", "-o", "out")
+    assert (result.exit_code, result.stderr) == (1, "Error: cannot use the lock file out/.meditate.lock: "
+                                                    "it is not a regular file\n")
+
+
 def test_prune_deletes_only_below_the_output_folder(work):
     """A manifest naming files with ../, an absolute path or a path through a link deletes none of them, even
     when they are tracks meditate made (their fingerprint matches)."""
