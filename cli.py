@@ -423,6 +423,7 @@ class BuildProgress:
         self.running: list[str] = []
         self.total = 0
         self.finished = 0
+        self.said: set[str] = set()
 
     def update(self, what: str, track, report) -> None:
         if what == "start":
@@ -436,7 +437,9 @@ class BuildProgress:
         if track.error:
             self._clear()
             for line in track.error:
-                click.echo(line, err=True)
+                if line not in self.said:  # one problem of several tracks (a script given twice) is said once
+                    click.echo(line, err=True)
+                    self.said.add(line)
         elif not self.quiet and not self.terminal:
             click.echo(f"built {track.relative} ({format_duration(track.record.get('duration', 0))})")
         self._draw()

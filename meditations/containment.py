@@ -52,10 +52,15 @@ def shared_outputs(pairs) -> list[tuple[list, str]]:
         by_output.setdefault(os.path.normpath(os.path.abspath(output)), []).append((source, output))
     groups = []
     for sources in by_output.values():
-        if len(sources) > 1:
-            names = " and ".join(shown(source) for source, _ in sources)
-            groups.append(([source for source, _ in sources],
-                           f"{names} would both be written to {shown(sources[0][1])}; rename one of them"))
+        if len(sources) < 2:
+            continue
+        scripts = [source for source, _ in sources]
+        if len({os.path.realpath(source) for source in scripts}) == 1:
+            message = f"{shown(scripts[0])} is given {len(scripts)} times; give it once"
+        else:
+            names = " and ".join(shown(source) for source in scripts)
+            message = f"{names} would both be written to {shown(sources[0][1])}; rename one of them"
+        groups.append((scripts, message))
     return groups
 
 

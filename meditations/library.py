@@ -422,12 +422,12 @@ def refuse_unusable_outputs(tracks: list[Track]) -> None:
         problem = name_problem(track.relative)
         if problem is not None:
             track.error = [f"Error: {shown(track.script)}: {problem}; rename the script (its name becomes the track's)"]
-    for sources, _ in shared_outputs([(t.script, t.output) for t in tracks]):
+    for sources, message in shared_outputs([(t.script, t.output) for t in tracks]):
         for track in tracks:
             if track.script in sources:
                 others = " and ".join(shown(s) for s in sources if s != track.script)
                 track.error = [f"Error: {shown(track.script)} would be written to {shown(track.output)}, "
-                               f"like {others}; rename one of them"]
+                               f"like {others}; rename one of them" if others else f"Error: {message}"]
 
 
 def build(request: BuildRequest, progress: Progress) -> BuildReport:

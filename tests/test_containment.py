@@ -322,3 +322,13 @@ def test_two_scripts_given_to_render_that_make_one_track(work):
     assert (result.exit_code, result.stderr) == (1, "Error: s.yaml and s.yml would both be written to out/s.mp3; "
                                                     "rename one of them\n")
     assert not (work / "out").exists()
+
+
+def test_a_script_given_twice(work):
+    (work / "scripts").mkdir()
+    (work / "scripts" / "a.yaml").write_text(SCRIPT)
+    (work / "client.yaml").write_text("library: scripts\nscripts:\n  - a\n  - {script: a.yaml, length: 20s}\n")
+    result = run("build", "--profile", "client.yaml", "-o", "out")
+    assert (result.exit_code, result.stderr) == (1, "Error: scripts/a.yaml is given 2 times; give it once\n")
+    result = run("render", "s.yaml", "s.yaml", "-o", "out")
+    assert (result.exit_code, result.stderr) == (1, "Error: s.yaml is given 2 times; give it once\n")

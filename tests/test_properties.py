@@ -252,7 +252,9 @@ def one_line_error(result) -> bool:
        pairs=st.lists(SET_PAIR, max_size=2),
        limit=st.one_of(st.none(), st.tuples(st.sampled_from(["MEDITATE_MAX_TEXT_CHARS", "MEDITATE_MAX_TRACK_SECONDS",
                                                              "MEDITATE_MAX_FILE_BYTES", "MEDITATE_MAX_NESTING",
-                                                             "MEDITATE_MAX_REPEAT"]), LIMIT_VALUE)))
+                                                             "MEDITATE_MAX_REPEAT", "MEDITATE_MAX_AUDIO_SECONDS",
+                                                             "MEDITATE_MAX_AUDIO_BYTES", "MEDITATE_MAX_COVER_BYTES"]),
+                                           LIMIT_VALUE)))
 def test_any_command_line_options_end_in_success_or_one_line(folder, loudness, length, pairs, limit):
     from click.testing import CliRunner
 
@@ -285,3 +287,21 @@ def test_any_steps_option_ends_in_success_or_one_line(folder, spec):
                                        "--steps", spec])
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert one_line_error(result), (spec, result.exit_code, result.stderr)
+
+
+@settings(max_examples=examples(200))
+@given(names=st.lists(st.text(min_size=1, max_size=12).map(lambda t: t + ".mp3"), max_size=5),
+       titles=st.lists(st.text(max_size=12), min_size=5, max_size=5))
+def test_playlists_stay_valid_whatever_the_names(names, titles):
+    """A name meditate accepts for a track gives exactly one entry line in the playlist, never a comment, and a
+    title never adds a line."""
+    from meditations.containment import name_problem
+    from meditations.publish import PublishSettings, playlist
+
+    records = [{"file": name, "title": title, "duration": 1.0} for name, title in zip(names, titles)
+               if name_problem(name) is None]
+    lines = playlist(records, PublishSettings(album="A\nB", artist="#me")).split("\n")
+    assert lines[-1] == "" and len(lines) == 3 + 2 * len(records)
+    entries = lines[3:-1:2]
+    assert all(not entry.startswith("#") and entry.removeprefix("./") == record["file"]
+               for entry, record in zip(entries, records))
