@@ -21,7 +21,7 @@ from .breathing import DEFAULT_WORDS, PRESETS, parse_pattern
 from .script import (DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Bell, Breathe, Chapter, Finish, Include,
                      Pace, Pause, Repeat, Say, Script, VoiceSettings)
 from .text import fill_placeholders, is_variable_name, parse_say_text
-from .values import speaks_words, value_problem
+from .values import control_character, speaks_words, value_problem
 from .format_limits import check_chapter_count
 from .safe_files import FileLimits, file_sentence, file_problem, image_problem
 from .yamlsource import Limits, compose, env_limit, location_of, read_text, scalar_value
@@ -120,6 +120,10 @@ def text_value(node, ctx: _Context, what: str, allow_empty: bool = False) -> str
     text = value if isinstance(value, str) else node.value  # a number or date: the text as written
     if not text.strip() and not allow_empty:
         ctx.error(node, f"'{what}' needs a value")
+        return None
+    control = control_character(text)
+    if control is not None:  # written as an escape ("\0"): the speech engine would stop at it, tags break
+        ctx.error(node, f"'{what}' holds a control character ({control}); remove it")
         return None
     return text
 

@@ -112,8 +112,8 @@ def present_tracks(out_dir: Path, manifest: dict) -> list[dict]:
 # ---------------------------------------------------------------- small shared pieces
 
 def one_line(text) -> str:
-    """Text with every run of whitespace (newlines included) made one space."""
-    return " ".join(str(text or "").split())
+    """Text with every run of whitespace (newlines included) made one space, and no control characters."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "", " ".join(str(text or "").split()))
 
 
 def whole_seconds(seconds: float) -> int:

@@ -32,6 +32,15 @@ def value_problem(value: str, max_chars: int) -> str | None:
     return None
 
 
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+
+
+def control_character(text: str) -> str | None:
+    """The first control character of a text (tabs and line breaks are fine), written as an escape; or None."""
+    found = _TEXT_CONTROL.search(text)
+    return None if found is None else found.group(0).encode("unicode_escape").decode("ascii")
+
+
 def speaks_words(pieces) -> bool:
     """Whether any sentence of a say text has a letter or a digit (a text of '...' alone says nothing)."""
     return any(isinstance(p, Sentence) and any(c.isalnum() for c in p.text) for p in pieces)

@@ -130,6 +130,9 @@ CORPUS = [
     ("a cover that is a FIFO", {"c.jpg": "|fifo", "library.yaml": "cover: c.jpg\n", "s.yaml": "title: x\nsteps:\n  - say: hi\n"},
      "s.yaml", ["library.yaml:1:8: 'cover' file 'c.jpg' is a named pipe (FIFO), not a file"]),
     # texts
+    ("control characters written as escapes", {"s.yaml": 'title: "T\\0x"\nsteps:\n  - say: "Hello\\a there."\n'},
+     "s.yaml", ["s.yaml:1:8: 'title' holds a control character (\\x00); remove it",
+                "s.yaml:3:10: 'say' holds a control character (\\x07); remove it"]),
     ("a text that speaks nothing", {"s.yaml": "title: x\nsteps:\n  - say: '...'\n"}, "s.yaml",
      ["s.yaml:3:10: 'say' has nothing to speak: its text has no words, only punctuation or markup"]),
     ("a text of markup and dashes", {"s.yaml": "title: x\nsteps:\n  - say: '[pause 2s] — ?! [pause 1s]'\n"}, "s.yaml",
