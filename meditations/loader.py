@@ -21,7 +21,7 @@ from .breathing import DEFAULT_WORDS, PRESETS, parse_pattern
 from .script import (DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Bell, Breathe, Chapter, Finish, Include,
                      Pace, Pause, Repeat, Say, Script, VoiceSettings)
 from .text import fill_placeholders, is_variable_name, parse_say_text
-from .values import control_character, speaks_words, value_problem
+from .values import control_character, cue_word_problem, speaks_words, value_problem
 from .format_limits import check_chapter_count
 from .safe_files import FileLimits, file_sentence, file_problem, image_problem
 from .yamlsource import Limits, compose, env_limit, location_of, read_text, scalar_value
@@ -544,7 +544,10 @@ def cue_words(node, ctx: _Context, base: dict[str, str], what: str = "words") ->
     words = dict(base)
     for key, (_, value_node) in entries.items():
         text = filled_text(value_node, ctx, f"{what}.{key}")
-        if text:
+        problem = cue_word_problem(text) if text else None
+        if problem is not None:
+            ctx.error(value_node, f"'{what}.{key}' {problem}")
+        elif text:
             words[key] = text
     return words
 

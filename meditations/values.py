@@ -41,6 +41,16 @@ def control_character(text: str) -> str | None:
     return None if found is None else found.group(0).encode("unicode_escape").decode("ascii")
 
 
+def cue_word_problem(text: str) -> str | None:
+    """Why a breathing cue's words cannot be spoken as they are, or None (they are spoken as written, so they
+    need a word, and markup would be read out)."""
+    if "[" in text or "]" in text:
+        return "is spoken as written: markup such as [pause 2s] does not work in cue words"
+    if not any(c.isalnum() for c in text):
+        return "has nothing to speak: it has no words, only punctuation"
+    return None
+
+
 def speaks_words(pieces) -> bool:
     """Whether any sentence of a say text has a letter or a digit (a text of '...' alone says nothing)."""
     return any(isinstance(p, Sentence) and any(c.isalnum() for c in p.text) for p in pieces)

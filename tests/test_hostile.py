@@ -135,6 +135,10 @@ CORPUS = [
                 "s.yaml:3:10: 'say' holds a control character (\\x07); remove it"]),
     ("a text that speaks nothing", {"s.yaml": "title: x\nsteps:\n  - say: '...'\n"}, "s.yaml",
      ["s.yaml:3:10: 'say' has nothing to speak: its text has no words, only punctuation or markup"]),
+    ("cue words that speak nothing", {"s.yaml": "title: x\ncue_words: {in: '...', out: 'Out [pause 1s]'}\n"
+                                                "steps:\n  - breathe: {pattern: box, cycles: 1}\n"}, "s.yaml",
+     ["s.yaml:2:17: 'cue_words.in' has nothing to speak: it has no words, only punctuation",
+      "s.yaml:2:29: 'cue_words.out' is spoken as written: markup such as [pause 2s] does not work in cue words"]),
     ("a text of markup and dashes", {"s.yaml": "title: x\nsteps:\n  - say: '[pause 2s] — ?! [pause 1s]'\n"}, "s.yaml",
      ["s.yaml:3:10: 'say' has nothing to speak: its text has no words, only punctuation or markup"]),
     ("a value with a line break", {"s.yaml": "title: x\nvariables: {name: \"Ana\\n\\nBye\"}\nsteps:\n  - say: Hi {name}.\n"},
