@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from .durations import format_duration
+from .format_limits import check_track_length
 from .loader import clock
 from .errors import Location, Problem, RenderError, ScriptError, excerpt
 from .script import (Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause,
@@ -487,9 +488,9 @@ def plan(script: Script, engine: SpeechEngine) -> Timeline:
         return planner
 
     first = attempt()
-    if script.length is None:
-        return first.result
-    return _fit_length(script, first, attempt)
+    timeline = first.result if script.length is None else _fit_length(script, first, attempt)
+    check_track_length(timeline.duration, script.display)
+    return timeline
 
 
 def _fit_length(script: Script, first: _Planner, attempt) -> Timeline:

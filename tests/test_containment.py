@@ -332,3 +332,12 @@ def test_a_script_given_twice(work):
     assert (result.exit_code, result.stderr) == (1, "Error: scripts/a.yaml is given 2 times; give it once\n")
     result = run("render", "s.yaml", "s.yaml", "-o", "out")
     assert (result.exit_code, result.stderr) == (1, "Error: s.yaml is given 2 times; give it once\n")
+
+
+def test_a_track_too_short_for_an_mp3(work):
+    (work / "tiny.yaml").write_text("title: x\nlead_in: 1ms\nfade_out: 1ms\nsteps:\n"
+                                    "  - bell: {strikes: 3, gap: 1ms, ring: 1ms}\n")
+    result = run("render", "tiny.yaml", "-o", "out")
+    assert (result.exit_code, result.stderr) == (1, "tiny.yaml:1:1: the track would last only 0.005 s; a track lasts "
+                                                    "at least 0.1 s (lengthen its steps, lead_in or fade_out)\n")
+    assert not (work / "out").exists()
