@@ -25,6 +25,7 @@ from .cache import write_atomic
 from .discovery import find_scripts
 from .containment import inside, name_problem, shared_outputs, shown
 from .errors import MeditateError
+from .manifest_read import read_manifest
 from .safe_files import is_regular_file
 
 MANIFEST = "library.json"
@@ -441,7 +442,7 @@ def build(request: BuildRequest, progress: Progress) -> BuildReport:
         return report
     with BuildLock(out_dir):
         remove_stale_temporaries(out_dir)
-        manifest = read_json(out_dir / MANIFEST)
+        manifest = read_manifest(out_dir / MANIFEST)
         tracks = _decide(request, manifest)
         stale = [t for t in tracks if t.reason and not t.error]
         report.unchanged = [t for t in tracks if not t.reason]
@@ -483,12 +484,12 @@ def publish_library(request: BuildRequest) -> list[Path]:
     settings = PublishSettings(album=library.album or "Meditations", artist=library.artist,
                                description=library.description, base_url=request.base_url or library.base_url,
                                cover=cover, language=library.language)
-    return publish(request.out_dir, read_json(request.out_dir / MANIFEST), settings)
+    return publish(request.out_dir, read_manifest(request.out_dir / MANIFEST), settings)
 
 
 def _decide(request: BuildRequest, manifest: dict | None = None) -> list[Track]:
     out_dir = request.out_dir
-    manifest = manifest if manifest is not None else read_json(out_dir / MANIFEST)
+    manifest = manifest if manifest is not None else read_manifest(out_dir / MANIFEST)
     state_path = out_dir / STATE
     hashes = FileHashes(read_json(state_path))
     tracks = collect_tracks(request)

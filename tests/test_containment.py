@@ -341,3 +341,15 @@ def test_a_track_too_short_for_an_mp3(work):
     assert (result.exit_code, result.stderr) == (1, "tiny.yaml:1:1: the track would last only 0.005 s; a track lasts "
                                                     "at least 0.1 s (lengthen its steps, lead_in or fade_out)\n")
     assert not (work / "out").exists()
+
+
+def test_a_damaged_manifest_is_rebuilt_not_a_crash(work):
+    (work / "scripts").mkdir()
+    (work / "scripts" / "s.yaml").write_text(SCRIPT)
+    assert run("build", "scripts", "-o", "out", "-q").exit_code == 0
+    for damaged in ('{"tracks": [1, {"x": 2}, {"file": 5}]}', '{"tracks": "abc"}', "[]",
+                    '{"tracks": [{"file": "s.mp3", "duration": "long", "sources": 3}]}'):
+        (work / "out" / "library.json").write_text(damaged)
+        result = run("build", "scripts", "-o", "out")
+        assert (result.exit_code, result.stdout.splitlines()[-1]) == (0, "built 1, unchanged 0, failed 0")
+        assert [t["file"] for t in json.loads((work / "out" / "library.json").read_text())["tracks"]] == ["s.mp3"]

@@ -305,3 +305,31 @@ def test_playlists_stay_valid_whatever_the_names(names, titles):
     entries = lines[3:-1:2]
     assert all(not entry.startswith("#") and entry.removeprefix("./") == record["file"]
                for entry, record in zip(entries, records))
+
+
+JSON = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10, 10 ** 12), st.floats(allow_nan=False),
+                              st.sampled_from(["a.mp3", "../a.mp3", "/a.mp3", "a.vtt", "", "x"]), st.text(max_size=8)),
+                    lambda children: st.one_of(st.lists(children, max_size=3),
+                                               st.dictionaries(st.sampled_from(
+                                                   ["file", "title", "duration", "size", "sources", "chapters",
+                                                    "start", "fingerprint", "transcript", "description"]),
+                                                   children, max_size=6)),
+                    max_leaves=12)
+
+
+@settings(max_examples=examples(60))
+@given(tracks=st.lists(JSON, max_size=4))
+def test_a_damaged_manifest_never_breaks_publishing(tmp_path_factory, tracks):
+    """Whatever library.json holds, reading it and publishing the playlist, page and feed from it never raises."""
+    import json
+
+    from meditations.manifest_read import read_manifest
+    from meditations.publish import PublishSettings, publish
+
+    out = tmp_path_factory.mktemp("out")
+    (out / "a.mp3").write_bytes(b"\xff\xfb" + bytes(100))
+    (out / "a.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nHi <b>&amp;</b>\n")
+    (out / "library.json").write_text(json.dumps({"tracks": tracks}))
+    manifest = read_manifest(out / "library.json")
+    publish(out, manifest, PublishSettings(base_url="https://example.org/m/"))
+    assert (out / "feed.xml").exists() and (out / "index.html").exists()
