@@ -102,7 +102,8 @@ class FileHashes:
         if not S_ISREG(stat.st_mode):  # a FIFO or a device is never read (it could block or never end)
             return None
         known = self.state.get(key)
-        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+        if isinstance(known, list) and len(known) == 3 and known[:2] == [stat.st_size, stat.st_mtime_ns] \
+                and isinstance(known[2], str):  # a damaged stat cache is ignored, never trusted or fatal
             self.seen[key] = known
             return known[2]
         try:

@@ -353,3 +353,8 @@ def test_a_damaged_manifest_is_rebuilt_not_a_crash(work):
         result = run("build", "scripts", "-o", "out")
         assert (result.exit_code, result.stdout.splitlines()[-1]) == (0, "built 1, unchanged 0, failed 0")
         assert [t["file"] for t in json.loads((work / "out" / "library.json").read_text())["tracks"]] == ["s.mp3"]
+    state = work / "out" / ".meditate-state.json"
+    for damaged in ({name: 5 for name in json.loads(state.read_text())}, {"x": [1]}, [1, 2]):
+        state.write_text(json.dumps(damaged))
+        result = run("build", "scripts", "-o", "out")
+        assert (result.exit_code, result.stdout) == (0, "built 0, unchanged 1, failed 0\n")
