@@ -323,6 +323,8 @@ def voices_command(wanted, sample, language, out_dir) -> None:
     """List the voices the speech engine offers, or render samples to choose one by ear."""
     from meditations.samples import choose_voices, render_sample
 
+    if language is not None and not language.strip():  # "" would match every voice: a sample of each
+        raise click.BadParameter("give a language code, for example en or fr-fr", param_hint="'--language'")
     with speech_engine() as engine:
         voices = choose_voices(engine.voices(), wanted, language)
         if not sample:

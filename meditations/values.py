@@ -32,11 +32,12 @@ def value_problem(value: str, max_chars: int) -> str | None:
     return None
 
 
-_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")  # and lone surrogates
 
 
 def control_character(text: str) -> str | None:
-    """The first control character of a text (tabs and line breaks are fine), written as an escape; or None."""
+    """The first control character of a text (tabs and line breaks are fine) or half of a surrogate pair (which
+    YAML's "\\ud800" escape can make), written as an escape; or None."""
     found = _TEXT_CONTROL.search(text)
     return None if found is None else found.group(0).encode("unicode_escape").decode("ascii")
 

@@ -358,3 +358,18 @@ def test_a_damaged_manifest_is_rebuilt_not_a_crash(work):
         state.write_text(json.dumps(damaged))
         result = run("build", "scripts", "-o", "out")
         assert (result.exit_code, result.stdout) == (0, "built 0, unchanged 1, failed 0\n")
+
+
+def test_voice_samples_of_any_voice_name_and_no_empty_language(work):
+    result = run("voices", "--sample", "K'iche'")  # a quote in the voice's name broke the sample's script
+    assert (result.exit_code, result.stdout) == (0, "wrote audio_out/voices/myn-quc.mp3 (K'iche')\n")
+    result = run("voices", "--sample", "--language", "")
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        2, "Error: Invalid value for '--language': give a language code, for example en or fr-fr")
+
+
+def test_half_a_surrogate_pair_in_a_text(work):
+    (work / "u.yaml").write_text('title: x\nsteps:\n  - say: "Hi \\ud800 there."\n')
+    result = run("validate", "u.yaml")
+    assert (result.exit_code, result.stderr) == (1, "u.yaml:3:10: 'say' holds a control character (\\ud800); "
+                                                    "remove it\n")
