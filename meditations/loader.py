@@ -161,7 +161,7 @@ def int_value(node, ctx: _Context, what: str, low: int, high: int, unit: str = "
         ctx.error(node, f"'{what}' must be a whole number, got {_kind(node)}")
         return None
     if not low <= value <= high:
-        ctx.error(node, f"'{what}' must be between {low} and {high}{unit}, got {value}")
+        ctx.error(node, f"'{what}' must be between {low} and {high}{unit}, got {excerpt(node.value)}")
         return None
     return value
 
@@ -252,7 +252,7 @@ def mapping_keys(node, ctx: _Context, what: str, known: tuple[str, ...]) -> dict
             ctx.error(key_node, f"a key in '{what}' must be a word, got {_kind(key_node)}")
             continue
         if key in entries:
-            ctx.error(key_node, f"'{key}' is given twice in '{what}'")
+            ctx.error(key_node, f"'{excerpt(key)}' is given twice in '{what}'")
             continue
         if key not in known:
             ctx.error(key_node, unknown_key_message(key, known))

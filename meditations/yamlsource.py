@@ -170,5 +170,10 @@ def _refuse_tags(root: yaml.Node, display: str) -> None:
 
 
 def scalar_value(node: yaml.ScalarNode):
-    """The Python value of a scalar node (str, int, float, bool, None or date)."""
-    return _SCALAR.construct_object(node, deep=False)
+    """The Python value of a scalar node (str, int, float, bool, None or date); the text as written when it cannot
+    be made into its type (a whole number of thousands of digits, an impossible date)."""
+    try:
+        return _SCALAR.construct_object(node, deep=False)
+    except (ValueError, OverflowError, yaml.YAMLError):
+        _SCALAR.recursive_objects.pop(node, None)  # else the shared constructor calls the node "recursive" next time
+        return node.value

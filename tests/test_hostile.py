@@ -133,6 +133,10 @@ CORPUS = [
     ("control characters written as escapes", {"s.yaml": 'title: "T\\0x"\nsteps:\n  - say: "Hello\\a there."\n'},
      "s.yaml", ["s.yaml:1:8: 'title' holds a control character (\\x00); remove it",
                 "s.yaml:3:10: 'say' holds a control character (\\x07); remove it"]),
+    ("a whole number of 5000 digits", {"s.yaml": "title: x\nsteps:\n  - repeat: " + "1" * 5000 + "\n    steps: [{pause: 1s}]\n"},
+     "s.yaml", ["s.yaml:3:13: 'repeat' must be a whole number, got '" + "1" * 40 + "…'"]),
+    ("an impossible date, read twice", {"s.yaml": "title: x\nlead_in: 2001-02-30\nsteps:\n  - pause: 1s\n"}, "s.yaml",
+     ["s.yaml:2:10: 'lead_in': '2001-02-30' is not a duration: write it like 5s, 1.5s, 1m30s, 500ms or 1h"]),
     ("a text that speaks nothing", {"s.yaml": "title: x\nsteps:\n  - say: '...'\n"}, "s.yaml",
      ["s.yaml:3:10: 'say' has nothing to speak: its text has no words, only punctuation or markup"]),
     ("cue words that speak nothing", {"s.yaml": "title: x\ncue_words: {in: '...', out: 'Out [pause 1s]'}\n"

@@ -333,3 +333,23 @@ def test_a_damaged_manifest_never_breaks_publishing(tmp_path_factory, tracks):
     manifest = read_manifest(out / "library.json")
     publish(out, manifest, PublishSettings(base_url="https://example.org/m/"))
     assert (out / "feed.xml").exists() and (out / "index.html").exists()
+
+
+WEIRD_SCALARS = ["1" * 5000, "9" * 400 + ".5", "2001-02-30", "2001-13-01T99:99:99", ".nan", ".inf", "-.inf", "1e999",
+                 "1.0e999", "0x", "0o9", "0b2", "~", "1_000", "-0", "+12", "'", "null", "[]", "{}", "\"\\0\"",
+                 "\"\\ud800\"", "\"\\x85\"", "!!int x", "!!float y", "<<: {}"]
+
+
+@settings(max_examples=examples(80))
+@given(data=st.data())
+def test_weird_scalars_in_any_place_end_in_located_errors(folder, data):
+    """Numbers too long to convert, impossible dates, infinities, escapes: a located error or a valid script."""
+    lines = VALID.splitlines()
+    places = [i for i, line in enumerate(lines) if ": " in line]
+    for _ in range(data.draw(st.integers(1, 3))):
+        index = data.draw(st.sampled_from(places))
+        key = lines[index].split(": ", 1)[0]
+        lines[index] = f"{key}: {data.draw(st.sampled_from(WEIRD_SCALARS))}"
+    path = folder / "w.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load_or_locate(path)
