@@ -348,6 +348,10 @@ def new_command(name, template) -> None:
     if not name.name or not str(name).strip() or name.name in (".", ".."):
         raise click.BadParameter("give the new script a file name, for example scripts/evening-calm",
                                  param_hint="NAME")
+    from meditations.containment import name_problem
+
+    if name_problem(str(name)) is not None:  # the build would refuse to make a track of it
+        raise click.BadParameter(f"'{shown(name)}': {name_problem(str(name))}", param_hint="NAME")
     path = new_script(name, template)
     click.echo(f"wrote {path}: edit it, then try: meditate render {path}")
 

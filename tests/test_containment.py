@@ -373,3 +373,10 @@ def test_half_a_surrogate_pair_in_a_text(work):
     result = run("validate", "u.yaml")
     assert (result.exit_code, result.stderr) == (1, "u.yaml:3:10: 'say' holds a control character (\\ud800); "
                                                     "remove it\n")
+
+
+def test_new_refuses_a_name_no_track_could_have(work):
+    result = run("new", "evening\ncalm")
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        2, "Error: Invalid value for NAME: 'evening\\ncalm': its name holds a line break or another control character")
+    assert sorted(p.name for p in work.iterdir()) == ["s.yaml"]
