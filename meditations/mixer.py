@@ -67,8 +67,8 @@ def speech_samples(key: str, rate: int, length: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _user_file(path: str, rate: int) -> np.ndarray:
-    return read_audio_file(Path(path), rate)
+def _user_file(path: str, rate: int, seconds: float | None = None) -> np.ndarray:
+    return read_audio_file(Path(path), rate, seconds)
 
 
 def made_sound(event: Event, rate: int) -> np.ndarray:
@@ -81,8 +81,8 @@ def made_sound(event: Event, rate: int) -> np.ndarray:
         audio = fit(trim_quiet(_user_file(sound.file, rate), rate), length).copy()
         return edge_fade(audio, rate) * np.float32(10 ** (sound.gain_db / 20))
     if isinstance(sound, BellSound):
-        if sound.file:
-            audio = fit(_user_file(sound.file, rate), length).copy()
+        if sound.file:  # only as much of the file as the strike rings (plus a margin the resampler may look at)
+            audio = fit(_user_file(sound.file, rate, length / rate + 0.1), length).copy()
             release = min(length, int(0.05 * rate))
             audio[length - release:] *= np.linspace(1.0, 0.0, release, dtype=np.float32)
             return edge_fade(audio, rate) * (10 ** (sound.gain_db / 20))

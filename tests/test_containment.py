@@ -380,3 +380,17 @@ def test_new_refuses_a_name_no_track_could_have(work):
     assert (result.exit_code, result.stderr.splitlines()[-1]) == (
         2, "Error: Invalid value for NAME: 'evening\\ncalm': its name holds a line break or another control character")
     assert sorted(p.name for p in work.iterdir()) == ["s.yaml"]
+
+
+def test_a_long_bell_sound_is_read_as_far_as_it_rings(work):
+    from conftest import ffmpeg
+
+    subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=40", "-ar", "8000",
+                    "-c:a", "libvorbis", str(work / "gong.ogg")], check=True)
+    (work / "ring.yaml").write_text("title: x\nsteps:\n  - bell: {sound: gong.ogg, ring: 2s}\n")
+    result = run("render", "ring.yaml", "-o", "out", MEDITATE_MAX_AUDIO_SECONDS="10")
+    assert result.exit_code == 0, result.stderr
+    (work / "whole.yaml").write_text("title: x\nsteps:\n  - bell: {sound: gong.ogg}\n")
+    result = run("plan", "whole.yaml", MEDITATE_MAX_AUDIO_SECONDS="10")
+    assert (result.exit_code, result.stderr) == (1, "whole.yaml:3:11: gong.ogg plays longer than the limit of 10 "
+                                                    "seconds (MEDITATE_MAX_AUDIO_SECONDS)\n")
