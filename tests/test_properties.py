@@ -353,3 +353,21 @@ def test_weird_scalars_in_any_place_end_in_located_errors(folder, data):
     path = folder / "w.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     load_or_locate(path)
+
+
+@settings(max_examples=examples(20))
+@given(base_url=st.one_of(st.text(max_size=30), st.sampled_from(["https://example.org/m/", "http://x", "ftp://x/",
+                                                                  "https://exa mple.org/", "https://x/#a", "//x/"])),
+       jobs=st.one_of(st.integers(-5, 100).map(str), st.sampled_from(["nan", "1e3", "", "two"])))
+def test_any_build_options_end_in_success_or_one_line(folder, base_url, jobs):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    library = folder / "library"
+    library.mkdir(exist_ok=True)
+    (library / "one.yaml").write_text(FUZZ_SCRIPT, encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(library), "-o", str(folder / "built"), "--dry-run",
+                                       "--base-url", base_url, "-j", jobs])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert one_line_error(result), (base_url, jobs, result.exit_code, result.stderr)
