@@ -38,11 +38,15 @@ def name_problem(relative: str) -> str | None:
     return None
 
 
+def bad_name_message(script: Path, relative: str) -> str:
+    """What to tell about a script whose output name cannot be used."""
+    return f"{shown(script)}: {name_problem(relative)}; rename the script (its name becomes the track's)"
+
+
 def refuse_bad_name(script: Path, relative: str) -> None:
     """Raise MeditateError when a script's output name cannot be used."""
-    problem = name_problem(relative)
-    if problem is not None:
-        raise MeditateError(f"{shown(script)}: {problem}; rename the script (its name becomes the track's)")
+    if name_problem(relative) is not None:
+        raise MeditateError(bad_name_message(script, relative))
 
 
 def shared_outputs(pairs) -> list[tuple[list, str]]:

@@ -15,15 +15,15 @@ import hashlib
 import json
 import os
 import time
-from stat import S_ISREG
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 from typing import Callable
 
 from . import __version__
 from .cache import write_atomic
+from .containment import bad_name_message, inside, name_problem, shared_outputs, shown
 from .discovery import find_scripts
-from .containment import inside, name_problem, shared_outputs, shown
 from .errors import MeditateError
 from .manifest_read import read_manifest
 from .safe_files import is_regular_file
@@ -421,9 +421,8 @@ def refuse_unusable_outputs(tracks: list[Track]) -> None:
     """A track whose name cannot be used, or whose output another script also makes, fails with a clear line
     (the other tracks are built)."""
     for track in tracks:
-        problem = name_problem(track.relative)
-        if problem is not None:
-            track.error = [f"Error: {shown(track.script)}: {problem}; rename the script (its name becomes the track's)"]
+        if name_problem(track.relative) is not None:
+            track.error = ["Error: " + bad_name_message(track.script, track.relative)]
     for sources, message in shared_outputs([(t.script, t.output) for t in tracks]):
         for track in tracks:
             if track.script in sources:

@@ -20,10 +20,10 @@ from .errors import Location, Problem, ProblemCollector, ScriptError, excerpt, s
 from .breathing import DEFAULT_WORDS, PRESETS, parse_pattern
 from .script import (DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Bell, Breathe, Chapter, Finish, Include,
                      Pace, Pause, Repeat, Say, Script, VoiceSettings)
+from .format_limits import check_chapter_count
+from .safe_files import FileLimits, file_problem, file_sentence, image_problem
 from .text import fill_placeholders, is_variable_name, parse_say_text
 from .values import control_character, cue_word_problem, speaks_words, value_problem
-from .format_limits import check_chapter_count
-from .safe_files import FileLimits, file_sentence, file_problem, image_problem
 from .yamlsource import Limits, compose, env_limit, location_of, read_text, scalar_value
 
 LIBRARY_FILE = "library.yaml"
