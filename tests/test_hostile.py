@@ -183,7 +183,10 @@ def materialize(root, files):
         elif content == "|fifo":
             os.mkfifo(path)
         elif content == "|device":
-            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero: endless
+            try:
+                os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero: endless
+            except PermissionError:
+                pytest.skip("making a device file needs root")
         elif isinstance(content, bytes):
             path.write_bytes(content)
         else:
