@@ -12,6 +12,7 @@ import click
 from meditations import __version__
 from meditations.durations import format_duration, parse_duration
 from meditations.errors import MeditateError, ScriptError
+from meditations.containment import refuse_bad_name, refuse_shared_outputs, shown
 from meditations.discovery import find_scripts, find_scripts_with_names, output_name, refuse_non_track
 
 EXIT_FAILED = 1
@@ -28,6 +29,12 @@ class MeditateGroup(click.Group):
                 raise
             report(exc)
             ctx.exit(EXIT_FAILED)
+        except OSError as exc:  # the disk or the system refused (full, read-only, permissions): one line
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            where = f"{shown(exc.filename)}: " if exc.filename else ""
+            click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(EXIT_FAILED)
 
 
 def report(exc: MeditateError) -> None:
@@ -41,11 +48,18 @@ def report(exc: MeditateError) -> None:
 
 def parse_set(ctx, param, values) -> tuple[tuple[str, str], ...]:
     """--set KEY=VALUE pairs."""
+    from meditations.errors import excerpt
+    from meditations.safe_files import env_limit
+    from meditations.values import value_problem
+
     pairs = []
     for value in values:
         key, sep, text = value.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"'{value}' is not KEY=VALUE (for example --set name=Ana)")
+            raise click.BadParameter(f"'{excerpt(value)}' is not KEY=VALUE (for example --set name=Ana)")
+        problem = value_problem(text, env_limit("MEDITATE_MAX_TEXT_CHARS", 20_000))
+        if problem is not None:
+            raise click.BadParameter(f"the value of {excerpt(key.strip())} {problem}")
         pairs.append((key.strip(), text))
     return tuple(pairs)
 
@@ -68,10 +82,20 @@ def parse_length(ctx, param, value):
     return seconds
 
 
+class FiniteRange(click.FloatRange):
+    """A number within a range; nan (which compares false with any bound) is refused too."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number in the range {self.min:g} to {self.max:g}", param, ctx)
+        return number
+
+
 def audio_options(function):
     function = click.option("--length", callback=parse_length, metavar="DURATION",
                             help="Fit the track to this length (e.g. 10m): pauses and timed breathing stretch.")(function)
-    function = click.option("--loudness", type=click.FloatRange(-36, -9), metavar="LUFS",
+    function = click.option("--loudness", type=FiniteRange(-36, -9), metavar="LUFS",
                             help="Target loudness in LUFS (default -16).")(function)
     function = click.option("--bitrate", type=click.Choice(["32", "48", "64", "96", "128", "160", "192"]),
                             help="MP3 bitrate in kbit/s (default 64).")(function)
@@ -93,6 +117,16 @@ def default_workers() -> int:
     import os
 
     return os.cpu_count() or 1
+
+
+def speech_engine():
+    """The speech engine, once its cache folder is known to be usable (else one clear line, not a crash of
+    its worker processes)."""
+    from meditations.cache import check_cache_root
+    from meditations.speech import SpeechEngine
+
+    check_cache_root()
+    return SpeechEngine(workers=default_workers())
 
 
 def check_overrides(scripts, overrides) -> None:
@@ -133,7 +167,6 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
     from meditations.preview import preview_suffix, select_chapter, select_steps
     from meditations.render import load, render
-    from meditations.speech import SpeechEngine
 
     audio = audio_overrides(sample_rate, channels, bitrate, loudness, length)
     jobs, options, out_dir = render_jobs(scripts, profile, out_dir, overrides, preview=bool(step_spec or chapter))
@@ -149,18 +182,20 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
                 script = select_steps(script, step_spec)
             elif chapter:
                 script = select_chapter(script, chapter)
-            scripts_loaded.append((name, script))
+            scripts_loaded.append((path, name, script))
         except MeditateError as exc:
             if len(jobs) == 1:
                 raise
             report(exc)
             failed += 1
-    check_overrides([s for _, s in scripts_loaded], overrides)
+    check_overrides([s for _, _, s in scripts_loaded], overrides)
     suffix = preview_suffix(step_spec, chapter)
-    with SpeechEngine(workers=default_workers()) as engine:
-        for name, script in scripts_loaded:
-            target = out_dir / f"{name}{suffix}.mp3"
+    targets = [(path, script, out_dir / f"{name}{suffix}.mp3") for path, name, script in scripts_loaded]
+    refuse_shared_outputs([(path, target) for path, _, target in targets])  # never a silent overwrite
+    with speech_engine() as engine:
+        for path, script, target in targets:
             try:
+                refuse_bad_name(path, target.name)
                 result = render(script, target, engine)
             except MeditateError as exc:
                 if len(jobs) == 1:
@@ -203,7 +238,6 @@ def validate_command(paths, profile) -> None:
     """Check scripts (files, or every script below folders) without rendering."""
     from meditations.planner import check_cues
     from meditations.render import load
-    from meditations.speech import SpeechEngine
 
     if profile is not None:
         from meditations.profiles import check_profile, load_profile
@@ -217,7 +251,7 @@ def validate_command(paths, profile) -> None:
         raise click.UsageError("name the scripts or folders to check, or a --profile")
     scripts = find_scripts(paths)
     problems: list[str] = []
-    with SpeechEngine(workers=default_workers()) as engine:
+    with speech_engine() as engine:
         for path in scripts:
             try:
                 script = load(path)
@@ -244,12 +278,11 @@ def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate
     """Show the exact timeline the renderer will produce."""
     from meditations.planner import plan
     from meditations.render import load
-    from meditations.speech import SpeechEngine
 
     script = load(script_path, overrides, audio_overrides(sample_rate, channels, bitrate, loudness, length))
     show_warnings(script)
     check_overrides([script], overrides)
-    with SpeechEngine(workers=default_workers()) as engine:
+    with speech_engine() as engine:
         timeline = plan(script, engine)
     if as_json:
         click.echo(json.dumps(timeline.to_json(), ensure_ascii=False))
@@ -289,9 +322,10 @@ def format_plan(timeline) -> str:
 def voices_command(wanted, sample, language, out_dir) -> None:
     """List the voices the speech engine offers, or render samples to choose one by ear."""
     from meditations.samples import choose_voices, render_sample
-    from meditations.speech import SpeechEngine
 
-    with SpeechEngine(workers=default_workers()) as engine:
+    if language is not None and not language.strip():  # "" would match every voice: a sample of each
+        raise click.BadParameter("give a language code, for example en or fr-fr", param_hint="'--language'")
+    with speech_engine() as engine:
         voices = choose_voices(engine.voices(), wanted, language)
         if not sample:
             width = max((len(v.id) for v in voices), default=0)
@@ -311,6 +345,13 @@ def new_command(name, template) -> None:
     """Start a new script NAME(.yaml) from a commented template (never overwrites a file)."""
     from meditations.templates import new_script
 
+    if not name.name or not str(name).strip() or name.name in (".", ".."):
+        raise click.BadParameter("give the new script a file name, for example scripts/evening-calm",
+                                 param_hint="NAME")
+    from meditations.containment import name_problem
+
+    if name_problem(str(name)) is not None:  # the build would refuse to make a track of it
+        raise click.BadParameter(f"'{shown(name)}': {name_problem(str(name))}", param_hint="NAME")
     path = new_script(name, template)
     click.echo(f"wrote {path}: edit it, then try: meditate render {path}")
 
@@ -357,6 +398,10 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, ba
         from meditations.publish import check_base_url
 
         check_base_url(base_url)
+    if not dry_run:
+        from meditations.cache import check_cache_root
+
+        check_cache_root()
     request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, settings, chosen,
                            base_url)
     show = BuildProgress(quiet)
@@ -392,6 +437,7 @@ class BuildProgress:
         self.running: list[str] = []
         self.total = 0
         self.finished = 0
+        self.said: set[str] = set()
 
     def update(self, what: str, track, report) -> None:
         if what == "start":
@@ -405,7 +451,9 @@ class BuildProgress:
         if track.error:
             self._clear()
             for line in track.error:
-                click.echo(line, err=True)
+                if line not in self.said:  # one problem of several tracks (a script given twice) is said once
+                    click.echo(line, err=True)
+                    self.said.add(line)
         elif not self.quiet and not self.terminal:
             click.echo(f"built {track.relative} ({format_duration(track.record.get('duration', 0))})")
         self._draw()

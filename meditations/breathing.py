@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import excerpt
+
 
 @dataclass(frozen=True)
 class Phase:
@@ -69,11 +71,11 @@ def parse_pattern(text: str) -> Pattern:
     if text in PRESETS:
         return PRESETS[text]
     if not _NUMBERS.match(text):
-        raise ValueError(f"'{text}' is not a breathing pattern: use seconds like 4-7-8 or 4-4-4-4, "
+        raise ValueError(f"'{excerpt(text)}' is not a breathing pattern: use seconds like 4-7-8 or 4-4-4-4, "
                          f"or a preset: {', '.join(PRESETS)}")
     numbers = [float(n) for n in text.split("-")]
     if numbers[0] <= 0 or numbers[2] <= 0:
-        raise ValueError(f"'{text}' needs a breath in and a breath out longer than zero")
+        raise ValueError(f"'{excerpt(text)}' needs a breath in and a breath out longer than zero")
     if any(n > 60 for n in numbers):
-        raise ValueError(f"'{text}' has a phase over 60 seconds")
+        raise ValueError(f"'{excerpt(text)}' has a phase over 60 seconds")
     return _from_numbers(text, numbers)

@@ -13,6 +13,7 @@ from pathlib import Path
 from . import __version__
 
 _MAGIC = b"MDC1"
+MIN_FREE_BYTES = 16_000_000  # a few minutes of speech clips
 _DIGEST = 32
 
 
@@ -23,6 +24,28 @@ def cache_root() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "meditate"
+
+
+def check_cache_root() -> Path:
+    """The cache folder, made if needed and checked writable; a MeditateError saying what to do otherwise (a
+    MEDITATE_CACHE_DIR that names a file, or a folder this user cannot write)."""
+    from .errors import MeditateError
+
+    root = cache_root()
+    try:
+        (root / "speech").mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=root / "speech", prefix=".probe.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+        free = os.statvfs(root).f_bavail * os.statvfs(root).f_frsize
+    except OSError as exc:
+        reason = "it is a file, not a folder" if root.exists() and not root.is_dir() else exc.strerror
+        raise MeditateError(f"the speech cache folder {root} cannot be used ({reason}); set MEDITATE_CACHE_DIR "
+                            "to a folder you can write") from None
+    if free < MIN_FREE_BYTES:  # speech written to a full disk fails slowly, one sentence at a time
+        raise MeditateError(f"the disk of the speech cache folder {root} is full ({free // 1000} kB free, meditate "
+                            "needs 16 MB); free some space or set MEDITATE_CACHE_DIR to a folder on another disk")
+    return root
 
 
 def cache_key(*parts) -> str:
@@ -42,8 +65,13 @@ def _plain(value):
 def write_atomic(path: Path, data: bytes, durable: bool = True, private: bool = False) -> None:
     """Write through a temporary file in the same folder and rename it into place (fsync'd when durable).
     The file gets the permissions of any file the user makes (umask), or 0600 when private."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # a read-only, full or missing folder: one line naming the file, not a traceback
+        from .errors import RenderError
+
+        raise RenderError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -53,8 +81,12 @@ def write_atomic(path: Path, data: bytes, durable: bool = True, private: bool = 
         if not private:
             os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600: a page or transcript is ordinary
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         _remove_quietly(Path(temporary))
+        if isinstance(exc, OSError):
+            from .errors import RenderError
+
+            raise RenderError(f"cannot write {path}: {exc.strerror}") from None
         raise
 
 

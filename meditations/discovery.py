@@ -22,7 +22,7 @@ def is_track_script(path: Path, named_folder: Path | None = None) -> bool:
 
 def _is_below(path: Path, root: Path) -> bool:
     try:
-        path.resolve().relative_to(root.resolve())
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(root))  # realpath: a link loop never raises
     except ValueError:
         return False
     return True
@@ -39,7 +39,8 @@ def find_scripts_with_names(paths) -> list[tuple[Path, str]]:
     for path in map(Path, paths):
         if path.is_dir():
             found.extend((candidate, output_name(candidate, path)) for candidate in sorted(path.rglob("*"))
-                         if candidate.suffix in SCRIPT_SUFFIXES and candidate.is_file()
+                         # not only regular files: a FIFO or a broken link named *.yaml is reported, not skipped
+                         if candidate.suffix in SCRIPT_SUFFIXES and not candidate.is_dir()
                          and is_track_script(candidate, path))
         else:
             found.append((path, output_name(path)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from .errors import excerpt
+
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _ORDER = ["h", "m", "s", "ms"]
@@ -18,7 +20,7 @@ def parse_duration(value) -> float:
         raise ValueError(f"expected a duration such as 5s, 1m30s or 500ms, got {_show(value)}")
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
-            raise ValueError(f"expected a duration such as 5s, 1m30s or 500ms, got {value}")
+            raise ValueError(f"expected a duration such as 5s, 1m30s or 500ms, got {excerpt(str(value))}")
         return float(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a duration such as 5s, 1m30s or 500ms, got {_show(value)}")
@@ -39,7 +41,7 @@ def parse_duration(value) -> float:
         seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         position, last_unit = match.end(), unit_rank
     if position != len(text) or not text:
-        raise ValueError(f"'{value}' is not a duration: write it like 5s, 1.5s, 1m30s, 500ms or 1h")
+        raise ValueError(f"'{excerpt(str(value))}' is not a duration: write it like 5s, 1.5s, 1m30s, 500ms or 1h")
     return seconds
 
 

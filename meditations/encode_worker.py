@@ -38,4 +38,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except OSError as exc:  # a full disk or a folder that became unwritable: one line for the parent to report
+        sys.stderr.write(f"cannot write the track: {exc.strerror}\n")
+        sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -26,6 +27,36 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
+
+
+EXCERPT_CHARS = 40
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """At most a short excerpt of a text for an error message: its first line, cut to `limit` characters.
+
+    Messages quote what they complain about, but never more than this: a script that is a link to a
+    secret file must not print the secret."""
+    line = str(text).split("\n", 1)[0]
+    cut = line[:limit] + ("…" if len(line) > limit or "\n" in str(text) else "")
+    # control characters (some of which end a line on a terminal) and undecodable bytes as escapes
+    cut = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: m.group(0).encode("unicode_escape").decode(), cut)
+    return cut.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def shape(node) -> str:
+    """What kind of YAML value a node holds, without quoting it (for a whole file that is not a mapping)."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if node.tag.endswith((":int", ":float")):
+        return "a number"
+    if node.tag.endswith(":null") or node.value == "":
+        return "nothing"
+    return "a text"
 
 
 class MeditateError(Exception):

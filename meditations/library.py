@@ -16,13 +16,17 @@ import json
 import os
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 from typing import Callable
 
 from . import __version__
 from .cache import write_atomic
+from .containment import bad_name_message, inside, name_problem, shared_outputs, shown
 from .discovery import find_scripts_with_names, output_name
 from .errors import MeditateError
+from .manifest_read import read_manifest
+from .safe_files import is_regular_file
 
 MANIFEST = "library.json"
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
@@ -91,17 +95,21 @@ class FileHashes:
 
     def sha(self, path: Path) -> str | None:
         """The file's sha256, or None when it cannot be read."""
-        key = str(path.resolve())
+        key = os.path.realpath(path)  # realpath: a link loop is "cannot be read", never an exception
         try:
             stat = path.stat()
         except OSError:
             return None
+        if not S_ISREG(stat.st_mode):  # a FIFO or a device is never read (it could block or never end)
+            return None
         known = self.state.get(key)
-        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+        if isinstance(known, list) and len(known) == 3 and known[:2] == [stat.st_size, stat.st_mtime_ns] \
+                and isinstance(known[2], str):  # a damaged stat cache is ignored, never trusted or fatal
             self.seen[key] = known
             return known[2]
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            with open(path, "rb") as handle:  # in chunks: a long recording is never held in memory whole
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
         except OSError:
             return None
         self.seen[key] = [stat.st_size, stat.st_mtime_ns, digest]
@@ -124,9 +132,9 @@ def fingerprint(sources: dict[str, str], settings: BuildSettings, engine: str) -
 def relative_name(path: Path, base: Path) -> str:
     """A path as shown in the manifest and messages: relative to base where possible."""
     try:
-        return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+        return Path(os.path.relpath(os.path.realpath(path), os.path.realpath(base))).as_posix()
     except ValueError:
-        return path.resolve().as_posix()
+        return Path(os.path.realpath(path)).as_posix()
 
 
 # ---------------------------------------------------------------- deciding what to build
@@ -156,6 +164,8 @@ def _read_sources(track: Track, hashes: FileHashes, base: Path) -> None:
     """Load the script to learn every file it uses, and hash them."""
     from .render import load
 
+    if track.error:  # refused before loading (its name, or an output another script makes)
+        return
     try:
         script = load(track.script, (), _overrides(track.settings), _options(track.settings))
     except MeditateError as exc:
@@ -293,6 +303,8 @@ def build_tracks(tracks: list[Track], jobs: int, report: BuildReport, progress: 
 
 def read_json(path: Path) -> dict:
     """A JSON file's object, or {} when missing or damaged (it is then rebuilt)."""
+    if not is_regular_file(path):  # missing, or something that is not ours to read (a FIFO would block)
+        return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -323,15 +335,18 @@ def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
     removed = []
     for entry in manifest.get("tracks", []):
         name = entry.get("file", "")
-        path = out_dir / name
-        if name in keep or not path.is_file() or ".." in Path(name).parts:
+        path = inside(out_dir, name)  # never a path outside out_dir or through a link, whatever the manifest says
+        if name in keep or path is None:
             continue
         if read_fingerprint(path) != entry.get("fingerprint"):
             continue  # not the file we made: never delete it
-        path.unlink()
-        transcript = path.with_suffix(".vtt")  # made with the track, by us: it goes with it
-        if transcript.is_file():
-            transcript.unlink()
+        transcript = inside(out_dir, PurePosixPath(name).with_suffix(".vtt").as_posix())  # made with the track
+        for made in (path, transcript):
+            try:
+                if made is not None:
+                    made.unlink()
+            except OSError as exc:
+                raise MeditateError(f"cannot remove {shown(made)}: {exc.strerror}") from None
         removed.append(name)
     return removed
 
@@ -347,7 +362,15 @@ class BuildLock:
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "a+")
+        try:  # never through a link (a link here could make the build truncate another file), never blocking
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        except OSError as exc:
+            raise MeditateError(f"cannot use the lock file {shown(self.path)}: "
+                                f"{'it is a link' if os.path.islink(self.path) else exc.strerror}") from None
+        if not S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise MeditateError(f"cannot use the lock file {shown(self.path)}: it is not a regular file")
+        self.handle = os.fdopen(fd, "a+")
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -391,10 +414,25 @@ def collect_tracks(request: BuildRequest) -> list[Track]:
                 else request.settings
             relative = f"{output_name(path)}.mp3"
             tracks.append(Track(path, request.out_dir / relative, relative, settings))
-        return tracks
-    for path, name in find_scripts_with_names([request.scripts_dir]):
-        tracks.append(Track(path, request.out_dir / f"{name}.mp3", f"{name}.mp3", request.settings))
+    else:
+        for path, name in find_scripts_with_names([request.scripts_dir]):
+            tracks.append(Track(path, request.out_dir / f"{name}.mp3", f"{name}.mp3", request.settings))
+    refuse_unusable_outputs(tracks)
     return tracks
+
+
+def refuse_unusable_outputs(tracks: list[Track]) -> None:
+    """A track whose name cannot be used, or whose output another script also makes, fails with a clear line
+    (the other tracks are built)."""
+    for track in tracks:
+        if name_problem(track.relative) is not None:
+            track.error = ["Error: " + bad_name_message(track.script, track.relative)]
+    for sources, message in shared_outputs([(t.script, t.output) for t in tracks]):
+        for track in tracks:
+            if track.script in sources:
+                others = " and ".join(shown(s) for s in sources if s != track.script)
+                track.error = [f"Error: {shown(track.script)} would be written to {shown(track.output)}, "
+                               f"like {others}; rename one of them" if others else f"Error: {message}"]
 
 
 def build(request: BuildRequest, progress: Progress) -> BuildReport:
@@ -408,7 +446,7 @@ def build(request: BuildRequest, progress: Progress) -> BuildReport:
         return report
     with BuildLock(out_dir):
         remove_stale_temporaries(out_dir)
-        manifest = read_json(out_dir / MANIFEST)
+        manifest = read_manifest(out_dir / MANIFEST)
         tracks = _decide(request, manifest)
         stale = [t for t in tracks if t.reason and not t.error]
         report.unchanged = [t for t in tracks if not t.reason]
@@ -450,12 +488,12 @@ def publish_library(request: BuildRequest) -> list[Path]:
     settings = PublishSettings(album=library.album or "Meditations", artist=library.artist,
                                description=library.description, base_url=request.base_url or library.base_url,
                                cover=cover, language=library.language)
-    return publish(request.out_dir, read_json(request.out_dir / MANIFEST), settings)
+    return publish(request.out_dir, read_manifest(request.out_dir / MANIFEST), settings)
 
 
 def _decide(request: BuildRequest, manifest: dict | None = None) -> list[Track]:
     out_dir = request.out_dir
-    manifest = manifest if manifest is not None else read_json(out_dir / MANIFEST)
+    manifest = manifest if manifest is not None else read_manifest(out_dir / MANIFEST)
     state_path = out_dir / STATE
     hashes = FileHashes(read_json(state_path))
     tracks = collect_tracks(request)

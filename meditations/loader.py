@@ -17,11 +17,14 @@ import yaml
 
 from .durations import parse_duration
 from .recordings import in_client_folder
-from .errors import Location, Problem, ProblemCollector, ScriptError
+from .errors import Location, Problem, ProblemCollector, ScriptError, excerpt, shape
 from .breathing import DEFAULT_WORDS, PRESETS, parse_pattern
 from .script import (DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Bell, Breathe, Chapter, Finish, Include,
                      Pace, Pause, Repeat, Say, Script, VoiceSettings)
+from .format_limits import check_chapter_count
+from .safe_files import FileLimits, file_problem, file_sentence, image_problem
 from .text import fill_placeholders, is_variable_name, parse_say_text
+from .values import control_character, cue_word_problem, speaks_words, value_problem
 from .yamlsource import Limits, compose, env_limit, location_of, read_text, scalar_value
 
 LIBRARY_FILE = "library.yaml"
@@ -102,8 +105,8 @@ def _kind(node: yaml.Node) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f"'{value}'"
-    return str(value)
+        return f"'{excerpt(value)}'"
+    return excerpt(str(value))
 
 
 def text_value(node, ctx: _Context, what: str, allow_empty: bool = False) -> str | None:
@@ -119,6 +122,10 @@ def text_value(node, ctx: _Context, what: str, allow_empty: bool = False) -> str
     text = value if isinstance(value, str) else node.value  # a number or date: the text as written
     if not text.strip() and not allow_empty:
         ctx.error(node, f"'{what}' needs a value")
+        return None
+    control = control_character(text)
+    if control is not None:  # written as an escape ("\0"): the speech engine would stop at it, tags break
+        ctx.error(node, f"'{what}' holds a control character ({control}); remove it")
         return None
     return text
 
@@ -159,7 +166,7 @@ def int_value(node, ctx: _Context, what: str, low: int, high: int, unit: str = "
         ctx.error(node, f"'{what}' must be a whole number, got {_kind(node)}")
         return None
     if not low <= value <= high:
-        ctx.error(node, f"'{what}' must be between {low} and {high}{unit}, got {value}")
+        ctx.error(node, f"'{what}' must be between {low} and {high}{unit}, got {excerpt(node.value)}")
         return None
     return value
 
@@ -206,21 +213,21 @@ def decibel_value(node, ctx: _Context, what: str, low: float, high: float) -> fl
     return number
 
 
-def library_file(node, ctx: _Context, what: str) -> Path | None:
-    """A file named relative to the current file that must exist inside the library."""
+def library_file(node, ctx: _Context, what: str, kind: str = "audio") -> Path | None:
+    """A file named relative to the current file that must exist inside the library, and be a regular file
+    within the size limit of its kind (checked before anything reads it: see safe_files)."""
     relative = text_value(node, ctx, what)
     if relative is None:
         return None
     real = Path(os.path.realpath(ctx.path.parent / relative))
     root = Path(os.path.realpath(ctx.library_root))
     if root != real and root not in real.parents:
-        ctx.error(node, f"'{what}' file '{relative}' is outside the library folder '{_show_path(ctx.library_root)}'")
+        ctx.error(node, f"'{what}' file '{excerpt(relative)}' is outside the library folder "
+                        f"'{_show_path(ctx.library_root)}'")
         return None
-    if real.is_dir():
-        ctx.error(node, f"'{what}' file '{relative}' is a folder, not a file")
-        return None
-    if not real.is_file():
-        ctx.error(node, f"'{what}' file '{relative}' not found")
+    problem = file_problem(real, kind)
+    if problem is not None:
+        ctx.error(node, f"'{what}' file '{excerpt(relative)}' {problem}")
         return None
     ctx.sources.append(real)
     return real
@@ -250,7 +257,7 @@ def mapping_keys(node, ctx: _Context, what: str, known: tuple[str, ...]) -> dict
             ctx.error(key_node, f"a key in '{what}' must be a word, got {_kind(key_node)}")
             continue
         if key in entries:
-            ctx.error(key_node, f"'{key}' is given twice in '{what}'")
+            ctx.error(key_node, f"'{excerpt(key)}' is given twice in '{what}'")
             continue
         if key not in known:
             ctx.error(key_node, unknown_key_message(key, known))
@@ -263,8 +270,8 @@ def unknown_key_message(key: str, known) -> str:
     """'unknown key' with the closest known key, or the list of known keys."""
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     if close:
-        return f"unknown key '{key}' (did you mean '{close[0]}'?)"
-    return f"unknown key '{key}' (expected one of: {', '.join(known)})"
+        return f"unknown key '{excerpt(key)}' (did you mean '{close[0]}'?)"
+    return f"unknown key '{excerpt(key)}' (expected one of: {', '.join(known)})"
 
 
 class _Recording(dict):
@@ -409,8 +416,11 @@ def variable_defaults(node, ctx: _Context) -> dict[str, str]:
             values[key] = ""
             continue
         value = text_value(value_node, ctx, f"variables.{key}", allow_empty=True)
+        problem = value_problem(value, ctx.options.max_text_chars) if value is not None else None
+        if problem is not None:
+            ctx.error(value_node, f"'variables.{key}' {problem}")
         if value is not None:
-            values[key] = value
+            values[key] = value  # kept even when refused: its placeholders are then not "unknown" as well
     return values
 
 
@@ -455,9 +465,17 @@ def parse_say(entries, ctx: _Context):
         ctx.error(node, f"this text is {len(raw)} characters, over the limit of {ctx.options.max_text_chars} "
                         "(MEDITATE_MAX_TEXT_CHARS)")
         return None
+    filled = len(fill_placeholders(raw, ctx.variables, lambda offset, message: None))
+    if filled > ctx.options.max_text_chars:  # values count too: a huge --set value is refused like a huge text
+        ctx.error(node, f"this text is {filled} characters once its placeholders are filled in, over the limit of "
+                        f"{ctx.options.max_text_chars} (MEDITATE_MAX_TEXT_CHARS)")
+        return None
     pieces = parse_say_text(raw, _Recording(ctx.variables, ctx.used), _text_reporter(node, raw, ctx))
     if not pieces:
         ctx.error(node, "'say' needs some text to speak")
+        return None
+    if recording is None and not speaks_words(pieces):
+        ctx.error(node, "'say' has nothing to speak: its text has no words, only punctuation or markup")
         return None
     words = sum(len(p.text.split()) for p in pieces if hasattr(p, "text"))
     ctx.add_time(node, 0.6 * words * 60 / (voice.rate or 130))  # at least this long: eSpeak keeps to its rate
@@ -529,7 +547,7 @@ def parse_include(entries, ctx: _Context):
     display = os.path.normpath(os.path.join(os.path.dirname(ctx.display), relative))
     root = Path(os.path.realpath(ctx.library_root))
     if root != real and root not in real.parents:
-        ctx.error(node, f"include '{relative}' is outside the library folder '{_show_path(ctx.library_root)}'")
+        ctx.error(node, f"include '{excerpt(relative)}' is outside the library folder '{_show_path(ctx.library_root)}'")
         return None
     chain = ctx.include_chain + (ctx.path,)
     if real in chain:
@@ -540,11 +558,12 @@ def parse_include(entries, ctx: _Context):
         ctx.error(node, f"includes are nested deeper than the limit of {ctx.options.max_include_depth} "
                         "(MEDITATE_MAX_INCLUDE_DEPTH)")
         return None
-    if real.is_dir():
-        ctx.error(node, f"include '{relative}' is a folder, not a file")
+    problem = file_problem(real, "script", limits=FileLimits(script_bytes=ctx.options.limits.max_file_bytes))
+    if problem == "not found":
+        ctx.error(node, f"included file '{excerpt(relative)}' not found")
         return None
-    if not real.is_file():
-        ctx.error(node, f"included file '{relative}' not found")
+    if problem is not None:
+        ctx.error(node, f"include '{excerpt(relative)}' {problem}")
         return None
     steps = _load_partial(real, display, ctx)
     return Include(real, steps, ctx.at(node))
@@ -563,7 +582,10 @@ def cue_words(node, ctx: _Context, base: dict[str, str], what: str = "words") ->
     words = dict(base)
     for key, (_, value_node) in entries.items():
         text = filled_text(value_node, ctx, f"{what}.{key}")
-        if text:
+        problem = cue_word_problem(text) if text else None
+        if problem is not None:
+            ctx.error(value_node, f"'{what}.{key}' {problem}")
+        elif text:
             words[key] = text
     return words
 
@@ -799,7 +821,7 @@ def parse_step(node, ctx: _Context):
 def _unknown_step_message(key) -> str:
     close = difflib.get_close_matches(str(key), list(STEP_KINDS), n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else f" (a step is one of: {', '.join(STEP_KINDS)})"
-    return f"unknown step '{key}'{hint}"
+    return f"unknown step '{excerpt(str(key))}'{hint}"
 
 
 def _load_partial(real: Path, display: str, parent: _Context) -> tuple:
@@ -872,9 +894,9 @@ class LibraryDefaults:
 
 def find_library_root(script_path: Path) -> Path:
     """The nearest folder at or above the script's that holds library.yaml; else the script's folder."""
-    folder = script_path.resolve().parent
+    folder = Path(os.path.realpath(script_path)).parent  # realpath: a link loop is reported, never raised
     for candidate in (folder, *folder.parents):
-        if (candidate / LIBRARY_FILE).is_file():
+        if os.path.lexists(candidate / LIBRARY_FILE):  # a library.yaml that cannot be read is reported
             return candidate
     return folder
 
@@ -882,7 +904,7 @@ def find_library_root(script_path: Path) -> Path:
 def load_library(root: Path, problems: ProblemCollector, options: LoadOptions) -> LibraryDefaults:
     """Read ROOT/library.yaml if there is one."""
     path = root / LIBRARY_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return LibraryDefaults(root=root)
     display = _show_path(path)
     node = _compose_file(path, display, problems, options)
@@ -925,9 +947,13 @@ def load_library(root: Path, problems: ProblemCollector, options: LoadOptions) -
 
 def cover_image(node, ctx: _Context) -> Path | None:
     """A PNG or JPEG inside the library."""
-    path = library_file(node, ctx, "cover")
+    path = library_file(node, ctx, "cover", kind="cover")
     if path is not None and path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         ctx.error(node, "'cover' must be a .png or .jpg image")
+        return None
+    problem = image_problem(path) if path is not None else None
+    if problem is not None:
+        ctx.error(node, f"'cover' file '{excerpt(text_value(node, ctx, 'cover'))}' {problem}")
         return None
     return path
 
@@ -938,6 +964,9 @@ def load_script(path: str | Path, options: LoadOptions | None = None) -> Script:
     path = Path(path)
     display = str(path)
     problems = ProblemCollector()
+    root_problem = file_problem(path, "script", "script file", FileLimits(script_bytes=options.limits.max_file_bytes))
+    if root_problem is not None:  # before anything resolves the path (a link loop) or opens it (a FIFO)
+        raise ScriptError([Problem(Location(display, 1, 1), file_sentence(root_problem))])
     library = load_library(find_library_root(path), problems, options)
     root = _compose_file(path, display, problems, options)
     if root is None:
@@ -946,14 +975,15 @@ def load_script(path: str | Path, options: LoadOptions | None = None) -> Script:
         problems.raise_if_any()
     if not isinstance(root, yaml.MappingNode):
         problems.add(location_of(root, display),
-                     f"a script must be a mapping with 'title:' and 'steps:', got {_kind(root)}")
+                     f"a script must be a mapping with 'title:' and 'steps:', got {shape(root)}")
         problems.raise_if_any()
-    real = path.resolve()
+    real = Path(os.path.realpath(path))
     ctx = _Context(display, real, problems, {}, library.voice, library.pace, library.root, options,
                    include_chain=(), sources=[real] + ([library.file] if library.file else []) + list(library.sources))
     entries = mapping_keys(root, ctx, "script", SCRIPT_KEYS)
     script = _script_from_entries(root, entries, ctx, library)
     problems.raise_if_any()
+    check_chapter_count(script.steps)
     return script
 
 
@@ -1026,7 +1056,7 @@ def _audible(steps) -> bool:
 def is_partial(path: Path, root: Path) -> bool:
     """Files named _x, or below a folder named _x (relative to root), are partials, never tracks."""
     try:
-        parts = path.resolve().relative_to(root.resolve()).parts
+        parts = Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).parts
     except ValueError:
         parts = path.parts
     return any(part.startswith("_") for part in parts)

@@ -67,8 +67,8 @@ def speech_samples(key: str, rate: int, length: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _user_file(path: str, rate: int) -> np.ndarray:
-    return read_audio_file(Path(path), rate)
+def _user_file(path: str, rate: int, seconds: float | None = None) -> np.ndarray:
+    return read_audio_file(Path(path), rate, seconds)
 
 
 def made_sound(event: Event, rate: int) -> np.ndarray:
@@ -81,8 +81,8 @@ def made_sound(event: Event, rate: int) -> np.ndarray:
         audio = fit(trim_quiet(_user_file(sound.file, rate), rate), length).copy()
         return edge_fade(audio, rate) * np.float32(10 ** (sound.gain_db / 20))
     if isinstance(sound, BellSound):
-        if sound.file:
-            audio = fit(_user_file(sound.file, rate), length).copy()
+        if sound.file:  # only as much of the file as the strike rings (plus a margin the resampler may look at)
+            audio = fit(_user_file(sound.file, rate, length / rate + 0.1), length).copy()
             release = min(length, int(0.05 * rate))
             audio[length - release:] *= np.linspace(1.0, 0.0, release, dtype=np.float32)
             return edge_fade(audio, rate) * (10 ** (sound.gain_db / 20))
@@ -188,20 +188,23 @@ def edge_envelope(start: int, end: int, total: int, fade_in: int, fade_out: int)
     return envelope
 
 
-def _bed_source(background: Background, rate: int):
+def _bed_source(background: Background, rate: int, seconds: float):
     if background.sound == "file":
         try:
-            return LoopedFile(background.file, rate)
+            return LoopedFile(background.file, rate, seconds)
         except RenderError as exc:
             raise ScriptError([Problem(background.location, str(exc))]) from None
     return NoiseBed(background.sound, rate, seed=BED_SEED)
+
+
+BED_REFERENCE_SECONDS = 20.0  # how much of a bed its loudness is measured on
 
 
 def bed_blocks(timeline: Timeline, background: Background,
                block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
     """The bed at unit level, ducked under speech and faded in and out, block by block."""
     rate = timeline.sample_rate
-    source = _bed_source(background, rate)
+    source = _bed_source(background, rate, max(timeline.length / rate, BED_REFERENCE_SECONDS))
     spans = duck_spans(timeline)
     fade = int(background.fade * rate)
     duck = 10 ** (-background.duck_db / 20)
@@ -216,7 +219,7 @@ def bed_blocks(timeline: Timeline, background: Background,
 def bed_reference_loudness(background: Background, rate: int) -> float:
     """The loudness of the bed as made (no ducking, no fades), from 20 seconds of it."""
     meter = Meter(rate)
-    source = _bed_source(background, rate)
+    source = _bed_source(background, rate, BED_REFERENCE_SECONDS)
     for _ in range(2):
         meter.feed(source.next(10 * rate))
     meter.finish()

@@ -10,8 +10,9 @@ import math
 from dataclasses import dataclass, field, replace
 
 from .durations import format_duration
+from .format_limits import check_track_length
 from .loader import clock
-from .errors import Location, Problem, RenderError, ScriptError
+from .errors import Location, Problem, RenderError, ScriptError, excerpt
 from .script import (Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause,
                      VoiceSettings)
 from .sounds import BellSound, RecordingSound, ToneSound, natural_ring_seconds, read_audio_file, trim_quiet
@@ -141,10 +142,10 @@ def resolve_voices(script: Script, voices: list[Voice]) -> dict:
         if voice is None:
             where = settings.name_location or location
             if settings.name is None:
-                problems.append(Problem(where, f"no voice speaks the language '{script.language}'; "
+                problems.append(Problem(where, f"no voice speaks the language '{excerpt(script.language)}'; "
                                                "run 'meditate voices' to list the voices"))
             else:
-                problems.append(Problem(where, f"unknown voice '{settings.name}'; "
+                problems.append(Problem(where, f"unknown voice '{excerpt(settings.name)}'; "
                                                "run 'meditate voices' to list the voices"))
     if problems:
         raise ScriptError(problems)
@@ -487,9 +488,9 @@ def plan(script: Script, engine: SpeechEngine) -> Timeline:
         return planner
 
     first = attempt()
-    if script.length is None:
-        return first.result
-    return _fit_length(script, first, attempt)
+    timeline = first.result if script.length is None else _fit_length(script, first, attempt)
+    check_track_length(timeline.duration, script.display)
+    return timeline
 
 
 def _fit_length(script: Script, first: _Planner, attempt) -> Timeline:

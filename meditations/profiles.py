@@ -18,13 +18,14 @@ Profiles hold personal data: keep them out of version control (the repository ig
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from .errors import Location, ProblemCollector
+from .errors import Location, ProblemCollector, excerpt
 from .loader import (_Context, _kind, duration_value, mapping_keys, text_value, variable_defaults,
                      voice_settings, LoadOptions)
 from .script import DEFAULT_VOICE, Pace, VoiceSettings
@@ -118,7 +119,7 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
         if folder is not None:
             library = (path.parent / folder)
             if not library.is_dir():
-                ctx.error(entries["library"][1], f"library folder '{folder}' not found")
+                ctx.error(entries["library"][1], f"library folder '{excerpt(folder)}' not found")
     variables = variable_defaults(entries["variables"][1], ctx) if "variables" in entries else {}
     variable_places = {}
     if "variables" in entries and isinstance(entries["variables"][1], yaml.MappingNode):
@@ -172,7 +173,7 @@ def _tracks(node, ctx: _Context, library: Path, default_length: float | None) ->
             continue
         script = _find_script(library, name)
         if script is None:
-            ctx.error(name_node, f"no script '{name}' in {library}")
+            ctx.error(name_node, f"no script '{excerpt(name)}' in {library}")
             continue
         tracks.append(ProfileTrack(script, length, ctx.at(name_node)))
     return tuple(tracks)
@@ -180,6 +181,6 @@ def _tracks(node, ctx: _Context, library: Path, default_length: float | None) ->
 
 def _find_script(library: Path, name: str) -> Path | None:
     for candidate in (library / name, library / f"{name}.yaml", library / f"{name}.yml"):
-        if candidate.is_file() and candidate.resolve().is_relative_to(library.resolve()):
+        if candidate.is_file() and Path(os.path.realpath(candidate)).is_relative_to(os.path.realpath(library)):
             return candidate
     return None

@@ -17,6 +17,8 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
 from .cache import write_atomic
+from .containment import inside
+from .safe_files import is_regular_file
 from .errors import MeditateError
 
 PLAYLIST = "library.m3u8"
@@ -75,7 +77,7 @@ def publish(out_dir: Path, manifest: dict, settings: PublishSettings) -> list[Pa
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Write data to path atomically unless the file already holds exactly these bytes; True if written."""
     try:
-        if path.read_bytes() == data:
+        if is_regular_file(path) and path.read_bytes() == data:  # never read a FIFO a user left here
             return False
     except OSError:
         pass
@@ -101,21 +103,17 @@ def check_cover(out_dir: Path, cover: str) -> None:
 
 
 def present_tracks(out_dir: Path, manifest: dict) -> list[dict]:
-    """The manifest's tracks, in its order, whose MP3 is a file inside out_dir."""
-    tracks = []
-    for record in manifest.get("tracks", []):
-        name = record.get("file", "")
-        parts = PurePosixPath(name).parts
-        if name and not PurePosixPath(name).is_absolute() and ".." not in parts and (out_dir / name).is_file():
-            tracks.append(record)
-    return tracks
+    """The manifest's tracks, in its order, whose MP3 is a file inside out_dir (reached without a link) and
+    whose name can be written into a playlist, a page and a feed (UTF-8, no control characters)."""
+    return [record for record in manifest.get("tracks", []) if isinstance(record, dict)
+            and inside(out_dir, record.get("file")) is not None]
 
 
 # ---------------------------------------------------------------- small shared pieces
 
 def one_line(text) -> str:
-    """Text with every run of whitespace (newlines included) made one space."""
-    return " ".join(str(text or "").split())
+    """Text with every run of whitespace (newlines included) made one space, and no control characters."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "", " ".join(str(text or "").split()))
 
 
 def whole_seconds(seconds: float) -> int:
@@ -180,10 +178,9 @@ def transcript_path(out_dir: Path, record: dict) -> str | None:
     """The relative path of the track's WebVTT transcript when that file exists: the record's `transcript`,
     else <stem>.vtt beside the MP3."""
     name = record.get("transcript") or PurePosixPath(record["file"]).with_suffix(".vtt").as_posix()
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or not (out_dir / path).is_file():
+    if inside(out_dir, name) is None:  # below out_dir, reached without a link, a usable name
         return None
-    return path.as_posix()
+    return PurePosixPath(name).as_posix()
 
 
 _TIMING = re.compile(r"^\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s+-->\s+((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})")
@@ -232,7 +229,9 @@ def playlist(tracks: list[dict], settings: PublishSettings) -> str:
     for record in tracks:
         title = one_line(record.get("title"))
         label = f"{one_line(settings.artist)} - {title}" if one_line(settings.artist) else title
-        lines += [f"#EXTINF:{whole_seconds(record.get('duration', 0))},{label}", record["file"]]
+        entry = record["file"]
+        lines += [f"#EXTINF:{whole_seconds(record.get('duration', 0))},{label}",
+                  f"./{entry}" if entry.startswith("#") else entry]  # a line starting with # is not an entry
     return "\n".join(lines) + "\n"
 
 

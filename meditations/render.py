@@ -79,8 +79,11 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     timeline = plan(script, engine)
     blocks = finished_blocks(timeline, script.background, script.finish)
     tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
-    size = encode_mp3(blocks, script.audio, out_path, tags)
-    write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
+    try:
+        size = encode_mp3(blocks, script.audio, out_path, tags)
+        write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
+    except OSError as exc:  # a read-only or full output folder: one line, never a traceback
+        raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
     return RenderResult(script, out_path, timeline, size)
 
 

@@ -6,6 +6,8 @@ import re
 import tempfile
 from pathlib import Path
 
+import yaml
+
 from .errors import MeditateError
 from .render import RenderResult, load, render
 from .speech import SpeechEngine, Voice, resolve_voice
@@ -42,7 +44,9 @@ def render_sample(voice: Voice, out_dir: Path, engine: SpeechEngine) -> RenderRe
     text = SAMPLE_TEXT.format(voice=re.sub(r"[^\w ,]+", " ", voice.name))
     with tempfile.TemporaryDirectory() as folder:
         script_path = Path(folder) / "sample.yaml"
-        script_path.write_text(f"title: 'Voice sample: {voice.name}'\nlead_in: 0.3s\nfade_out: 0.5s\n"
-                               f"voice: {{name: '{voice.id}'}}\nsteps:\n  - say: \"{text}\"\n", encoding="utf-8")
+        # written by the YAML library: a voice name with a quote in it (several have one) stays one title
+        document = {"title": "Voice sample: " + re.sub(r"[{}]", "", voice.name), "lead_in": "0.3s", "fade_out": "0.5s",
+                    "voice": {"name": voice.id}, "steps": [{"say": text}]}
+        script_path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
         script = load(script_path)
         return render(script, out_dir / sample_file_name(voice), engine)

@@ -165,17 +165,31 @@ def _pydub():
     return AudioSegment
 
 
-def read_audio_file(path: Path, rate: int) -> np.ndarray:
+def read_audio_file(path: Path, rate: int, seconds: float | None = None) -> np.ndarray:
     """A user's WAV, MP3, OGG or FLAC as mono float32 at `rate`.
+
+    The file's kind and size are checked first (a FIFO or a device is never opened). With `seconds`, only
+    that much is decoded (a long bed under a short track); without, a file that plays longer than
+    MEDITATE_MAX_AUDIO_SECONDS is an error, found after decoding at most that much.
 
     WAV files are read by pydub. Compressed files are decoded by the ffmpeg binary from the
     imageio-ffmpeg wheel directly: pydub asks ffprobe about every non-WAV file, and that wheel has none."""
+    from .safe_files import FileLimits, file_problem
+
     path = Path(path)
-    if not path.is_file():
-        raise RenderError(f"cannot read {path}: file not found")
+    limits = FileLimits()
+    problem = file_problem(path, "audio", limits=limits)
+    if problem is not None:
+        raise RenderError(f"cannot read {path}: {problem}")
+    wanted = seconds if seconds is not None else limits.audio_seconds + 1.0
     if path.suffix.lower() == ".wav":
-        return _read_wav_with_pydub(path, rate)
-    return _decode_with_ffmpeg(path, rate)
+        audio = _read_wav_with_pydub(path, rate)[:int(wanted * rate)]
+    else:
+        audio = _decode_with_ffmpeg(path, rate, wanted)
+    if seconds is None and audio.size > limits.audio_seconds * rate:
+        raise RenderError(f"{path.name} plays longer than the limit of {limits.audio_seconds} seconds "
+                          "(MEDITATE_MAX_AUDIO_SECONDS)")
+    return audio
 
 
 def _read_wav_with_pydub(path: Path, rate: int) -> np.ndarray:
@@ -197,20 +211,23 @@ def _read_wav_with_pydub(path: Path, rate: int) -> np.ndarray:
     return audio
 
 
-def _decode_with_ffmpeg(path: Path, rate: int) -> np.ndarray:
+def _decode_with_ffmpeg(path: Path, rate: int, seconds: float) -> np.ndarray:
     import subprocess
 
     import imageio_ffmpeg
 
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-f", "f32le",
-               "-ac", "1", "-ar", str(rate), "-"]
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-t", f"{seconds:.3f}",
+               "-f", "f32le", "-ac", "1", "-ar", str(rate), "-"]
     result = subprocess.run(command, capture_output=True)
     if result.returncode != 0:
         raise RenderError(f"cannot read {path}: not an audio file ffmpeg can decode")
     return np.frombuffer(result.stdout, dtype="<f4").copy()
 
 
-def seamless_loop(audio: np.ndarray, rate: int, crossfade_seconds: float = 2.0) -> np.ndarray:
+LOOP_CROSSFADE_SECONDS = 2.0
+
+
+def seamless_loop(audio: np.ndarray, rate: int, crossfade_seconds: float = LOOP_CROSSFADE_SECONDS) -> np.ndarray:
     """A loopable version of a recording: its end is cross-faded (equal power) into its beginning,
     so playing it end to start has no seam."""
     fade = min(int(crossfade_seconds * rate), audio.size // 3)
@@ -225,8 +242,11 @@ def seamless_loop(audio: np.ndarray, rate: int, crossfade_seconds: float = 2.0) 
 class LoopedFile:
     """A user's recording played endlessly without a seam."""
 
-    def __init__(self, path: Path, rate: int):
-        self.loop = seamless_loop(read_audio_file(path, rate), rate)
+    def __init__(self, path: Path, rate: int, seconds: float | None = None):
+        # Only as much as the track needs is decoded: a bed longer than the track never loops, so what is
+        # cut off would never be heard (the loop's cross-fade takes its seconds from both ends).
+        wanted = None if seconds is None else seconds + 2 * LOOP_CROSSFADE_SECONDS + 1.0
+        self.loop = seamless_loop(read_audio_file(path, rate, wanted), rate)
         if self.loop.size == 0:
             raise RenderError(f"{path} holds no audio")
         self.position = 0

@@ -7,6 +7,7 @@ import re
 from typing import Callable, Mapping
 
 from .durations import parse_duration
+from .errors import excerpt
 from .script import ParagraphBreak, Sentence, TextPause, TextPiece
 
 # One token of a raw text: a literal brace, a placeholder, a pause marker, or a stray brace.
@@ -17,6 +18,14 @@ _SOFT_BREAK = re.compile(r"(?<=[,;:—])\s+")
 MAX_SENTENCE_CHARS = 400
 
 Report = Callable[[int, str], None]  # (offset in the raw text, message)
+
+
+_KEEP = "\ue000"  # a private-use character: stands for a space inside a value while sentences are cut
+_KEEP_RUN = re.compile(r"\s+")
+
+
+class _Value(str):
+    """A placeholder's value inside a text being assembled."""
 
 
 class _Marker:
@@ -38,12 +47,14 @@ def parse_say_text(raw: str, variables: Mapping[str, str], report: Report) -> tu
     buffer: list[str] = []
 
     def flush_text() -> None:
-        text = "".join(buffer)
+        # a value's spaces are held while the text is cut into sentences: a value never ends a sentence
+        text = "".join(_KEEP_RUN.sub(_KEEP, p) if isinstance(p, _Value) else p for p in buffer)
         buffer.clear()
         for index, paragraph in enumerate(_PARAGRAPH.split(text)):
             if index:
                 pieces.append(ParagraphBreak())
-            pieces.extend(split_sentences(paragraph))
+            pieces.extend(Sentence(" ".join(s.text.replace(_KEEP, " ").split()), s.joined)
+                          for s in split_sentences(paragraph))
 
     for part in parts:
         if isinstance(part, _Marker):
@@ -73,7 +84,7 @@ def _cut_long(sentence: str) -> list[str]:
     pieces, current = [], ""
     for chunk in _SOFT_BREAK.split(sentence):
         while len(chunk) > MAX_SENTENCE_CHARS:
-            cut = chunk.rfind(" ", 0, MAX_SENTENCE_CHARS)
+            cut = max(chunk.rfind(" ", 0, MAX_SENTENCE_CHARS), chunk.rfind(_KEEP, 0, MAX_SENTENCE_CHARS))
             cut = cut if cut > 0 else MAX_SENTENCE_CHARS
             if current:
                 pieces.append(current)
@@ -135,10 +146,10 @@ def is_variable_name(name: str) -> bool:
 
 def _placeholder(name: str, offset: int, variables: Mapping[str, str], report: Report) -> str:
     if not is_variable_name(name):
-        report(offset, f"'{{{name}}}' is not a placeholder name (write '{{{{' for a literal brace)")
+        report(offset, f"'{{{excerpt(name)}}}' is not a placeholder name (write '{{{{' for a literal brace)")
         return ""
     if name in variables:
-        return variables[name]
+        return _Value(variables[name])
     close = difflib.get_close_matches(name, list(variables), n=1)
     if close:
         report(offset, f"unknown placeholder '{{{name}}}' (did you mean '{{{close[0]}}}'?)")
@@ -152,9 +163,9 @@ def _pause_marker(argument: str, offset: int, report: Report):
     try:
         seconds = parse_duration(argument)
     except ValueError:
-        report(offset, f"'[pause {argument}]' needs a duration, like [pause 3s]")
+        report(offset, f"'[pause {excerpt(argument)}]' needs a duration, like [pause 3s]")
         return None
     if seconds <= 0:
-        report(offset, f"'[pause {argument}]' must be longer than zero")
+        report(offset, f"'[pause {excerpt(argument)}]' must be longer than zero")
         return None
     return _Marker(seconds)

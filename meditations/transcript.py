@@ -20,8 +20,10 @@ def _timestamp(seconds: float) -> str:
 
 
 def _clean(text: str) -> str:
-    # "-->" would end a cue's timing line early; a blank line would end the cue.
-    return " ".join(text.replace("-->", "->").split())
+    """Cue text as WebVTT wants it: one line (a blank line would end the cue), '&' and '<' escaped (they start
+    entities and tags) and '>' too, so that '-->' never appears in a cue."""
+    line = " ".join(text.split())
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def transcript_cues(timeline: Timeline) -> list[tuple[float, float, str]]:

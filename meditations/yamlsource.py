@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from .errors import Location, Problem, ScriptError
+from .errors import Location, Problem, ScriptError, excerpt
+from .safe_files import FileLimits, env_limit, read_checked
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:" + name
@@ -29,27 +30,6 @@ class Limits:
     max_nesting: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_NESTING", 40))
 
 
-def env_limit(name: str, default: int) -> int:
-    """A limit from the environment (a positive whole number), else its default.
-
-    Limits come from the environment of the person running meditate, never from a script: a shared
-    script cannot raise its own limits."""
-    import os
-
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        from .errors import MeditateError
-        raise MeditateError(f"{name}={value} is not a whole number") from None
-    if number <= 0:
-        from .errors import MeditateError
-        raise MeditateError(f"{name}={value} must be above zero")
-    return number
-
-
 def location_of(node: yaml.Node, file: str) -> Location:
     """The location where a node starts, 1-based."""
     mark = node.start_mark
@@ -61,19 +41,11 @@ def _mark_location(mark, file: str) -> Location:
 
 
 def read_text(path, display: str, limits: Limits | None = None) -> str:
-    """Read a script file as UTF-8 text, with located errors for binary or oversized files."""
+    """Read a script file as UTF-8 text, with located errors for binary, oversized or unreadable files (a
+    FIFO, a device or a link loop is refused before it is opened: see safe_files)."""
     limits = limits or Limits()
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ScriptError([Problem(Location(display, 1, 1), "file not found")]) from None
-    except IsADirectoryError:
-        raise ScriptError([Problem(Location(display, 1, 1), "is a folder, not a script file")]) from None
-    except OSError as exc:
-        raise ScriptError([Problem(Location(display, 1, 1), f"cannot read file: {exc.strerror}")]) from None
-    if len(data) > limits.max_file_bytes:
-        raise ScriptError([Problem(Location(display, 1, 1),
-                                   f"file is {len(data)} bytes, over the limit of {limits.max_file_bytes} bytes (MEDITATE_MAX_FILE_BYTES)")])
+    data = read_checked(path, "script", Location(display, 1, 1), noun="script file",
+                        limits=FileLimits(script_bytes=limits.max_file_bytes))
     if b"\x00" in data:
         raise ScriptError([Problem(Location(display, 1, 1), "not a text file (it contains NUL bytes)")])
     try:
@@ -185,7 +157,7 @@ def _refuse_tags(root: yaml.Node, display: str) -> None:
     while stack:
         node = stack.pop()
         if node.tag not in _STANDARD_TAGS:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            tag = excerpt(node.tag.replace("tag:yaml.org,2002:", "!!"))
             problems.append(Problem(location_of(node, display), f"YAML tag '{tag}' is not allowed in a script"))
             continue
         if isinstance(node, yaml.MappingNode):
@@ -198,5 +170,10 @@ def _refuse_tags(root: yaml.Node, display: str) -> None:
 
 
 def scalar_value(node: yaml.ScalarNode):
-    """The Python value of a scalar node (str, int, float, bool, None or date)."""
-    return _SCALAR.construct_object(node, deep=False)
+    """The Python value of a scalar node (str, int, float, bool, None or date); the text as written when it cannot
+    be made into its type (a whole number of thousands of digits, an impossible date)."""
+    try:
+        return _SCALAR.construct_object(node, deep=False)
+    except (ValueError, OverflowError, yaml.YAMLError):
+        _SCALAR.recursive_objects.pop(node, None)  # else the shared constructor calls the node "recursive" next time
+        return node.value

@@ -216,3 +216,158 @@ def test_the_command_line_never_shows_a_traceback(folder, data):
     assert "Traceback" not in result.output
     if result.exit_code == 1:
         assert all(LOCATED.match(line) for line in result.stderr.splitlines()), result.stderr
+
+
+# ---------------------------------------------------------------- the command line's options
+
+NUMBER_TEXT = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-10 ** 30, 10 ** 30).map(str),
+    st.sampled_from(["nan", "-nan", "inf", "-inf", "1e400", "-1e400", "-0", "0x10", "１０", "", " ", "-16 LUFS",
+                     "1_000", "--", "-", "e", "0.0000001"]),
+)
+DURATION_TEXT = st.tuples(NUMBER_TEXT, st.sampled_from(["", "s", "m", "h", "ms", "m30s", " s", "min"])).map("".join)
+SET_PAIR = st.tuples(st.sampled_from(["name", "x", "", " ", "name ", "{name}", "na=me"]),
+                     st.text(max_size=30)).map(lambda kv: f"{kv[0]}={kv[1]}")
+LIMIT_VALUE = st.one_of(NUMBER_TEXT, st.sampled_from(["1", "5", "100", "99999999999999999999999"]))
+
+FUZZ_SCRIPT = "title: Fuzz\nvariables: {name: friend}\nsteps:\n  - say: Hello {name}.\n  - pause: 1s\n"
+
+
+def one_line_error(result) -> bool:
+    """Success, or an error that is one line: exit 1 with a single message line (located lines for a script), or
+    exit 2 with click's usage lines and exactly one Error: line."""
+    if result.exit_code == 0:
+        return True
+    lines = result.stderr.splitlines()
+    if result.exit_code == 1:
+        return bool(lines) and all(line.startswith("Error: ") or LOCATED.match(line) for line in lines)
+    errors = [line for line in lines if line.startswith("Error: ")]
+    others = [line for line in lines if line and not line.startswith(("Usage: ", "Try ", "Error: "))]
+    return result.exit_code == 2 and len(errors) == 1 and not others
+
+
+@settings(max_examples=examples(30))
+@given(loudness=st.one_of(st.none(), NUMBER_TEXT), length=st.one_of(st.none(), DURATION_TEXT),
+       pairs=st.lists(SET_PAIR, max_size=2),
+       limit=st.one_of(st.none(), st.tuples(st.sampled_from(["MEDITATE_MAX_TEXT_CHARS", "MEDITATE_MAX_TRACK_SECONDS",
+                                                             "MEDITATE_MAX_FILE_BYTES", "MEDITATE_MAX_NESTING",
+                                                             "MEDITATE_MAX_REPEAT", "MEDITATE_MAX_AUDIO_SECONDS",
+                                                             "MEDITATE_MAX_AUDIO_BYTES", "MEDITATE_MAX_COVER_BYTES"]),
+                                           LIMIT_VALUE)))
+def test_any_command_line_options_end_in_success_or_one_line(folder, loudness, length, pairs, limit):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    (folder / "opts.yaml").write_text(FUZZ_SCRIPT, encoding="utf-8")
+    args = ["plan", str(folder / "opts.yaml"), "--json"]
+    args += ["--loudness", loudness] if loudness is not None else []
+    args += ["--length", length] if length is not None else []
+    for pair in pairs:
+        args += ["--set", pair]
+    env = {limit[0]: limit[1]} if limit else None
+    result = CliRunner(env=env).invoke(main, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert one_line_error(result), (args, env, result.exit_code, result.stderr)
+
+
+@settings(max_examples=examples(10))
+@given(spec=st.one_of(st.integers(-10 ** 20, 10 ** 20).map(str),
+                      st.tuples(st.integers(-3, 10 ** 12), st.integers(-3, 10 ** 12)).map(lambda r: f"{r[0]}-{r[1]}"),
+                      st.text(alphabet="0123456789-, x.", max_size=8)))
+def test_any_steps_option_ends_in_success_or_one_line(folder, spec):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    (folder / "steps.yaml").write_text(FUZZ_SCRIPT, encoding="utf-8")
+    result = CliRunner().invoke(main, ["render", str(folder / "steps.yaml"), "-o", str(folder / "out"),
+                                       "--steps", spec])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert one_line_error(result), (spec, result.exit_code, result.stderr)
+
+
+@settings(max_examples=examples(200))
+@given(names=st.lists(st.text(min_size=1, max_size=12).map(lambda t: t + ".mp3"), max_size=5),
+       titles=st.lists(st.text(max_size=12), min_size=5, max_size=5))
+def test_playlists_stay_valid_whatever_the_names(names, titles):
+    """A name meditate accepts for a track gives exactly one entry line in the playlist, never a comment, and a
+    title never adds a line."""
+    from meditations.containment import name_problem
+    from meditations.publish import PublishSettings, playlist
+
+    records = [{"file": name, "title": title, "duration": 1.0} for name, title in zip(names, titles)
+               if name_problem(name) is None]
+    lines = playlist(records, PublishSettings(album="A\nB", artist="#me")).split("\n")
+    assert lines[-1] == "" and len(lines) == 3 + 2 * len(records)
+    entries = lines[3:-1:2]
+    assert all(not entry.startswith("#") and entry.removeprefix("./") == record["file"]
+               for entry, record in zip(entries, records))
+
+
+JSON = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10, 10 ** 12), st.floats(allow_nan=False),
+                              st.sampled_from(["a.mp3", "../a.mp3", "/a.mp3", "a.vtt", "", "x"]), st.text(max_size=8)),
+                    lambda children: st.one_of(st.lists(children, max_size=3),
+                                               st.dictionaries(st.sampled_from(
+                                                   ["file", "title", "duration", "size", "sources", "chapters",
+                                                    "start", "fingerprint", "transcript", "description"]),
+                                                   children, max_size=6)),
+                    max_leaves=12)
+
+
+@settings(max_examples=examples(60))
+@given(tracks=st.lists(JSON, max_size=4))
+def test_a_damaged_manifest_never_breaks_publishing(tmp_path_factory, tracks):
+    """Whatever library.json holds, reading it and publishing the playlist, page and feed from it never raises."""
+    import json
+
+    from meditations.manifest_read import read_manifest
+    from meditations.publish import PublishSettings, publish
+
+    out = tmp_path_factory.mktemp("out")
+    (out / "a.mp3").write_bytes(b"\xff\xfb" + bytes(100))
+    (out / "a.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nHi <b>&amp;</b>\n")
+    (out / "library.json").write_text(json.dumps({"tracks": tracks}))
+    manifest = read_manifest(out / "library.json")
+    publish(out, manifest, PublishSettings(base_url="https://example.org/m/"))
+    assert (out / "feed.xml").exists() and (out / "index.html").exists()
+
+
+WEIRD_SCALARS = ["1" * 5000, "9" * 400 + ".5", "2001-02-30", "2001-13-01T99:99:99", ".nan", ".inf", "-.inf", "1e999",
+                 "1.0e999", "0x", "0o9", "0b2", "~", "1_000", "-0", "+12", "'", "null", "[]", "{}", "\"\\0\"",
+                 "\"\\ud800\"", "\"\\x85\"", "!!int x", "!!float y", "<<: {}"]
+
+
+@settings(max_examples=examples(80))
+@given(data=st.data())
+def test_weird_scalars_in_any_place_end_in_located_errors(folder, data):
+    """Numbers too long to convert, impossible dates, infinities, escapes: a located error or a valid script."""
+    lines = VALID.splitlines()
+    places = [i for i, line in enumerate(lines) if ": " in line]
+    for _ in range(data.draw(st.integers(1, 3))):
+        index = data.draw(st.sampled_from(places))
+        key = lines[index].split(": ", 1)[0]
+        lines[index] = f"{key}: {data.draw(st.sampled_from(WEIRD_SCALARS))}"
+    path = folder / "w.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load_or_locate(path)
+
+
+@settings(max_examples=examples(20))
+@given(base_url=st.one_of(st.text(max_size=30), st.sampled_from(["https://example.org/m/", "http://x", "ftp://x/",
+                                                                  "https://exa mple.org/", "https://x/#a", "//x/"])),
+       jobs=st.one_of(st.integers(-5, 100).map(str), st.sampled_from(["nan", "1e3", "", "two"])))
+def test_any_build_options_end_in_success_or_one_line(folder, base_url, jobs):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    library = folder / "library"
+    library.mkdir(exist_ok=True)
+    (library / "one.yaml").write_text(FUZZ_SCRIPT, encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(library), "-o", str(folder / "built"), "--dry-run",
+                                       "--base-url", base_url, "-j", jobs])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert one_line_error(result), (base_url, jobs, result.exit_code, result.stderr)

@@ -70,7 +70,7 @@ CASES = [
      ["s.yaml:3:14: YAML syntax error: unexpected ':' (put text that contains ': ' in quotes)"]),
     ("a list instead of a mapping", "- say: Hi.\n",
      ["s.yaml:1:1: a script must be a mapping with 'title:' and 'steps:', got a list"]),
-    ("a bare word", "hello\n", ["s.yaml:1:1: a script must be a mapping with 'title:' and 'steps:', got 'hello'"]),
+    ("a bare word", "hello\n", ["s.yaml:1:1: a script must be a mapping with 'title:' and 'steps:', got a text"]),
     ("empty file", "", ["s.yaml:1:1: the script is empty: it needs 'title:' and 'steps:'"]),
     ("object-constructing tag", "title: !!python/object/apply:os.system [echo hi]\nsteps:\n  - say: Hi.\n",
      ["s.yaml:1:8: YAML tag '!!python/object/apply:os.system' is not allowed in a script"]),

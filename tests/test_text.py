@@ -47,3 +47,10 @@ def test_over_long_sentences_are_cut_at_commas_and_marked_joined():
 def test_blank_leading_and_trailing_paragraphs_vanish():
     pieces, _ = parse("\n\nHello.\n\n\n\n[pause 1s]\n\n")
     assert pieces == (Sentence("Hello."), TextPause(1.0))
+
+
+def test_a_value_never_ends_a_sentence():
+    pieces = parse_say_text("Welcome, {name}. Rest now. {name}!", {"name": "Dr. Ana  Smith"}, print)
+    assert pieces == (Sentence("Welcome, Dr. Ana Smith."), Sentence("Rest now."), Sentence("Dr. Ana Smith!"))
+    long = parse_say_text("A {v}", {"v": "word " * 100}, print)
+    assert [len(s.text) for s in long] == [396, 104] and all(not s.text.endswith("wor") for s in long)
