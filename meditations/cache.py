@@ -7,10 +7,10 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from . import __version__
+from .tempfiles import make_temporary, remove_quietly
 
 _MAGIC = b"MDC1"
 _DIGEST = 32
@@ -42,33 +42,26 @@ def _plain(value):
 def write_atomic(path: Path, data: bytes, durable: bool = True, private: bool = False) -> None:
     """Write through a temporary file in the same folder and rename it into place (fsync'd when durable).
     The file gets the permissions of any file the user makes (umask), or 0600 when private."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temporary = make_temporary(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        if not private:
-            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600: a page or transcript is ordinary
-        os.replace(temporary, path)
+            if not private:
+                os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600: a page or transcript is ordinary
+            os.replace(temporary, path)  # while still locked: no clean-up can take it before it is in place
     except BaseException:
-        _remove_quietly(Path(temporary))
+        remove_quietly(temporary)
         raise
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file-creation mask."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def _remove_quietly(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
 
 
 class BlobCache:
@@ -90,7 +83,7 @@ class BlobCache:
             return None
         payload = data[len(_MAGIC) + _DIGEST:]
         if data[:len(_MAGIC)] != _MAGIC or hashlib.sha256(payload).digest() != data[len(_MAGIC):len(_MAGIC) + _DIGEST]:
-            _remove_quietly(path)
+            remove_quietly(path)
             return None
         return payload
 

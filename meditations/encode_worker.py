@@ -23,7 +23,10 @@ def main(argv: list[str]) -> int:
     encoder.set_channels(channels)
     encoder.set_quality(quality)
     frame = 2 * channels
-    with open(argv[4], "wb") as out:
+    # The file exists already (meditate made it, with its pid in the name). Never create it: an encoder
+    # whose meditate was killed must not bring back a temporary file a later clean-up has removed.
+    with open(argv[4], "r+b") as out:
+        out.truncate(0)
         rest = b""
         while True:
             data = sys.stdin.buffer.read(CHUNK)

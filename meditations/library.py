@@ -23,6 +23,7 @@ from . import __version__
 from .cache import write_atomic
 from .discovery import find_scripts
 from .errors import MeditateError
+from .tempfiles import remove_abandoned
 
 MANIFEST = "library.json"
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
@@ -219,6 +220,7 @@ def render_track(track: Track, voices) -> dict:
         "script": track.script.as_posix(), "duration": round(result.timeline.duration, 3),
         "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
         "sources": dict(sorted(track.sources.items())), "settings": track.settings.key(), "size": result.size,
+        "sha256": result.sha256,
         "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
     }
 
@@ -300,15 +302,6 @@ def write_manifest(out_dir: Path, records: list[dict]) -> None:
     public = [{k: v for k, v in r.items() if k not in ("settings",)} for r in records]
     data = {"tool": "meditate", "version": __version__, "tracks": sorted(public, key=lambda r: r["file"])}
     write_atomic(out_dir / MANIFEST, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-
-
-def remove_stale_temporaries(out_dir: Path) -> None:
-    """Temporary files left by a build that was killed (they never replaced a track)."""
-    for path in out_dir.rglob(".*.tmp"):
-        try:
-            path.unlink()
-        except OSError:
-            pass
 
 
 def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
@@ -403,7 +396,7 @@ def build(request: BuildRequest, progress: Progress) -> BuildReport:
         report.unchanged = [t for t in tracks if not t.reason]
         return report
     with BuildLock(out_dir):
-        remove_stale_temporaries(out_dir)
+        remove_abandoned(out_dir)
         manifest = read_json(out_dir / MANIFEST)
         tracks = _decide(request, manifest)
         stale = [t for t in tracks if t.reason and not t.error]

@@ -10,10 +10,11 @@ from .encoder import Tags, encode_mp3
 from .transcript import webvtt
 from .errors import RenderError
 from .loader import LoadOptions, audio_problem, load_script
-from .mixer import finished_blocks
+from .mixer import finished_blocks, measure
 from .planner import Timeline, plan
 from .script import Script
 from .speech import SpeechEngine
+from .verify import StreamCheck, speech_spans
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class RenderResult:
     path: Path
     timeline: Timeline
     size: int
+    sha256: str = ""
 
 
 def load(path: str | Path, overrides=(), audio: AudioOverrides = AudioOverrides(),
@@ -75,12 +77,15 @@ def transcript_path(track: Path) -> Path:
 
 
 def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "") -> RenderResult:
-    """Render one script to an MP3 (written atomically)."""
+    """Render one script to an MP3, checked against its plan before it is renamed into place."""
     timeline = plan(script, engine)
-    blocks = finished_blocks(timeline, script.background, script.finish)
+    levels = measure(timeline, script.background, script.finish)
+    blocks = finished_blocks(timeline, script.background, script.finish, levels)
+    check = StreamCheck(timeline.sample_rate, timeline.length, (script.finish.loudness, levels.expected_lufs),
+                        speech_spans(timeline))
     tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
-    size = encode_mp3(blocks, script.audio, out_path, tags)
+    encoded = encode_mp3(blocks, script.audio, out_path, tags, check)
     write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
-    return RenderResult(script, out_path, timeline, size)
+    return RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)
 
 
