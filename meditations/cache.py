@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from . import __version__
+from .errors import RenderError
 from .tempfiles import make_temporary, remove_quietly
 
 _MAGIC = b"MDC1"
@@ -41,7 +42,15 @@ def _plain(value):
 
 def write_atomic(path: Path, data: bytes, durable: bool = True, private: bool = False) -> None:
     """Write through a temporary file in the same folder and rename it into place (fsync'd when durable).
-    The file gets the permissions of any file the user makes (umask), or 0600 when private."""
+    The file gets the permissions of any file the user makes (umask), or 0600 when private.
+    A failure to write (a full disk, a read-only folder) is a RenderError naming the file."""
+    try:
+        _write_atomic(path, data, durable, private)
+    except OSError as exc:
+        raise RenderError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write_atomic(path: Path, data: bytes, durable: bool, private: bool) -> None:
     fd, temporary = make_temporary(path)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from .cache import umask
 from .errors import MissingComponentError, RenderError
 from .script import AudioFormat
 from .tempfiles import make_temporary, remove_quietly
+from .encode_worker import CANNOT_WRITE
 from .verify import StreamCheck, TrackProblem, check_mp3
 
 LAME_QUALITY = 5  # LAME's -q 5: its documented good-speed setting; the benchmark peer uses the same
@@ -143,13 +144,17 @@ class Encoded:
 
 
 def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path, tags: Tags,
-               check: StreamCheck | None = None) -> Encoded:
+               check: StreamCheck | None = None, before_rename: Callable[[Encoded], None] | None = None) -> Encoded:
     """Encode blocks to out_path through a temporary file renamed into place once it has been checked.
 
     The encoder runs in a process of its own (see encode_worker), fed through a pipe as blocks are mixed.
     `check` sees every block on its way; the file is read back (verify.check_mp3) before the rename, so
-    a track that does not hold its plan raises RenderError and never replaces anything."""
-    fd, temporary = make_temporary(out_path)  # locked until renamed: no clean-up takes it meanwhile
+    a track that does not hold its plan raises RenderError and never replaces anything. `before_rename`
+    is called with the checked file's facts just before it goes into place (a build records it then)."""
+    try:
+        fd, temporary = make_temporary(out_path)  # locked until renamed: no clean-up takes it meanwhile
+    except OSError as exc:
+        raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
     worker, samples = None, 0
     try:
         worker = _start_encoder(audio, str(temporary))
@@ -160,15 +165,21 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
             worker.stdin.write(to_pcm16(block, audio.channels))
         worker.stdin.close()
         if worker.wait() != 0:
-            raise RenderError(f"the MP3 encoder failed: {worker.stderr.read().decode(errors='replace').strip()}")
+            said = worker.stderr.read().decode(errors="replace").strip()
+            if worker.returncode == CANNOT_WRITE:
+                raise RenderError(f"cannot write {out_path}: {said}")
+            raise RenderError(f"the MP3 encoder failed: {said}")
         if check is not None:
             check.finish()
-        write_tags(temporary, tags)
+        _tag(temporary, tags)
         os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a track is an ordinary file
         facts = check_mp3(temporary, samples / audio.sample_rate, audio.channels, audio.bitrate)
         if os.fstat(fd).st_ino != os.stat(temporary).st_ino:
             raise TrackProblem("its temporary file was replaced while it was written")
         os.fsync(fd)
+        encoded = Encoded(os.fstat(fd).st_size, facts.sha256)
+        if before_rename is not None:
+            before_rename(encoded)
         os.replace(temporary, out_path)
     except BaseException as exc:
         if worker is not None and worker.poll() is None:
@@ -178,8 +189,10 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
         if isinstance(exc, TrackProblem):
             raise RenderError(f"{out_path} was not written: {exc}") from None
         if isinstance(exc, BrokenPipeError):
-            raise RenderError(f"the MP3 encoder stopped: {worker.stderr.read().decode(errors='replace').strip()}") \
-                from None
+            said = worker.stderr.read().decode(errors="replace").strip()
+            if worker.wait() == CANNOT_WRITE:
+                raise RenderError(f"cannot write {out_path}: {said}") from None
+            raise RenderError(f"the MP3 encoder stopped: {said}") from None
         if isinstance(exc, OSError):
             raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
         raise
@@ -187,7 +200,17 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
         os.close(fd)
         if worker is not None and worker.stderr:
             worker.stderr.close()
-    return Encoded(out_path.stat().st_size, facts.sha256)
+    return encoded
+
+
+def _tag(path: Path, tags: Tags) -> None:
+    from mutagen import MutagenError
+
+    try:
+        write_tags(path, tags)
+    except MutagenError as exc:  # mutagen wraps the OSError of a full disk
+        cause = exc.__cause__ or exc.__context__
+        raise OSError(getattr(cause, "errno", None), getattr(cause, "strerror", None) or str(exc)) from None
 
 
 def _start_encoder(audio: AudioFormat, path: str):

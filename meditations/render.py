@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from .cache import write_atomic
 from .encoder import Tags, encode_mp3
@@ -76,16 +77,20 @@ def transcript_path(track: Path) -> Path:
     return track.with_suffix(".vtt")
 
 
-def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "") -> RenderResult:
-    """Render one script to an MP3, checked against its plan before it is renamed into place."""
+def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "",
+           placing: Callable[[RenderResult], None] | None = None) -> RenderResult:
+    """Render one script to an MP3, checked against its plan before it is renamed into place.
+    `placing` is called with the result once the track is checked, just before it goes into place."""
     timeline = plan(script, engine)
     levels = measure(timeline, script.background, script.finish)
     blocks = finished_blocks(timeline, script.background, script.finish, levels)
     check = StreamCheck(timeline.sample_rate, timeline.length, (script.finish.loudness, levels.expected_lufs),
                         speech_spans(timeline))
     tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
-    encoded = encode_mp3(blocks, script.audio, out_path, tags, check)
+    result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)  # noqa: E731
+    encoded = encode_mp3(blocks, script.audio, out_path, tags, check,
+                         before_rename=(lambda encoded: placing(result(encoded))) if placing else None)
     write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
-    return RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)
+    return result(encoded)
 
 

@@ -51,7 +51,18 @@ def process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    # A killed process whose parent died too stays a zombie until init reaps it (in a container, maybe
+    # never): it answers kill(pid, 0) but holds nothing and will never finish its file.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in (b"Z", b"X")
 
 
 def _locked(path: Path) -> bool:

@@ -132,7 +132,7 @@ class Mp3Facts:
     sha256: str
 
 
-def check_mp3(path: Path, seconds: float, channels: int, bitrate: int | None = None) -> Mp3Facts:
+def check_mp3(path: Path, seconds: float, channels: int | None = None, bitrate: int | None = None) -> Mp3Facts:
     """Read an MP3 back: an ID3v2 tag, then valid frames to the last byte, enough for `seconds` of audio.
     Raises TrackProblem saying what is wrong; returns the frame count, the audio's length and the SHA-256."""
     try:
@@ -140,7 +140,7 @@ def check_mp3(path: Path, seconds: float, channels: int, bitrate: int | None = N
     except OSError as exc:
         raise TrackProblem(f"it cannot be read back ({exc.strerror})") from None
     position = _skip_id3(data)
-    frames, samples, rate = 0, 0, 0
+    frames, samples, rate, first = 0, 0, 0, None
     while position < len(data):
         header = _frame_header(data, position)
         if header is None:
@@ -148,7 +148,8 @@ def check_mp3(path: Path, seconds: float, channels: int, bitrate: int | None = N
         size, frame_samples, frame_rate, frame_channels, frame_bitrate = header
         if position + size > len(data):
             raise TrackProblem("it is damaged: its last MP3 frame is cut short")
-        if rate and frame_rate != rate or frame_channels != channels or (bitrate and frame_bitrate != bitrate):
+        first = first or (frame_rate, channels or frame_channels, bitrate or frame_bitrate)
+        if (frame_rate, frame_channels, frame_bitrate) != first:
             raise TrackProblem(f"it is damaged: MP3 frame {frames + 1} is not in the track's format")
         rate = frame_rate
         frames, samples, position = frames + 1, samples + frame_samples, position + size
@@ -156,7 +157,8 @@ def check_mp3(path: Path, seconds: float, channels: int, bitrate: int | None = N
         raise TrackProblem("it holds no audio")
     extra = samples - seconds * rate
     spf = samples // frames
-    if not LAME_DELAY - 2 <= extra <= LAME_DELAY + MAX_EXTRA_FRAMES * spf:
+    slack = rate / 1000  # a manifest's durations are rounded to the millisecond
+    if not LAME_DELAY - slack <= extra <= LAME_DELAY + MAX_EXTRA_FRAMES * spf + slack:
         raise TrackProblem(f"it holds {(samples - LAME_DELAY) / rate:.2f} s of audio where the plan has "
                            f"{seconds:.2f} s")
     return Mp3Facts(frames, samples / rate, hashlib.sha256(data).hexdigest())
@@ -184,3 +186,29 @@ def _frame_header(data: bytes, position: int):
     size = per_frame // 8 * kbits * 1000 // rate + ((word >> 9) & 1)
     channels = 1 if (word >> 6) & 3 == 3 else 2
     return size, per_frame, rate, channels, kbits
+
+
+CHANGED_OUTSIDE = "its track was changed outside meditate"
+
+
+def placed_track_problem(path: Path, entry: dict, sha, thorough: bool = False) -> str:
+    """Why the track at `path` is not the one its manifest entry records ("" when it is).
+
+    `sha(path)` gives the file's SHA-256 (a build's stat cache reads it again only when the size or time
+    changed; --verify always reads it). Thorough: the MP3's frames are checked against the duration too."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "its track is missing"
+    recorded = entry.get("sha256")
+    if recorded is None:  # recorded by an older meditate, before tracks were hashed: compare the size
+        if size != entry.get("size"):
+            return CHANGED_OUTSIDE
+    elif sha(path) != recorded:
+        return CHANGED_OUTSIDE
+    if thorough:
+        try:
+            check_mp3(path, float(entry.get("duration", 0)))
+        except TrackProblem as problem:
+            return f"its track failed its check: {problem}"
+    return ""
