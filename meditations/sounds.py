@@ -207,7 +207,10 @@ def _decode_with_ffmpeg(path: Path, rate: int) -> np.ndarray:
     result = subprocess.run(command, capture_output=True)
     if result.returncode != 0:
         raise RenderError(f"cannot read {path}: not an audio file ffmpeg can decode")
-    return np.frombuffer(result.stdout, dtype="<f4").copy()
+    audio = np.frombuffer(result.stdout, dtype="<f4").copy()
+    if not np.isfinite(audio).all():  # a float WAV can hold NaN or infinity, whatever its name says
+        raise RenderError(f"cannot read {path}: it holds samples that are not numbers (NaN or infinity)")
+    return audio
 
 
 def seamless_loop(audio: np.ndarray, rate: int, crossfade_seconds: float = 2.0) -> np.ndarray:

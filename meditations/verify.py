@@ -112,8 +112,8 @@ class StreamCheck:
             raise TrackProblem("it is silent")
         low, high = self.loudness_range or (-math.inf, math.inf)
         if not low <= loudness <= high:
-            raise TrackProblem(f"it measures {loudness:.1f} LUFS where {low + LOUDNESS_TOLERANCE:.1f} to "
-                               f"{high - LOUDNESS_TOLERANCE:.1f} LUFS was planned")
+            planned = sorted({f"{low + LOUDNESS_TOLERANCE:.1f}", f"{high - LOUDNESS_TOLERANCE:.1f}"}, key=float)
+            raise TrackProblem(f"it measures {loudness:.1f} LUFS where {' to '.join(planned)} LUFS was planned")
         return loudness
 
 
