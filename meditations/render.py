@@ -11,7 +11,8 @@ from .encoder import Tags, encode_mp3
 from .transcript import webvtt
 from .errors import RenderError
 from .loader import LoadOptions, audio_problem, load_script
-from .mixer import finished_blocks, measure
+from . import mixer
+from .mixer import finished_blocks
 from .planner import Timeline, plan
 from .script import Script
 from .speech import SpeechEngine
@@ -82,7 +83,7 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     """Render one script to an MP3, checked against its plan before it is renamed into place.
     `placing` is called with the result once the track is checked, just before it goes into place."""
     timeline = plan(script, engine)
-    levels = measure(timeline, script.background, script.finish)
+    levels = mixer.measure(timeline, script.background, script.finish)
     blocks = finished_blocks(timeline, script.background, script.finish, levels)
     check = StreamCheck(timeline.sample_rate, timeline.length, (script.finish.loudness, levels.expected_lufs),
                         speech_spans(timeline))
