@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -85,8 +86,9 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     timeline = plan(script, engine)
     levels = mixer.measure(timeline, script.background, script.finish)
     blocks = finished_blocks(timeline, script.background, script.finish, levels)
-    check = StreamCheck(timeline.sample_rate, timeline.length, (script.finish.loudness, levels.expected_lufs),
-                        speech_spans(timeline))
+    audible = math.isfinite(levels.measured_lufs)  # pauses alone make a silent track, as planned
+    check = StreamCheck(timeline.sample_rate, timeline.length,
+                        (script.finish.loudness, levels.expected_lufs) if audible else None, speech_spans(timeline))
     tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
     result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)  # noqa: E731
     encoded = encode_mp3(blocks, script.audio, out_path, tags, check,

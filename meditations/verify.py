@@ -55,15 +55,16 @@ class SpeechSpan:
 class StreamCheck:
     """Checks the finished samples of one track as they stream to the encoder."""
 
-    def __init__(self, rate: int, length: int, loudness: tuple[float, float], speech: list[SpeechSpan]):
+    def __init__(self, rate: int, length: int, loudness: tuple[float, float] | None, speech: list[SpeechSpan]):
         """loudness: the target and what the mixer predicted for this track (it may have had to stay
-        under the target, see mixer.MAX_LIMITING_DB); the track must land within tolerance of either."""
+        under the target, see mixer.MAX_LIMITING_DB); the track must land within tolerance of either.
+        None for a plan with nothing to hear (pauses only): then the track must be silent."""
         from scipy.signal import sosfilt_zi
 
         from .loudness import k_weighting
 
         self.rate, self.length = rate, length
-        finite = [value for value in loudness if math.isfinite(value)]
+        finite = [value for value in loudness or () if math.isfinite(value)]
         self.loudness_range = (min(finite) - LOUDNESS_TOLERANCE, max(finite) + LOUDNESS_TOLERANCE) if finite else None
         self.sos = k_weighting(rate).astype(np.float32)
         self.state = (sosfilt_zi(self.sos) * 0.0).astype(np.float32)
@@ -73,6 +74,7 @@ class StreamCheck:
         self.seen = 0
         self.speech = sorted(speech, key=lambda s: s.start)
         self.peaks = [0.0] * len(self.speech)
+        self.first = 0  # spans before this one ended in an earlier block
 
     def feed(self, block: np.ndarray) -> None:
         """Check and measure the next block."""
@@ -87,9 +89,10 @@ class StreamCheck:
         if whole:
             self.energies.append(squared[:whole].reshape(-1, self.step).mean(axis=1, dtype=np.float64))
         self.rest = squared[whole:]
-        for index, span in enumerate(self.speech):
-            if span.end <= start:
-                continue
+        while self.first < len(self.speech) and self.speech[self.first].end <= start:
+            self.first += 1
+        for index in range(self.first, len(self.speech)):
+            span = self.speech[index]
             if span.start >= self.seen:
                 break
             piece = block[max(span.start, start) - start:min(span.end, self.seen) - start]
@@ -108,9 +111,13 @@ class StreamCheck:
         energy = np.concatenate(self.energies + ([np.array([self.rest.mean(dtype=np.float64)])]
                                                  if self.rest.size else []))
         loudness = integrated_loudness(energy) if energy.size else -math.inf
+        if self.loudness_range is None:
+            if math.isfinite(loudness):
+                raise TrackProblem(f"it measures {loudness:.1f} LUFS where the plan is silent")
+            return loudness
         if not math.isfinite(loudness):
             raise TrackProblem("it is silent")
-        low, high = self.loudness_range or (-math.inf, math.inf)
+        low, high = self.loudness_range
         if not low <= loudness <= high:
             planned = sorted({f"{low + LOUDNESS_TOLERANCE:.1f}", f"{high - LOUDNESS_TOLERANCE:.1f}"}, key=float)
             raise TrackProblem(f"it measures {loudness:.1f} LUFS where {' to '.join(planned)} LUFS was planned")
