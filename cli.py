@@ -378,8 +378,10 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
     request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, verify, settings,
                            chosen, base_url)
     show = BuildProgress(quiet)
-    report = build(request, show.update)
-    show.close()
+    try:
+        report = build(request, show.update)
+    finally:
+        show.close()  # also when stopped: the one-line message then starts on a clean line
     if dry_run:
         for track in report.built:
             click.echo(f"would build {track.relative}: {track.reason}")

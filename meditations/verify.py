@@ -80,11 +80,13 @@ class StreamCheck:
         """Check and measure the next block."""
         from scipy.signal import sosfilt
 
-        if not np.isfinite(block).all():
+        if not math.isfinite(float(np.add.reduce(block, dtype=np.float64))):  # NaN and inf survive a sum
             raise TrackProblem(f"the mix made samples that are not numbers at {self.seen / self.rate:.2f} s")
         start, self.seen = self.seen, self.seen + block.size
         weighted, self.state = sosfilt(self.sos, block, zi=self.state)
-        squared = np.concatenate([self.rest, weighted * weighted]) if self.rest.size else weighted * weighted
+        squared = np.square(weighted, out=weighted)
+        if self.rest.size:  # blocks are whole 10 ms windows (mixer._block_size): only a last one is not
+            squared = np.concatenate([self.rest, squared])
         whole = squared.size // self.step * self.step
         if whole:
             self.energies.append(squared[:whole].reshape(-1, self.step).mean(axis=1, dtype=np.float64))
@@ -97,7 +99,7 @@ class StreamCheck:
                 break
             piece = block[max(span.start, start) - start:min(span.end, self.seen) - start]
             if piece.size:
-                self.peaks[index] = max(self.peaks[index], float(np.max(np.abs(piece))))
+                self.peaks[index] = max(self.peaks[index], float(piece.max()), -float(piece.min()))
 
     def finish(self) -> float:
         """Raise TrackProblem unless the whole stream matched the plan; returns its loudness (LUFS)."""
