@@ -184,6 +184,20 @@ def test_a_render_and_a_build_in_one_folder_both_finish_with_valid_tracks(tmp_pa
         (tmp_path / "out" / "library.json").read_text())["tracks"][0]["duration"])
 
 
+def test_a_render_whose_file_is_taken_away_says_so_and_fails(tmp_path):
+    # What an older meditate's clean-up (or anyone's rm) did: the render must not report success.
+    (tmp_path / "long.yaml").write_text("title: Long\nsteps:\n  - say: A long track.\n  - pause: 30m\n")
+    tag = uuid.uuid4().hex
+    render = start(["render", "long.yaml", "-o", "out"], tmp_path, tag)
+    out = tmp_path / "out"
+    wait_for(lambda: encoding(out) and any(p.stat().st_size > 0 for p in out.glob(".long.mp3.*.tmp")))
+    for path in out.glob(".long.mp3.*.tmp"):
+        path.unlink()
+    stdout, stderr = render.communicate(timeout=120)
+    assert (render.returncode, stdout, stderr) == (1, "", "Error: out/long.mp3 was not written: it holds no audio\n")
+    assert sorted(p.name for p in out.iterdir()) == []
+
+
 # ---------------------------------------------------------------- temporary files: whose they are
 
 def test_clean_up_removes_only_the_temporaries_of_processes_that_are_gone(tmp_path):
