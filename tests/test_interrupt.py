@@ -162,7 +162,8 @@ def test_a_full_disk_is_one_line_and_the_next_build_keeps_what_was_finished(tmp_
     subprocess.run(["mount", "-o", "remount,size=2m", str(small_disk)], check=True)  # room made
     second = start(command, tmp_path, tag)
     stdout, stderr = second.communicate(timeout=300)
-    assert (second.returncode, stdout.splitlines()) == (0, ["built c.mp3 (1:07.33)", "built 1, unchanged 2, failed 0"])
+    assert (second.returncode, [line.split(" (")[0] for line in stdout.splitlines()]) == (
+        0, ["built c.mp3", "built 1, unchanged 2, failed 0"])
 
 
 def test_a_render_and_a_build_in_one_folder_both_finish_with_valid_tracks(tmp_path):
