@@ -83,6 +83,9 @@ class BuildReport:
         return text + (f", pruned {len(self.pruned)}" if self.pruned else "")
 
 
+Progress = Callable[[str, Track, BuildReport], None]
+
+
 # ---------------------------------------------------------------- fingerprints
 
 class FileHashes:
@@ -230,11 +233,10 @@ def render_track(track: Track, voices, out_dir: Path) -> dict:
     from .speech import SpeechEngine
 
     script = load_track(track)
-    entry = lambda result: _entry(track, result)  # noqa: E731
     with SpeechEngine(workers=1, voices=voices) as engine:
         result = render(script, track.output, engine, fingerprint=track.fingerprint,
-                        placing=lambda result: record_finished(out_dir, entry(result)))
-    return entry(result)
+                        placing=lambda result: record_finished(out_dir, _entry(track, result)))
+    return _entry(track, result)
 
 
 def _entry(track: Track, result) -> dict:

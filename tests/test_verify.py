@@ -3,8 +3,6 @@ SHA-256 in the manifest, `build --verify`, and non-finite numbers refused where 
 
 import json
 import os
-import shutil
-import wave
 
 import numpy as np
 import pytest
