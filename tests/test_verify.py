@@ -56,19 +56,18 @@ def test_a_track_that_is_not_its_plan_is_never_written(script, engine, tmp_path,
     out.write_bytes(b"the previous track")
     from meditations.mixer import mix_blocks
 
-    from meditations.loudness import Meter, integrated_loudness
+    from meditations.verify import StreamCheck
 
     timeline = plan(script, engine)
     length, last = timeline.length, list(mix_blocks(timeline))[-1].size
-    meter = Meter(timeline.sample_rate)  # the mixer's own meter, on the real track 20 dB down
+    meter = StreamCheck(timeline.sample_rate, length, (-100.0, 0.0), [])  # any loudness passes: it measures
     for block in render_module.finished_blocks(timeline, script.background, script.finish):
-        meter.feed(block * np.float32(0.1))
-    meter.finish()
+        meter.feed(block * np.float32(0.1))  # the real track, 20 dB down
     monkeypatch.setattr(render_module, "finished_blocks", faulty(change))
     with pytest.raises(RenderError) as failure:
         render(script, out, engine)
     message = message.format(script=tmp_path / "s.yaml", length=length, short=length - last,
-                             quiet=integrated_loudness(meter.energy()))
+                             quiet=meter.finish())
     assert str(failure.value) == f"{out} was not written: {message}"
     assert out.read_bytes() == b"the previous track"
     assert sorted(p.name for p in out.parent.iterdir()) == ["s.mp3"]
