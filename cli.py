@@ -22,13 +22,21 @@ class MeditateGroup(click.Group):
     """Turns engine errors into messages and exit codes, in this one place."""
 
     def invoke(self, ctx: click.Context):
+        from meditations.signals import Interrupted, interruptible
+
         try:
-            return super().invoke(ctx)
+            with interruptible():
+                return super().invoke(ctx)
         except MeditateError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             report(exc)
             ctx.exit(EXIT_FAILED)
+        except Interrupted as stop:
+            # Everything has unwound by now: workers stopped and reaped, temporary files gone, lock released.
+            click.echo(f"Stopped by {stop.name}: finished tracks are kept; run the same command again "
+                       "to make the rest", err=True)
+            ctx.exit(stop.exit_code)
         except OSError as exc:  # the disk or the system refused (full, read-only, permissions): one line
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -82,20 +90,19 @@ def parse_length(ctx, param, value):
     return seconds
 
 
-class FiniteRange(click.FloatRange):
-    """A number within a range; nan (which compares false with any bound) is refused too."""
+def parse_loudness(ctx, param, value):
+    """--loudness -18: a finite number (click's range check lets NaN through: it compares false)."""
+    import math
 
-    def convert(self, value, param, ctx):
-        number = super().convert(value, param, ctx)
-        if number != number:
-            self.fail(f"{value!r} is not a number in the range {self.min:g} to {self.max:g}", param, ctx)
-        return number
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number meditate can use")
+    return value
 
 
 def audio_options(function):
     function = click.option("--length", callback=parse_length, metavar="DURATION",
                             help="Fit the track to this length (e.g. 10m): pauses and timed breathing stretch.")(function)
-    function = click.option("--loudness", type=FiniteRange(-36, -9), metavar="LUFS",
+    function = click.option("--loudness", type=click.FloatRange(-36, -9), callback=parse_loudness, metavar="LUFS",
                             help="Target loudness in LUFS (default -16).")(function)
     function = click.option("--bitrate", type=click.Choice(["32", "48", "64", "96", "128", "160", "192"]),
                             help="MP3 bitrate in kbit/s (default 64).")(function)
@@ -364,14 +371,16 @@ def new_command(name, template) -> None:
 @click.option("--force", is_flag=True, help="Rebuild every track.")
 @click.option("--dry-run", is_flag=True, help="List what would be rebuilt, and why; change nothing.")
 @click.option("--prune", is_flag=True, help="Remove tracks this tool made whose script no longer exists.")
+@click.option("--verify", is_flag=True, help="Read every track again (its SHA-256 and MP3 frames); rebuild any that "
+                                              "is not as built.")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
               help="Build a client's set (a profile) into OUTPUT/<profile name>/.")
 @click.option("--base-url", metavar="URL", help="Where OUTPUT will be published: also write a podcast feed.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @set_option
 @audio_options
-def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, base_url, quiet, overrides, sample_rate,
-                  channels, bitrate, loudness, length) -> None:
+def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, profile, base_url, quiet, overrides,
+                  sample_rate, channels, bitrate, loudness, length) -> None:
     """Build every script below SCRIPTS_DIR (default scripts/) into OUTPUT, rebuilding only what changed."""
     from meditations.library import BuildRequest, BuildSettings, build
 
@@ -402,16 +411,20 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, ba
         from meditations.cache import check_cache_root
 
         check_cache_root()
-    request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, settings, chosen,
-                           base_url)
+    request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, verify, settings,
+                           chosen, base_url)
     show = BuildProgress(quiet)
-    report = build(request, show.update)
-    show.close()
+    try:
+        report = build(request, show.update)
+    finally:
+        show.close()  # also when stopped: the one-line message then starts on a clean line
     if dry_run:
         for track in report.built:
             click.echo(f"would build {track.relative}: {track.reason}")
         click.echo(f"{len(report.built)} to build, {len(report.unchanged)} unchanged")
         return
+    if verify and not quiet:
+        click.echo(verify_summary(report))
     if not quiet:
         click.echo(report.summary + (f" ({', '.join(report.pruned)})" if report.pruned else ""))
     if report.failed:
@@ -423,6 +436,16 @@ def voice_tuple(voice) -> tuple | None:
     if voice is None:
         return None
     return (voice.name, voice.rate, voice.volume) + ((voice.rate_percent,) if voice.rate_percent else ())
+
+
+def verify_summary(report) -> str:
+    """What --verify found: every track read again, and those that were not as built."""
+    tracks = report.built + report.unchanged + report.failed
+    bad = [t for t in tracks if t.found]
+    text = f"verified {len(tracks)} track{'s' if len(tracks) != 1 else ''}: "
+    if not bad:
+        return text + "all as built"
+    return text + f"{len(bad)} not as built, rebuilt (" + "; ".join(f"{t.relative}: {t.found}" for t in bad) + ")"
 
 
 class BuildProgress:

@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
+from .errors import RenderError
+from .tempfiles import make_temporary, remove_quietly
 
 _MAGIC = b"MDC1"
 MIN_FREE_BYTES = 16_000_000  # a few minutes of speech clips
@@ -64,43 +66,35 @@ def _plain(value):
 
 def write_atomic(path: Path, data: bytes, durable: bool = True, private: bool = False) -> None:
     """Write through a temporary file in the same folder and rename it into place (fsync'd when durable).
-    The file gets the permissions of any file the user makes (umask), or 0600 when private."""
+    The file gets the permissions of any file the user makes (umask), or 0600 when private.
+    A failure to write (a full disk, a read-only folder) is a RenderError naming the file."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:  # a read-only, full or missing folder: one line naming the file, not a traceback
-        from .errors import RenderError
+        _write_atomic(path, data, durable, private)
+    except OSError as exc:
+        raise RenderError(f"cannot write {path}: {exc.strerror or exc}") from None
 
-        raise RenderError(f"cannot write {path}: {exc.strerror}") from None
+
+def _write_atomic(path: Path, data: bytes, durable: bool, private: bool) -> None:
+    fd, temporary = make_temporary(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        if not private:
-            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600: a page or transcript is ordinary
-        os.replace(temporary, path)
-    except BaseException as exc:
-        _remove_quietly(Path(temporary))
-        if isinstance(exc, OSError):
-            from .errors import RenderError
-
-            raise RenderError(f"cannot write {path}: {exc.strerror}") from None
+            if not private:
+                os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600: a page or transcript is ordinary
+            os.replace(temporary, path)  # while still locked: no clean-up can take it before it is in place
+    except BaseException:
+        remove_quietly(temporary)
         raise
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file-creation mask."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def _remove_quietly(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
 
 
 class BlobCache:
@@ -122,7 +116,7 @@ class BlobCache:
             return None
         payload = data[len(_MAGIC) + _DIGEST:]
         if data[:len(_MAGIC)] != _MAGIC or hashlib.sha256(payload).digest() != data[len(_MAGIC):len(_MAGIC) + _DIGEST]:
-            _remove_quietly(path)
+            remove_quietly(path)
             return None
         return payload
 

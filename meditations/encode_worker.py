@@ -13,7 +13,8 @@ CHUNK = 1 << 20
 
 
 def main(argv: list[str]) -> int:
-    """encode_worker BITRATE RATE CHANNELS QUALITY OUTFILE < pcm"""
+    """encode_worker BITRATE RATE CHANNELS QUALITY OUTFILE < pcm; exits 3 with the reason on stderr when
+    the file cannot be written (a full disk, say)."""
     import lameenc
 
     bitrate, rate, channels, quality = (int(v) for v in argv[:4])
@@ -23,18 +24,28 @@ def main(argv: list[str]) -> int:
     encoder.set_channels(channels)
     encoder.set_quality(quality)
     frame = 2 * channels
-    with open(argv[4], "wb") as out:
-        rest = b""
-        while True:
-            data = sys.stdin.buffer.read(CHUNK)
-            if not data:
-                break
-            data = rest + data
-            whole = len(data) // frame * frame
-            out.write(encoder.encode(data[:whole]))
-            rest = data[whole:]
-        out.write(encoder.flush())
+    try:
+        # The file exists already (meditate made it, with its pid in the name). Never create it: an encoder
+        # whose meditate was killed must not bring back a temporary file a later clean-up has removed.
+        with open(argv[4], "r+b") as out:
+            out.truncate(0)
+            rest = b""
+            while True:
+                data = sys.stdin.buffer.read(CHUNK)
+                if not data:
+                    break
+                data = rest + data
+                whole = len(data) // frame * frame
+                out.write(encoder.encode(data[:whole]))
+                rest = data[whole:]
+            out.write(encoder.flush())
+    except OSError as exc:
+        sys.stderr.write(exc.strerror or str(exc))
+        return CANNOT_WRITE
     return 0
+
+
+CANNOT_WRITE = 3
 
 
 if __name__ == "__main__":

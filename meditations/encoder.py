@@ -7,15 +7,18 @@ CBR because lameenc writes no Xing header: a VBR file would report a wrong durat
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
+from .cache import umask
 from .errors import MissingComponentError, RenderError
 from .script import AudioFormat
+from .tempfiles import make_temporary, remove_quietly
+from .encode_worker import CANNOT_WRITE
+from .verify import StreamCheck, TrackProblem, check_mp3
 
 LAME_QUALITY = 5  # LAME's -q 5: its documented good-speed setting; the benchmark peer uses the same
 
@@ -132,50 +135,82 @@ def read_fingerprint(path: Path) -> str | None:
     return str(frames[0].text[0]) if frames else None
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+@dataclass(frozen=True)
+class Encoded:
+    """A track written and checked: its size and the SHA-256 of its bytes."""
+
+    size: int
+    sha256: str
 
 
-def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path, tags: Tags) -> int:
-    """Encode blocks to out_path through a temporary file renamed into place; returns the file size.
+def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path, tags: Tags,
+               check: StreamCheck | None = None, before_rename: Callable[[Encoded], None] | None = None) -> Encoded:
+    """Encode blocks to out_path through a temporary file renamed into place once it has been checked.
 
-    The encoder runs in a process of its own (see encode_worker), fed through a pipe as blocks are mixed."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    os.close(fd)
-    worker = None
+    The encoder runs in a process of its own (see encode_worker), fed through a pipe as blocks are mixed.
+    `check` sees every block on its way; the file is read back (verify.check_mp3) before the rename, so
+    a track that does not hold its plan raises RenderError and never replaces anything. `before_rename`
+    is called with the checked file's facts just before it goes into place (a build records it then)."""
     try:
-        worker = _start_encoder(audio, temporary)
+        fd, temporary = make_temporary(out_path)  # locked until renamed: no clean-up takes it meanwhile
+    except OSError as exc:
+        raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
+    worker, samples = None, 0
+    try:
+        worker = _start_encoder(audio, str(temporary))
         for block in blocks:
+            if check is not None:
+                check.feed(block)
+            samples += block.size
             worker.stdin.write(to_pcm16(block, audio.channels))
         worker.stdin.close()
         if worker.wait() != 0:
-            raise RenderError(f"the MP3 encoder failed: {worker.stderr.read().decode(errors='replace').strip()}")
-        write_tags(Path(temporary), tags)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a track is an ordinary file
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
+            said = worker.stderr.read().decode(errors="replace").strip()
+            if worker.returncode == CANNOT_WRITE:
+                raise RenderError(f"cannot write {out_path}: {said}")
+            raise RenderError(f"the MP3 encoder failed: {said}")
+        if check is not None:
+            check.finish()
+        _tag(temporary, tags)
+        os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a track is an ordinary file
+        facts = check_mp3(temporary, samples / audio.sample_rate, audio.channels, audio.bitrate)
+        if os.fstat(fd).st_ino != os.stat(temporary).st_ino:
+            raise TrackProblem("its temporary file was replaced while it was written")
+        os.fsync(fd)
+        encoded = Encoded(os.fstat(fd).st_size, facts.sha256)
+        if before_rename is not None:
+            before_rename(encoded)
         os.replace(temporary, out_path)
     except BaseException as exc:
         if worker is not None and worker.poll() is None:
             worker.kill()
             worker.wait()
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        remove_quietly(temporary)
+        if isinstance(exc, TrackProblem):
+            raise RenderError(f"{out_path} was not written: {exc}") from None
         if isinstance(exc, BrokenPipeError):
-            raise RenderError(f"the MP3 encoder stopped: {worker.stderr.read().decode(errors='replace').strip()}") \
-                from None
+            said = worker.stderr.read().decode(errors="replace").strip()
+            if worker.wait() == CANNOT_WRITE:
+                raise RenderError(f"cannot write {out_path}: {said}") from None
+            raise RenderError(f"the MP3 encoder stopped: {said}") from None
         if isinstance(exc, OSError):
             raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
         raise
     finally:
+        os.close(fd)
         if worker is not None and worker.stderr:
             worker.stderr.close()
-    return out_path.stat().st_size
+    return encoded
+
+
+def _tag(path: Path, tags: Tags) -> None:
+    from mutagen import MutagenError
+
+    try:
+        write_tags(path, tags)
+    except MutagenError as exc:  # mutagen wraps the OSError of a full disk
+        cause = exc.__cause__ or exc.__context__
+        raise OSError(getattr(cause, "errno", None), getattr(cause, "strerror", None) or str(exc)) from None
 
 
 def _start_encoder(audio: AudioFormat, path: str):
@@ -188,5 +223,7 @@ def _start_encoder(audio: AudioFormat, path: str):
         raise MissingComponentError("the MP3 encoder is missing; install it with: pip install lameenc") from None
     command = [sys.executable, "-m", "meditations.encode_worker", str(audio.bitrate), str(audio.sample_rate),
                str(audio.channels), str(LAME_QUALITY), path]
-    return subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=str(Path(__file__).resolve().parent.parent))
+    # Its own session: a Ctrl-C at the terminal reaches meditate, which stops it; it never writes to the
+    # terminal, and when meditate dies it sees the end of its input and exits.
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=str(Path(__file__).resolve().parent.parent), start_new_session=True)

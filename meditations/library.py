@@ -25,12 +25,15 @@ from .cache import write_atomic
 from .containment import bad_name_message, inside, name_problem, shared_outputs, shown
 from .discovery import find_scripts_with_names, output_name
 from .errors import MeditateError
-from .manifest_read import read_manifest
+from .journal import clear as clear_journal, finished_entries, with_finished
+from .lockfile import BuildLock
+from .manifest_read import read_manifest as read_manifest_file, well_formed
 from .safe_files import is_regular_file
+from .signals import Interrupted
+from .tempfiles import remove_abandoned
 
 MANIFEST = "library.json"
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
-LOCK = ".meditate.lock"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Track:
     reason: str = ""  # why it must be built ("" when up to date)
     estimate: float = 0.0  # seconds, roughly: longest tracks are started first
     error: list[str] = field(default_factory=list)
+    found: str = ""  # what checking its track found wrong (it is rebuilt)
     record: dict = field(default_factory=dict)  # its manifest entry once built
 
 
@@ -84,6 +88,9 @@ class BuildReport:
         return text + (f", pruned {len(self.pruned)}" if self.pruned else "")
 
 
+Progress = Callable[[str, Track, BuildReport], None]
+
+
 # ---------------------------------------------------------------- fingerprints
 
 class FileHashes:
@@ -93,8 +100,8 @@ class FileHashes:
         self.state = state
         self.seen: dict[str, list] = {}
 
-    def sha(self, path: Path) -> str | None:
-        """The file's sha256, or None when it cannot be read."""
+    def sha(self, path: Path, fresh: bool = False) -> str | None:
+        """The file's sha256 (read again when fresh), or None when it cannot be read."""
         key = os.path.realpath(path)  # realpath: a link loop is "cannot be read", never an exception
         try:
             stat = path.stat()
@@ -104,7 +111,7 @@ class FileHashes:
             return None
         known = self.state.get(key)
         if isinstance(known, list) and len(known) == 3 and known[:2] == [stat.st_size, stat.st_mtime_ns] \
-                and isinstance(known[2], str):  # a damaged stat cache is ignored, never trusted or fatal
+                and isinstance(known[2], str) and not fresh:  # a damaged stat cache is ignored, never trusted
             self.seen[key] = known
             return known[2]
         try:
@@ -114,6 +121,11 @@ class FileHashes:
             return None
         self.seen[key] = [stat.st_size, stat.st_mtime_ns, digest]
         return digest
+
+    def remember(self, path: Path, digest: str) -> None:
+        """Record the hash of a file just written, so the next build need not read it."""
+        stat = path.stat()
+        self.seen[os.path.realpath(path)] = [stat.st_size, stat.st_mtime_ns, digest]
 
 
 def engine_version() -> str:
@@ -140,7 +152,7 @@ def relative_name(path: Path, base: Path) -> str:
 # ---------------------------------------------------------------- deciding what to build
 
 def plan_build(tracks: list[Track], manifest: dict, hashes: FileHashes, engine: str, base: Path,
-               force: bool = False) -> None:
+               force: bool = False, verify: bool = False) -> None:
     """Set each track's fingerprint and the reason it must be built (or none)."""
     previous = {entry["file"]: entry for entry in manifest.get("tracks", [])}
     for track in tracks:
@@ -153,7 +165,7 @@ def plan_build(tracks: list[Track], manifest: dict, hashes: FileHashes, engine: 
             track.reason = "its script has problems"
             continue
         track.fingerprint = fingerprint(track.sources, track.settings, engine)
-        track.reason = _reason(track, before, force)
+        track.reason = _reason(track, before, force, hashes, verify)
 
 
 def _unchanged_sources(entry: dict, hashes: FileHashes, base: Path) -> bool:
@@ -162,12 +174,10 @@ def _unchanged_sources(entry: dict, hashes: FileHashes, base: Path) -> bool:
 
 def _read_sources(track: Track, hashes: FileHashes, base: Path) -> None:
     """Load the script to learn every file it uses, and hash them."""
-    from .render import load
-
     if track.error:  # refused before loading (its name, or an output another script makes)
         return
     try:
-        script = load(track.script, (), _overrides(track.settings), _options(track.settings))
+        script = load_track(track)
     except MeditateError as exc:
         track.error = exc.lines()
         return
@@ -178,7 +188,7 @@ def _read_sources(track: Track, hashes: FileHashes, base: Path) -> None:
         track.sources[relative_name(Path(source), base)] = digest or "missing"
 
 
-def _reason(track: Track, before: dict | None, force: bool) -> str:
+def _reason(track: Track, before: dict | None, force: bool, hashes: FileHashes, verify: bool) -> str:
     if force:
         return "forced"
     if before is None:
@@ -186,10 +196,13 @@ def _reason(track: Track, before: dict | None, force: bool) -> str:
     if not track.output.exists():
         return "its track is missing"
     if before.get("fingerprint") == track.fingerprint:
-        if before.get("size") == track.output.stat().st_size:
+        from .verify import placed_track_problem
+
+        problem = placed_track_problem(track.output, before, lambda path: hashes.sha(path, fresh=verify), verify)
+        if not problem:
             track.record = before
-            return ""
-        return "its track was changed outside meditate"
+        track.found = problem
+        return problem
     changed = sorted(name for name, digest in track.sources.items() if before["sources"].get(name) != digest)
     added = sorted(set(track.sources) - set(before["sources"]))
     if changed or added:
@@ -220,83 +233,36 @@ def _options(settings: BuildSettings):
 
 # ---------------------------------------------------------------- building
 
-def render_track(track: Track, voices) -> dict:
-    """Render one track (in a worker process); returns its manifest entry. Raises MeditateError."""
-    from .render import load, render
+def load_track(track: Track):
+    """The track's script, loaded with the build's settings."""
+    from .render import load
+
+    return load(track.script, (), _overrides(track.settings), _options(track.settings))
+
+
+def render_track(track: Track, voices, out_dir: Path) -> dict:
+    """Render one track (in a worker process); returns its manifest entry, which is also recorded in the
+    journal just before the track goes into place. Raises MeditateError."""
+    from .journal import record_finished
+    from .render import render
     from .speech import SpeechEngine
 
-    script = load(track.script, (), _overrides(track.settings), _options(track.settings))
+    script = load_track(track)
     with SpeechEngine(workers=1, voices=voices) as engine:
-        result = render(script, track.output, engine, fingerprint=track.fingerprint)
-    rate = result.timeline.sample_rate
+        result = render(script, track.output, engine, fingerprint=track.fingerprint,
+                        placing=lambda result: record_finished(out_dir, _entry(track, result)))
+    return _entry(track, result)
+
+
+def _entry(track: Track, result) -> dict:
+    script, rate = result.script, result.timeline.sample_rate
     return {
         "title": script.title, "description": script.description, "file": track.relative,
         "script": track.script.as_posix(), "duration": round(result.timeline.duration, 3),
         "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
         "sources": dict(sorted(track.sources.items())), "settings": track.settings.key(), "size": result.size,
-        "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
+        "sha256": result.sha256, "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
     }
-
-
-def _worker(args):
-    track, voices = args
-    try:
-        return track.relative, render_track(track, voices), None
-    except MeditateError as exc:
-        return track.relative, None, exc.lines()
-    except Exception as exc:  # a bug must cost one track, not the build; it is reported with the track
-        return track.relative, None, [f"Error: {track.script}: unexpected {type(exc).__name__}: {exc}"]
-
-
-def presynthesize(tracks: list[Track], jobs: int):
-    """Synthesize every clip the tracks need, once, before rendering: a phrase shared by many tracks (a
-    common opening) is made one time, by all cores. Returns the voice list for the workers."""
-    from .planner import resolve_voices, speech_requests
-    from .render import load
-    from .speech import SpeechEngine
-
-    with SpeechEngine(workers=jobs) as engine:
-        voices = engine.voices()
-        requests = {}
-        for track in tracks:
-            try:
-                script = load(track.script, (), _overrides(track.settings), _options(track.settings))
-                requests.update(speech_requests(script, resolve_voices(script, voices)))
-            except MeditateError:
-                continue  # reported when the track itself is rendered
-        engine.synthesize(requests)
-    return voices
-
-
-Progress = Callable[[str, Track, BuildReport], None]
-
-
-def build_tracks(tracks: list[Track], jobs: int, report: BuildReport, progress: Progress,
-                 estimate: Callable[[Track], float]) -> None:
-    """Render the given tracks on `jobs` processes (started with spawn), longest first."""
-    import concurrent.futures
-    import multiprocessing
-
-    if not tracks:
-        return
-    voices = presynthesize(tracks, jobs)
-    ordered = sorted(tracks, key=estimate, reverse=True)  # longest first: the cores finish together
-    by_name = {t.relative: t for t in ordered}
-    for track in ordered:
-        progress("start", track, report)
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(_worker, (track, voices)) for track in ordered]
-        for future in concurrent.futures.as_completed(futures):
-            name, record, error = future.result()
-            track = by_name[name]
-            if error:
-                track.error = error
-                report.failed.append(track)
-            else:
-                track.record = record
-                report.built.append(track)
-            progress("done", track, report)
 
 
 # ---------------------------------------------------------------- manifest and state
@@ -317,15 +283,6 @@ def write_manifest(out_dir: Path, records: list[dict]) -> None:
     public = [{k: v for k, v in r.items() if k not in ("settings",)} for r in records]
     data = {"tool": "meditate", "version": __version__, "tracks": sorted(public, key=lambda r: r["file"])}
     write_atomic(out_dir / MANIFEST, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-
-
-def remove_stale_temporaries(out_dir: Path) -> None:
-    """Temporary files left by a build that was killed (they never replaced a track)."""
-    for path in out_dir.rglob(".*.tmp"):
-        try:
-            path.unlink()
-        except OSError:
-            pass
 
 
 def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
@@ -351,43 +308,6 @@ def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
     return removed
 
 
-class BuildLock:
-    """One build at a time per output folder: a second one is refused with a clear message."""
-
-    def __init__(self, out_dir: Path):
-        self.path = out_dir / LOCK
-        self.handle = None
-
-    def __enter__(self):
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # never through a link (a link here could make the build truncate another file), never blocking
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
-        except OSError as exc:
-            raise MeditateError(f"cannot use the lock file {shown(self.path)}: "
-                                f"{'it is a link' if os.path.islink(self.path) else exc.strerror}") from None
-        if not S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise MeditateError(f"cannot use the lock file {shown(self.path)}: it is not a regular file")
-        self.handle = os.fdopen(fd, "a+")
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.handle.seek(0)
-            holder = self.handle.read().strip() or "another process"
-            self.handle.close()
-            raise MeditateError(f"another build is writing to {self.path.parent} ({holder}); "
-                                "wait for it to finish, then build again") from None
-        self.handle.truncate(0)
-        self.handle.write(f"pid {os.getpid()}")
-        self.handle.flush()
-        return self
-
-    def __exit__(self, *exc):
-        self.handle.close()
-
-
 # ---------------------------------------------------------------- the whole build
 
 @dataclass(frozen=True)
@@ -400,6 +320,7 @@ class BuildRequest:
     force: bool = False
     dry_run: bool = False
     prune: bool = False
+    verify: bool = False  # read every track again: its SHA-256 and its MP3 frames
     settings: BuildSettings = BuildSettings()
     scripts: tuple[tuple[Path, float | None], ...] | None = None  # a profile's set instead of the folder
     base_url: str | None = None  # where the library is published: a podcast feed is written too
@@ -440,35 +361,58 @@ def build(request: BuildRequest, progress: Progress) -> BuildReport:
     report = BuildReport()
     out_dir = request.out_dir
     if request.dry_run:
-        tracks = _decide(request)
+        tracks, _ = _decide(request, read_manifest(out_dir))
         report.built = [t for t in tracks if t.reason]
         report.unchanged = [t for t in tracks if not t.reason]
         return report
     with BuildLock(out_dir):
-        remove_stale_temporaries(out_dir)
-        manifest = read_manifest(out_dir / MANIFEST)
-        tracks = _decide(request, manifest)
-        stale = [t for t in tracks if t.reason and not t.error]
-        report.unchanged = [t for t in tracks if not t.reason]
-        report.failed = [t for t in tracks if t.error]
-        for track in report.failed:
-            progress("done", track, report)
-        durations = {e["file"]: e.get("duration", 0) for e in manifest.get("tracks", [])}
-        build_tracks(stale, request.jobs, report, progress,
-                     estimate=lambda t: durations.get(t.relative) or t.estimate)
-        records = [t.record for t in report.built + report.unchanged]
-        # a failed track keeps its previous good output, and its previous entry
-        previous = {e["file"]: e for e in manifest.get("tracks", [])}
-        records += [previous[t.relative] for t in report.failed if t.relative in previous]
-        if request.prune:
-            report.pruned = prune(out_dir, manifest, {t.relative for t in tracks})
-        elif request.scripts is None:
-            records += [e for name, e in previous.items()
-                        if name not in {t.relative for t in tracks} and (out_dir / name).exists()]
-        if report.built or report.pruned or not (out_dir / MANIFEST).exists() or _manifest_differs(manifest, records):
-            write_manifest(out_dir, records)
-        publish_library(request)
+        remove_abandoned(out_dir)
+        try:
+            _build_locked(request, report, progress)
+        except Interrupted:
+            remove_abandoned(out_dir)  # the workers are gone: whatever they left is removed now
+            raise
     return report
+
+
+def _build_locked(request: BuildRequest, report: BuildReport, progress: Progress) -> None:
+    from .buildpool import build_tracks
+
+    out_dir = request.out_dir
+    manifest = read_manifest(out_dir)
+    tracks, hashes = _decide(request, manifest)
+    stale = [t for t in tracks if t.reason and not t.error]
+    report.unchanged = [t for t in tracks if not t.reason]
+    report.failed = [t for t in tracks if t.error]
+    for track in report.failed:
+        progress("done", track, report)
+    durations = {e["file"]: e.get("duration", 0) for e in manifest.get("tracks", [])}
+    build_tracks(stale, request.jobs, out_dir, report, progress,
+                 estimate=lambda t: durations.get(t.relative) or t.estimate)
+    for track in report.built:
+        hashes.remember(track.output, track.record["sha256"])
+    _save_state(out_dir, hashes)
+    records = [t.record for t in report.built + report.unchanged]
+    # a failed track keeps its previous good output, and its previous entry
+    previous = {e["file"]: e for e in manifest.get("tracks", [])}
+    records += [previous[t.relative] for t in report.failed if t.relative in previous]
+    if request.prune:
+        report.pruned = prune(out_dir, manifest, {t.relative for t in tracks})
+    elif request.scripts is None:
+        records += [e for name, e in previous.items()
+                    if name not in {t.relative for t in tracks} and (out_dir / name).exists()]
+    if report.built or report.pruned or not (out_dir / MANIFEST).exists() or finished_entries(out_dir) \
+            or _manifest_differs(manifest, records):
+        write_manifest(out_dir, records)
+    clear_journal(out_dir)
+    publish_library(request)
+
+
+def read_manifest(out_dir: Path) -> dict:
+    """library.json (its well-formed entries) with the tracks finished since it was written (by an interrupted
+    build) laid over it."""
+    finished = [entry for entry in finished_entries(out_dir) if well_formed(entry)]
+    return with_finished(read_manifest_file(out_dir / MANIFEST), finished)
 
 
 def publish_library(request: BuildRequest) -> list[Path]:
@@ -488,20 +432,22 @@ def publish_library(request: BuildRequest) -> list[Path]:
     settings = PublishSettings(album=library.album or "Meditations", artist=library.artist,
                                description=library.description, base_url=request.base_url or library.base_url,
                                cover=cover, language=library.language)
-    return publish(request.out_dir, read_manifest(request.out_dir / MANIFEST), settings)
+    return publish(request.out_dir, read_manifest_file(request.out_dir / MANIFEST), settings)
 
 
-def _decide(request: BuildRequest, manifest: dict | None = None) -> list[Track]:
-    out_dir = request.out_dir
-    manifest = manifest if manifest is not None else read_manifest(out_dir / MANIFEST)
-    state_path = out_dir / STATE
-    hashes = FileHashes(read_json(state_path))
+def _decide(request: BuildRequest, manifest: dict) -> tuple[list[Track], FileHashes]:
+    hashes = FileHashes(read_json(request.out_dir / STATE))
     tracks = collect_tracks(request)
-    plan_build(tracks, manifest, hashes, engine_version(), request.scripts_dir, request.force)
-    if not request.dry_run and hashes.seen != hashes.state:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(state_path, json.dumps(hashes.seen, sort_keys=True).encode("utf-8"))
-    return tracks
+    plan_build(tracks, manifest, hashes, engine_version(), request.scripts_dir, request.force, request.verify)
+    if not request.dry_run:
+        _save_state(request.out_dir, hashes)
+    return tracks, hashes
+
+
+def _save_state(out_dir: Path, hashes: FileHashes) -> None:
+    if hashes.seen != hashes.state:
+        write_atomic(out_dir / STATE, json.dumps(hashes.seen, sort_keys=True).encode("utf-8"))
+        hashes.state = dict(hashes.seen)
 
 
 def _manifest_differs(manifest: dict, records: list[dict]) -> bool:

@@ -237,6 +237,7 @@ class Levels:
     peaks: np.ndarray  # per 1 ms window, foreground and bed together (float16)
     ceiling_db: float
     measured_lufs: float
+    expected_lufs: float = -math.inf  # what the finished track should measure (checked before it is kept)
 
     def __hash__(self) -> int:
         return id(self)
@@ -268,11 +269,11 @@ def measure(timeline: Timeline, background: Background | None, finish: Finish) -
         peaks = _add_peaks(peaks, fit(bed.peak(), peaks.size), bed_scale)
     measured = integrated_loudness(energy)
     if not math.isfinite(measured):
-        return Levels(bed_scale, 1.0, peaks, finish.true_peak, measured)
+        return Levels(bed_scale, 1.0, peaks, finish.true_peak, measured, measured)
     # The limiter's effect is estimated on the 10 ms energies; on the bundled library the finished
     # mix then measures within 0.1 LU of the target (tests check the MP3 itself).
-    gain_db = _gain_for(finish.loudness, measured, energy, peaks, finish)
-    return Levels(bed_scale, 10 ** (gain_db / 20), peaks, finish.true_peak, measured)
+    gain_db, expected = _gain_for(finish.loudness, measured, energy, peaks, finish)
+    return Levels(bed_scale, 10 ** (gain_db / 20), peaks, finish.true_peak, measured, expected)
 
 
 def _add_peaks(foreground: np.ndarray, bed: np.ndarray, scale: float) -> np.ndarray:
@@ -284,8 +285,8 @@ def _add_peaks(foreground: np.ndarray, bed: np.ndarray, scale: float) -> np.ndar
     return total
 
 
-def _gain_for(target: float, measured: float, energy, peaks, finish: Finish) -> float:
-    """The gain (dB) that lands the limited mix on the target loudness.
+def _gain_for(target: float, measured: float, energy, peaks, finish: Finish) -> tuple[float, float]:
+    """The gain (dB) that lands the limited mix on the target loudness, and the loudness it gives.
 
     The limiter takes back part of every decibel added, so more gain brings less and less loudness; with
     gating the loudness can even fall as quiet passages rise past the relative gate. So: a secant step
@@ -311,7 +312,7 @@ def _gain_for(target: float, measured: float, energy, peaks, finish: Finish) -> 
         gain_db = min(ceiling, gain_db + max(-MAX_GAIN_STEP_DB, min(MAX_GAIN_STEP_DB, step)))
         if tried and gain_db == tried[-1][0]:
             break  # at the most limiting we allow: this is as loud as the track gets
-    return best[0] if best else target - measured
+    return best if best else (target - measured, target)
 
 
 MAX_GAIN_STEP_DB = 6.0

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from .cache import write_atomic
 from .encoder import Tags, encode_mp3
 from .transcript import webvtt
 from .errors import RenderError
 from .loader import LoadOptions, audio_problem, load_script
+from . import mixer
 from .mixer import finished_blocks
 from .planner import Timeline, plan
 from .script import Script
 from .speech import SpeechEngine
+from .verify import StreamCheck, speech_spans
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class RenderResult:
     path: Path
     timeline: Timeline
     size: int
+    sha256: str = ""
 
 
 def load(path: str | Path, overrides=(), audio: AudioOverrides = AudioOverrides(),
@@ -74,16 +79,24 @@ def transcript_path(track: Path) -> Path:
     return track.with_suffix(".vtt")
 
 
-def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "") -> RenderResult:
-    """Render one script to an MP3 (written atomically)."""
+def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "",
+           placing: Callable[[RenderResult], None] | None = None) -> RenderResult:
+    """Render one script to an MP3, checked against its plan before it is renamed into place.
+    `placing` is called with the result once the track is checked, just before it goes into place."""
     timeline = plan(script, engine)
-    blocks = finished_blocks(timeline, script.background, script.finish)
+    levels = mixer.measure(timeline, script.background, script.finish)
+    blocks = finished_blocks(timeline, script.background, script.finish, levels)
+    audible = math.isfinite(levels.measured_lufs)  # pauses alone make a silent track, as planned
+    check = StreamCheck(timeline.sample_rate, timeline.length,
+                        (script.finish.loudness, levels.expected_lufs) if audible else None, speech_spans(timeline))
     tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
+    result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)  # noqa: E731
     try:
-        size = encode_mp3(blocks, script.audio, out_path, tags)
+        encoded = encode_mp3(blocks, script.audio, out_path, tags, check,
+                             before_rename=(lambda encoded: placing(result(encoded))) if placing else None)
         write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
     except OSError as exc:  # a read-only or full output folder: one line, never a traceback
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
-    return RenderResult(script, out_path, timeline, size)
+    return result(encoded)
 
 

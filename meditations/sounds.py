@@ -221,7 +221,10 @@ def _decode_with_ffmpeg(path: Path, rate: int, seconds: float) -> np.ndarray:
     result = subprocess.run(command, capture_output=True)
     if result.returncode != 0:
         raise RenderError(f"cannot read {path}: not an audio file ffmpeg can decode")
-    return np.frombuffer(result.stdout, dtype="<f4").copy()
+    audio = np.frombuffer(result.stdout, dtype="<f4").copy()
+    if not np.isfinite(audio).all():  # a float WAV can hold NaN or infinity, whatever its name says
+        raise RenderError(f"cannot read {path}: it holds samples that are not numbers (NaN or infinity)")
+    return audio
 
 
 LOOP_CROSSFADE_SECONDS = 2.0
