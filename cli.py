@@ -347,7 +347,7 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, profile, ba
         check_profile(client)
         voice = client.voice
         settings = replace(settings, overrides=client.variables + settings.overrides,
-                           voice=(voice.name, voice.rate, voice.volume) if voice else None)
+                           voice=voice.plain() if voice else None)
         out_dir = out_dir / client.output
         chosen = tuple((t.script, t.length) for t in client.tracks)
     elif not scripts_dir.is_dir():

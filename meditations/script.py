@@ -20,15 +20,30 @@ class VoiceSettings:
     rate: int | None = None
     volume: float | None = None
     name_location: Location | None = field(default=None, compare=False)
+    engine: str | None = None  # pyttsx3 (eSpeak NG) when no one names one
+    model: Path | None = None  # a Piper voice file of the library's own
 
     def over(self, base: "VoiceSettings") -> "VoiceSettings":
-        """These settings where given, the base's elsewhere."""
+        """These settings where given, the base's elsewhere. Naming a voice, a model or another engine
+        picks a new voice: the base's name and model are not carried into another engine."""
+        switch = self.engine is not None and self.engine != (base.engine or "pyttsx3")
+        picks = self.name is not None or self.model is not None or switch
         return VoiceSettings(
-            name=self.name if self.name is not None else base.name,
+            name=self.name if picks else base.name,
             rate=self.rate if self.rate is not None else base.rate,
             volume=self.volume if self.volume is not None else base.volume,
-            name_location=self.name_location if self.name is not None else base.name_location,
+            name_location=self.name_location if picks else base.name_location,
+            engine=self.engine if self.engine is not None else base.engine,
+            model=self.model if picks else base.model,
         )
+
+    def plain(self) -> tuple:
+        """The settings as plain values (a build's settings key); VoiceSettings(*plain) makes them again."""
+        return (self.name, self.rate, self.volume, None, self.engine, str(self.model) if self.model else None)
+
+    def __post_init__(self):
+        if isinstance(self.model, str):
+            object.__setattr__(self, "model", Path(self.model))
 
 
 DEFAULT_VOICE = VoiceSettings(name=None, rate=130, volume=0.9)

@@ -158,7 +158,7 @@ def test_two_workers_racing_on_one_cache_entry_leave_it_valid(tmp_path):
         from meditations.versions import engine_identity
 
         clip = load_clip(SpeechRequest("The same words, spoken twice at once.", "gmw/en-us", 130, 0.9)
-                         .key(engine_identity()))
+                         .key())
         assert clip is not None and clip.size > 22050
     finally:
         os.environ["MEDITATE_CACHE_DIR"] = saved
