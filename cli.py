@@ -386,6 +386,9 @@ class BuildProgress:
         self.finished = 0
 
     def update(self, what: str, track, report) -> None:
+        if what == "speech":
+            self._speech(*track)
+            return
         if what == "start":
             self.total += 1
             self.running.append(track.relative)
@@ -401,6 +404,23 @@ class BuildProgress:
         elif not self.quiet and not self.terminal:
             click.echo(f"built {track.relative} ({format_duration(track.record.get('duration', 0))})")
         self._draw()
+
+    def _speech(self, done: int, total: int) -> None:
+        """The first build synthesizes every sentence once: say so, with progress (a bar on a terminal, a
+        line per quarter elsewhere)."""
+        if self.quiet:
+            return
+        if done == 0:
+            click.echo(f"synthesizing speech: {total} sentence{'s' if total != 1 else ''} not yet in the cache "
+                       "(made once; later builds reuse them)")
+        if self.terminal:
+            width = 24
+            filled = int(width * done / total)
+            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} sentences", nl=False)
+            if done == total:
+                click.echo("")
+        elif done and done * 4 // total != (done - 1) * 4 // total:
+            click.echo(f"synthesizing speech: {done}/{total} sentences")
 
     def _draw(self) -> None:
         if not self.terminal or not self.total:

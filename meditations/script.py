@@ -46,7 +46,7 @@ class VoiceSettings:
             object.__setattr__(self, "model", Path(self.model))
 
 
-DEFAULT_VOICE = VoiceSettings(name=None, rate=130, volume=0.9)
+DEFAULT_VOICE = VoiceSettings(name=None, rate=None, volume=0.9)  # no rate: the engine's own DEFAULT_RATE
 
 
 @dataclass(frozen=True)

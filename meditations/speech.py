@@ -238,6 +238,7 @@ class SpeechEngine:
         self.cache = clip_cache()
         self._workers: list[_Worker] = []
         self._voices: dict[str, list[Voice]] = {}  # given: no worker is started just to list them
+        self._progress = lambda done, total: None
         for voice in voices or ():
             self._voices.setdefault(voice.engine, []).append(voice)
 
@@ -293,11 +294,14 @@ class SpeechEngine:
         worker.open(engine, self.timeout)
         return worker.ask("voices", engine, self.timeout)
 
-    def synthesize(self, requests: Iterable[SpeechRequest]) -> list[SynthesisFailure]:
-        """Make every missing clip; returns the requests that failed (crash, hang or error)."""
+    def synthesize(self, requests: Iterable[SpeechRequest], progress=None) -> list[SynthesisFailure]:
+        """Make every missing clip; returns the requests that failed (crash, hang or error).
+        progress(done, total), if given, hears of every clip made (nothing when all are cached)."""
         missing = [r for r in dict.fromkeys(requests) if not self.cache.has(r.key())]
         if not missing:
             return []
+        self._progress = progress or (lambda done, total: None)
+        self._progress(0, len(missing))
         while len(self._workers) < min(self.size, max(1, len(missing) // 8 + 1)):
             self._workers.append(self._spawn())
         for worker in self._workers:
@@ -318,7 +322,7 @@ class SpeechEngine:
     def _run(self, queue: list[SpeechRequest]) -> list[SynthesisFailure]:
         from multiprocessing.connection import wait
 
-        queue = list(reversed(queue))
+        total, queue = len(queue), list(reversed(queue))
         failures: list[SynthesisFailure] = []
         busy: dict = {}
         while queue or busy:
@@ -348,6 +352,7 @@ class SpeechEngine:
                 if status == "error" and not worker.process.is_alive():
                     self._replace(index)
                 worker.job = None
+                self._progress(total - len(queue) - len(busy), total)
             now = time.monotonic()
             for connection, index in list(busy.items()):
                 worker = self._workers[index]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .engines import DEFAULT_ENGINE, Voice
+from .engines import DEFAULT_ENGINE, Voice, engine_module
 from .errors import Problem, ScriptError
 from .script import VoiceSettings
 from .speech import SpeechRequest, resolve_voice
@@ -66,4 +66,6 @@ def resolve_voices(script, voices: list[Voice]) -> dict:
 
 def request_for(text: str, settings: VoiceSettings, chosen: dict) -> SpeechRequest:
     """The clip request for a text in a voice."""
-    return SpeechRequest.of(chosen[voice_key(settings)], text, settings.rate, settings.volume)
+    voice = chosen[voice_key(settings)]
+    rate = settings.rate or engine_module(voice.engine).DEFAULT_RATE
+    return SpeechRequest.of(voice, text, rate, settings.volume)

@@ -6,7 +6,7 @@ Each engine module offers:
 - ``version() -> str``: the versions that make its audio (part of every clip's identity);
 - ``list_voices() -> list[Voice]``: the voices it has (``LISTS_IN_WORKER`` says whether that needs the engine
   loaded, i.e. a worker process);
-- ``control(wpm) -> float``: its own control for a pace in words per minute;
+- ``control(wpm) -> float``: its own control for a pace in words per minute, and ``DEFAULT_RATE``;
 - ``Synthesizer()``: made once per worker process, whose ``speak(voice, text, control, seed)`` returns float32
   samples at the voice's native rate (``voice.sample_rate``).
 

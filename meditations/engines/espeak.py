@@ -21,6 +21,7 @@ from . import CLIP_RATE, Voice, package_version
 
 NAME = "pyttsx3"
 LISTS_IN_WORKER = True
+DEFAULT_RATE = 130  # eSpeak NG's own scale: it speaks about 160 words a minute of speech at 130
 SPEAK_TIMEOUT = 50.0  # below the pool's own timeout: the worker reports a hang itself
 
 

