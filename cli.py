@@ -287,7 +287,7 @@ def format_plan(timeline) -> str:
 @click.option("-o", "--output", "out_dir", default="audio_out/voices", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the samples.")
 def voices_command(wanted, sample, language, out_dir) -> None:
-    """List the voices the speech engine offers, or render samples to choose one by ear."""
+    """List the voices of every speech engine, or render samples to choose one by ear."""
     from meditations.samples import choose_voices, render_sample
     from meditations.speech import SpeechEngine
 
@@ -296,7 +296,8 @@ def voices_command(wanted, sample, language, out_dir) -> None:
         if not sample:
             width = max((len(v.id) for v in voices), default=0)
             for voice in voices:
-                click.echo(f"{voice.id:<{width}}  {voice.language:<16} {voice.name}")
+                click.echo(f"{voice.engine:<8} {voice.id:<{width}}  {voice.language:<16} {voice.sample_rate:>5} Hz  "
+                           f"{voice.name}, from {voice.source}")
             return
         for voice in voices:
             result = render_sample(voice, out_dir, engine)

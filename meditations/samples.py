@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .errors import MeditateError
 from .render import RenderResult, load, render
-from .speech import SpeechEngine, Voice, resolve_voice
+from .engines import Voice
+from .speech import SpeechEngine, resolve_voice
 
 SAMPLE_TEXT = "Hello. This is the voice called {voice}. Breathe in slowly, and let your shoulders soften."
 
@@ -23,7 +24,7 @@ def choose_voices(voices: list[Voice], wanted=(), language: str | None = None) -
                 raise MeditateError(f"unknown voice '{name}'; run 'meditate voices' to list the voices")
             chosen.append(voice)
     else:
-        chosen = sorted(voices, key=lambda v: v.id)
+        chosen = sorted(voices, key=lambda v: (v.engine, v.id))
     if language:
         prefix = language.lower()
         chosen = [v for v in chosen if v.language.lower() == prefix or v.language.lower().startswith(prefix + "-")]
@@ -43,6 +44,7 @@ def render_sample(voice: Voice, out_dir: Path, engine: SpeechEngine) -> RenderRe
     with tempfile.TemporaryDirectory() as folder:
         script_path = Path(folder) / "sample.yaml"
         script_path.write_text(f"title: 'Voice sample: {voice.name}'\nlead_in: 0.3s\nfade_out: 0.5s\n"
-                               f"voice: {{name: '{voice.id}'}}\nsteps:\n  - say: \"{text}\"\n", encoding="utf-8")
+                               f"voice: {{engine: {voice.engine}, name: '{voice.id}'}}\nsteps:\n  - say: \"{text}\"\n",
+                               encoding="utf-8")
         script = load(script_path)
         return render(script, out_dir / sample_file_name(voice), engine)

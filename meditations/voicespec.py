@@ -26,13 +26,13 @@ def voice_settings(node, ctx: _Context, what: str = "voice") -> VoiceSettings:
     if "name" in entries:
         values["name"] = text_value(entries["name"][1], ctx, f"{what}.name")
         values["name_location"] = ctx.at(entries["name"][1])
-    if "model" in entries:
+    if "model" in entries and "name" in entries:
+        ctx.error(entries["name"][1], f"give '{what}.name' or '{what}.model', not both")
+    elif "model" in entries:
         model_node = entries["model"][1]
         values["model"] = _model(model_node, ctx, f"{what}.model", values.get("engine"))
         values["name_location"] = ctx.at(model_node)
         values.setdefault("engine", "piper")
-        if "name" in entries:
-            ctx.error(entries["name"][1], f"give '{what}.name' or '{what}.model', not both")
     if "rate" in entries:
         values["rate"] = int_value(entries["rate"][1], ctx, f"{what}.rate", 40, 400, " words per minute")
     if "volume" in entries:

@@ -99,14 +99,17 @@ def model_voice(model: str, source: str, voice_id: str | None = None) -> Voice:
         with open(config_path, encoding="utf-8") as handle:
             config = json.load(handle)
         rate = int(config["audio"]["sample_rate"])
-        language = config.get("language", {}).get("code", "") or config.get("espeak", {}).get("voice", "")
+        described = config.get("language", {})
+        language = described.get("code", "") or config.get("espeak", {}).get("voice", "")
+        title = f"{str(config.get('dataset') or Path(model).stem).title()} (Piper, " \
+                f"{described.get('name_english', language)}, {described.get('country_english', '')}".rstrip(", ") + ")"
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise ModelProblem(f"the Piper config '{name}.json' is not a Piper voice config") from None
     if not 8000 <= rate <= 48000:
         raise ModelProblem(f"the Piper config '{name}.json' gives an unusable sample rate ({rate})")
     identity = f"{NAME}:{version()};model={file_sha256(model)};config={file_sha256(config_path)}"
     voice_id = voice_id or Path(model).stem
-    return Voice(voice_id, voice_id, language.replace("_", "-").lower(), NAME, rate, source, identity, model)
+    return Voice(voice_id, title, language.replace("_", "-").lower(), NAME, rate, source, identity, model)
 
 
 class Synthesizer:
