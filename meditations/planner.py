@@ -159,7 +159,7 @@ def prepare_speech(script: Script, engine: SpeechEngine, voice_ids: dict) -> dic
 def check_cues(script: Script, engine: SpeechEngine) -> None:
     """What validate checks beyond the file: voices exist, and every spoken breathing cue fits its phase
     (only the cue words are synthesized, not the whole script)."""
-    voice_ids = resolve_voices(script, engine.voices())
+    voice_ids = resolve_voices(script, engine)
     breathing = [step for step in _walk(script.steps) if isinstance(step, Breathe) and cue_texts(step)]
     if not breathing:
         return
@@ -449,7 +449,7 @@ def _file_seconds(path) -> float:
 
 def plan(script: Script, engine: SpeechEngine) -> Timeline:
     """The exact timeline of a script (synthesizing missing clips into the cache), fitted to its length."""
-    voice_ids = resolve_voices(script, engine.voices())
+    voice_ids = resolve_voices(script, engine)
     lengths = prepare_speech(script, engine, voice_ids)
 
     recordings = measure_recordings(script, lengths)

@@ -13,8 +13,9 @@ def voice_key(settings: VoiceSettings) -> tuple:
     return settings.engine or DEFAULT_ENGINE, settings.name, settings.model
 
 
-def choose(settings: VoiceSettings, language: str, voices: list[Voice], root=None) -> Voice | str:
-    """The voice for one voice setting, or the message saying why there is none."""
+def choose(settings: VoiceSettings, language: str, voices, root=None) -> Voice | str:
+    """The voice for one voice setting, or the message saying why there is none. `voices` is a list of
+    voices, or the speech pool (which then lists only the engines the script uses)."""
     engine = settings.engine or DEFAULT_ENGINE
     if settings.model is not None:
         from .engines.piper import ModelProblem, model_voice
@@ -23,7 +24,10 @@ def choose(settings: VoiceSettings, language: str, voices: list[Voice], root=Non
             return model_voice(str(settings.model), f"{_shown(settings.model, root)} (the library)")
         except ModelProblem as exc:
             return str(exc)
-    offered = [v for v in voices if v.engine == engine]
+    if hasattr(voices, "voices_of"):
+        offered = voices.voices_of(engine)
+    else:
+        offered = [v for v in voices if v.engine == engine]
     voice = resolve_voice(settings.name, language, offered)
     if voice is not None:
         return voice.problem or voice
@@ -46,7 +50,7 @@ def _shown(path, root) -> str:
         return path.name
 
 
-def resolve_voices(script, voices: list[Voice]) -> dict:
+def resolve_voices(script, voices) -> dict:
     """The engine voice for every voice setting the script speaks with; unknown voices are located errors."""
     from .planner import spoken
 
