@@ -14,7 +14,6 @@ import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable
 
 import numpy as np
