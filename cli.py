@@ -327,7 +327,7 @@ def format_plan(timeline) -> str:
 @click.option("-o", "--output", "out_dir", default="audio_out/voices", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the samples.")
 def voices_command(wanted, sample, language, out_dir) -> None:
-    """List the voices the speech engine offers, or render samples to choose one by ear."""
+    """List the voices of every speech engine, or render samples to choose one by ear."""
     from meditations.samples import choose_voices, render_sample
 
     if language is not None and not language.strip():  # "" would match every voice: a sample of each
@@ -337,7 +337,8 @@ def voices_command(wanted, sample, language, out_dir) -> None:
         if not sample:
             width = max((len(v.id) for v in voices), default=0)
             for voice in voices:
-                click.echo(f"{voice.id:<{width}}  {voice.language:<16} {voice.name}")
+                click.echo(f"{voice.engine:<8} {voice.id:<{width}}  {voice.language:<16} {voice.sample_rate:>5} Hz  "
+                           f"{voice.name}, from {voice.source}")
             return
         for voice in voices:
             result = render_sample(voice, out_dir, engine)
@@ -397,7 +398,7 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
         check_profile(client)
         voice = client.voice
         settings = replace(settings, overrides=client.variables + settings.overrides,
-                           voice=voice_tuple(voice),
+                           voice=voice.plain() if voice else None,
                            recordings=str(client.recordings) if client.recordings else None)
         out_dir = out_dir / client.output
         chosen = tuple((t.script, t.length) for t in client.tracks)
@@ -431,13 +432,6 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
         sys.exit(EXIT_FAILED)
 
 
-def voice_tuple(voice) -> tuple | None:
-    """A profile's voice as the plain values a build keeps (a relative rate only when there is one)."""
-    if voice is None:
-        return None
-    return (voice.name, voice.rate, voice.volume) + ((voice.rate_percent,) if voice.rate_percent else ())
-
-
 def verify_summary(report) -> str:
     """What --verify found: every track read again, and those that were not as built."""
     tracks = report.built + report.unchanged + report.failed
@@ -463,6 +457,9 @@ class BuildProgress:
         self.said: set[str] = set()
 
     def update(self, what: str, track, report) -> None:
+        if what == "speech":
+            self._speech(*track)
+            return
         if what == "start":
             self.total += 1
             self.running.append(track.relative)
@@ -480,6 +477,23 @@ class BuildProgress:
         elif not self.quiet and not self.terminal:
             click.echo(f"built {track.relative} ({format_duration(track.record.get('duration', 0))})")
         self._draw()
+
+    def _speech(self, done: int, total: int) -> None:
+        """The first build synthesizes every sentence once: say so, with progress (a bar on a terminal, a
+        line per quarter elsewhere)."""
+        if self.quiet:
+            return
+        if done == 0:
+            click.echo(f"synthesizing speech: {total} sentence{'s' if total != 1 else ''} not yet in the cache "
+                       "(made once; later builds reuse them)")
+        if self.terminal:
+            width = 24
+            filled = int(width * done / total)
+            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} sentences", nl=False)
+            if done == total:
+                click.echo("")
+        elif done and done * 4 // total != (done - 1) * 4 // total:
+            click.echo(f"synthesizing speech: {done}/{total} sentences")
 
     def _draw(self) -> None:
         if not self.terminal or not self.total:

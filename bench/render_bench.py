@@ -340,7 +340,7 @@ def prepare(script_path: Path, tree: Path, work: Path) -> Setup:
     os.environ["MEDITATE_CACHE_DIR"] = str(setup_cache)
     try:
         with SpeechEngine(workers=1) as engine:
-            voice_id = resolve_voices(script, engine.voices())[name]
+            voice_id = resolve_voices(script, engine.voices())[("pyttsx3", name, None)].id
     finally:
         if previous is None:
             del os.environ["MEDITATE_CACHE_DIR"]

@@ -31,9 +31,10 @@ def _worker(args):
         return track.relative, record, None
 
 
-def presynthesize(tracks, jobs: int):
+def presynthesize(tracks, jobs: int, progress=None):
     """Synthesize every clip the tracks need, once, before rendering: a phrase shared by many tracks (a
-    common opening) is made one time, by all cores. Returns the voice list for the workers."""
+    common opening) is made one time, by all cores; progress(done, total) follows it. Returns the voice list
+    for the workers."""
     from .library import load_track
     from .planner import resolve_voices, speech_requests
     from .speech import SpeechEngine
@@ -47,7 +48,7 @@ def presynthesize(tracks, jobs: int):
                 requests.update(speech_requests(script, resolve_voices(script, voices)))
             except MeditateError:
                 continue  # reported when the track itself is rendered
-        engine.synthesize(requests)
+        engine.synthesize(requests, progress)
     return voices
 
 
@@ -59,7 +60,7 @@ def build_tracks(tracks, jobs: int, out_dir: Path, report, progress: Callable,
 
     if not tracks:
         return
-    voices = presynthesize(tracks, jobs)
+    voices = presynthesize(tracks, jobs, lambda done, total: progress("speech", (done, total), report))
     ordered = sorted(tracks, key=estimate, reverse=True)  # longest first: the cores finish together
     by_name = {t.relative: t for t in ordered}
     for track in ordered:

@@ -223,10 +223,7 @@ def _options(settings: BuildSettings):
     from .loader import LoadOptions
     from .script import VoiceSettings
 
-    voice = None
-    if settings.voice:
-        name, rate, volume, *percent = settings.voice
-        voice = VoiceSettings(name, rate, volume, rate_percent=percent[0] if percent else None)
+    voice = VoiceSettings(*settings.voice) if settings.voice else None
     recordings = Path(settings.recordings) if settings.recordings else None
     return LoadOptions(overrides=settings.overrides, voice=voice, recordings=recordings)
 

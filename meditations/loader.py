@@ -316,30 +316,15 @@ def text_location(node: yaml.Node, raw: str, offset: int, display: str) -> Locat
 
 # ---------------------------------------------------------------- settings blocks
 
-VOICE_KEYS = ("name", "rate", "volume")
 PACE_KEYS = ("sentence_gap", "paragraph_gap")
 AUDIO_KEYS = ("sample_rate", "channels", "bitrate")
 
 
 def voice_settings(node, ctx: _Context, what: str = "voice") -> VoiceSettings:
-    """A voice: mapping (name, rate, volume), every key optional."""
-    if isinstance(node, yaml.ScalarNode) and isinstance(scalar_value(node), str):
-        name = text_value(node, ctx, what)
-        return VoiceSettings(name=name, name_location=ctx.at(node))
-    entries = mapping_keys(node, ctx, what, VOICE_KEYS)
-    name = rate = volume = percent = None
-    name_location = None
-    if "name" in entries:
-        name = text_value(entries["name"][1], ctx, f"{what}.name")
-        name_location = ctx.at(entries["name"][1])
-    if "rate" in entries:
-        percent = percent_value(entries["rate"][1], ctx, f"{what}.rate", 50, 200)
-        if percent is None:
-            rate = int_value(entries["rate"][1], ctx, f"{what}.rate", 40, 400, " words per minute")
-    if "volume" in entries:
-        volume = number_value(entries["volume"][1], ctx, f"{what}.volume", 0.1, 1.0)
-    return VoiceSettings(name=name, rate=rate, volume=volume, name_location=name_location,
-                         rate_percent=percent if percent else None)
+    """A voice block (see voicespec.py)."""
+    from .voicespec import voice_settings as parse
+
+    return parse(node, ctx, what)
 
 
 def percent_value(node, ctx: _Context, what: str, low: float, high: float) -> float | None:

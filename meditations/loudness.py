@@ -17,8 +17,9 @@ ABSOLUTE_GATE = -70.0
 RELATIVE_GATE = -10.0
 # The limiter works on sample peaks and keeps this far under the true-peak ceiling: the margin covers
 # inter-sample peaks (small here: speech comes from a 22 kHz engine, so it is oversampled already) and
-# the MP3 encoder's own overshoot. The tests check the result with ffmpeg's true-peak meter on the MP3.
-LIMITER_MARGIN_DB = 1.5
+# the MP3 encoder's own overshoot, larger on the neural voice's consonants (with 1.5 dB one bundled track
+# reached -0.9 dBTP). The tests check the result with ffmpeg's true-peak meter on the MP3.
+LIMITER_MARGIN_DB = 1.75
 
 
 def _shelf(rate: int):

@@ -16,7 +16,8 @@ from .errors import Location, Problem, RenderError, ScriptError, excerpt
 from .script import (Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause,
                      VoiceSettings)
 from .sounds import BellSound, RecordingSound, ToneSound, natural_ring_seconds, read_audio_file, trim_quiet
-from .speech import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, Voice, load_clip, resolve_voice
+from .speech import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, load_clip
+from .voicechoice import request_for, resolve_voices  # noqa: F401  (resolve_voices: re-exported)
 
 JOINED_GAP = 0.25  # between the pieces of an over-long sentence that was cut up
 
@@ -131,32 +132,6 @@ def spoken(script: Script):
                 yield text, step.voice, step.location
 
 
-def resolve_voices(script: Script, voices: list[Voice]) -> dict:
-    """The engine voice id for every voice name used; unknown voices are located errors."""
-    chosen, problems = {}, []
-    for _, settings, location in spoken(script):
-        if settings.name in chosen:
-            continue
-        voice = resolve_voice(settings.name, script.language, voices)
-        chosen[settings.name] = voice.id if voice else None
-        if voice is None:
-            where = settings.name_location or location
-            if settings.name is None:
-                problems.append(Problem(where, f"no voice speaks the language '{excerpt(script.language)}'; "
-                                               "run 'meditate voices' to list the voices"))
-            else:
-                problems.append(Problem(where, f"unknown voice '{excerpt(settings.name)}'; "
-                                               "run 'meditate voices' to list the voices"))
-    if problems:
-        raise ScriptError(problems)
-    return chosen
-
-
-def request_for(text: str, settings: VoiceSettings, voice_ids: dict) -> SpeechRequest:
-    """The clip request for a text in a voice."""
-    return SpeechRequest(text, voice_ids[settings.name], settings.rate, settings.volume)
-
-
 def speech_requests(script: Script, voice_ids: dict) -> dict[SpeechRequest, Location]:
     """Every clip the script needs, with where it is asked for (for locating failures)."""
     requests: dict[SpeechRequest, Location] = {}
@@ -175,7 +150,7 @@ def prepare_speech(script: Script, engine: SpeechEngine, voice_ids: dict) -> dic
                            for f in failures])
     lengths = {}
     for request in requests:
-        clip = load_clip(request.key(engine.engine))
+        clip = load_clip(request.key())
         if clip is None:
             raise RenderError("the speech cache lost a clip while rendering; run the command again")
         lengths[request] = int(clip.size)
@@ -185,22 +160,22 @@ def prepare_speech(script: Script, engine: SpeechEngine, voice_ids: dict) -> dic
 def check_cues(script: Script, engine: SpeechEngine) -> None:
     """What validate checks beyond the file: voices exist, and every spoken breathing cue fits its phase
     (only the cue words are synthesized, not the whole script)."""
-    voice_ids = resolve_voices(script, engine.voices())
+    voice_ids = resolve_voices(script, engine)
     breathing = [step for step in _walk(script.steps) if isinstance(step, Breathe) and cue_texts(step)]
     if not breathing:
         return
     cues_only = replace(script, steps=tuple(breathing), length=None)
     lengths = prepare_speech(cues_only, engine, voice_ids)
-    _Planner(cues_only, lengths, voice_ids, engine.engine).timeline()
+    _Planner(cues_only, lengths, voice_ids).timeline()
 
 
-def measure_recordings(script: Script, lengths: dict, engine_name: str, voice_ids: dict) -> dict:
+def measure_recordings(script: Script, lengths: dict) -> dict:
     """For each recording: its length at the track's rate and the gain that matches it to the voice."""
     says = [step for step in _walk(script.steps) if isinstance(step, Say) and step.recording is not None]
     if not says:
         return {}
     rate = script.audio.sample_rate
-    reference = _voice_loudness(lengths, engine_name)
+    reference = _voice_loudness(lengths)
     measured = {}
     for say in says:
         if say.recording in measured:
@@ -218,11 +193,11 @@ def measure_recordings(script: Script, lengths: dict, engine_name: str, voice_id
 VOICE_REFERENCE_LUFS = -20.0  # used when a script has no synthesized speech to match recordings to
 
 
-def _voice_loudness(lengths: dict, engine_name: str) -> float:
+def _voice_loudness(lengths: dict) -> float:
     """The loudness of the synthesized speech in a script (a sample of its clips)."""
     import numpy as np
 
-    clips = [load_clip(request.key(engine_name)) for request in list(lengths)[:40]]
+    clips = [load_clip(request.key()) for request in list(lengths)[:40]]
     clips = [c for c in clips if c is not None and c.size]
     if not clips:
         return VOICE_REFERENCE_LUFS
@@ -246,13 +221,12 @@ def _short(text: str, limit: int = 40) -> str:
 # ---------------------------------------------------------------- the timeline
 
 class _Planner:
-    def __init__(self, script: Script, lengths: dict, voice_ids: dict, engine_name: str,
+    def __init__(self, script: Script, lengths: dict, voice_ids: dict,
                  pause_factor: float = 1.0, breathe_factor: float = 1.0, extra_tail: int = 0):
         self.script = script
         self.rate = script.audio.sample_rate
         self.lengths = lengths
         self.voice_ids = voice_ids
-        self.engine_name = engine_name
         self.pause_factor = pause_factor
         self.breathe_factor = breathe_factor
         self.extra_tail = extra_tail  # samples added to the closing silence so a fitted length lands on target
@@ -301,7 +275,7 @@ class _Planner:
     def clip_event(self, text: str, settings: VoiceSettings, at: int, location) -> Event:
         request = request_for(text, settings, self.voice_ids)
         length = resampled_length(self.lengths[request], self.rate)
-        return Event("speech", at, at + length, text, request.key(self.engine_name), location)
+        return Event("speech", at, at + length, text, request.key(), location)
 
     def speak(self, say: Say, sentence: Sentence) -> None:
         self.begin(replaces_gap=False)
@@ -476,13 +450,13 @@ def _file_seconds(path) -> float:
 
 def plan(script: Script, engine: SpeechEngine) -> Timeline:
     """The exact timeline of a script (synthesizing missing clips into the cache), fitted to its length."""
-    voice_ids = resolve_voices(script, engine.voices())
+    voice_ids = resolve_voices(script, engine)
     lengths = prepare_speech(script, engine, voice_ids)
 
-    recordings = measure_recordings(script, lengths, engine.engine, voice_ids)
+    recordings = measure_recordings(script, lengths)
 
     def attempt(pause_factor: float = 1.0, breathe_factor: float = 1.0, extra_tail: int = 0) -> _Planner:
-        planner = _Planner(script, lengths, voice_ids, engine.engine, pause_factor, breathe_factor, extra_tail)
+        planner = _Planner(script, lengths, voice_ids, pause_factor, breathe_factor, extra_tail)
         planner.recordings = recordings
         planner.result = planner.timeline()
         return planner

@@ -10,7 +10,8 @@ import yaml
 
 from .errors import MeditateError
 from .render import RenderResult, load, render
-from .speech import SpeechEngine, Voice, resolve_voice
+from .engines import Voice
+from .speech import SpeechEngine, resolve_voice
 
 SAMPLE_TEXT = "Hello. This is the voice called {voice}. Breathe in slowly, and let your shoulders soften."
 
@@ -25,7 +26,7 @@ def choose_voices(voices: list[Voice], wanted=(), language: str | None = None) -
                 raise MeditateError(f"unknown voice '{name}'; run 'meditate voices' to list the voices")
             chosen.append(voice)
     else:
-        chosen = sorted(voices, key=lambda v: v.id)
+        chosen = sorted(voices, key=lambda v: (v.engine, v.id))
     if language:
         prefix = language.lower()
         chosen = [v for v in chosen if v.language.lower() == prefix or v.language.lower().startswith(prefix + "-")]
@@ -46,7 +47,7 @@ def render_sample(voice: Voice, out_dir: Path, engine: SpeechEngine) -> RenderRe
         script_path = Path(folder) / "sample.yaml"
         # written by the YAML library: a voice name with a quote in it (several have one) stays one title
         document = {"title": "Voice sample: " + re.sub(r"[{}]", "", voice.name), "lead_in": "0.3s", "fade_out": "0.5s",
-                    "voice": {"name": voice.id}, "steps": [{"say": text}]}
+                    "voice": {"engine": voice.engine, "name": voice.id}, "steps": [{"say": text}]}
         script_path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
         script = load(script_path)
         return render(script, out_dir / sample_file_name(voice), engine)

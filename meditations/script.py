@@ -20,23 +20,52 @@ class VoiceSettings:
     rate: int | None = None
     volume: float | None = None
     name_location: Location | None = field(default=None, compare=False)
+    engine: str | None = None  # pyttsx3 (eSpeak NG) when no one names one
+    model: Path | None = None  # a Piper voice file of the library's own
     rate_percent: float | None = None  # a rate relative to the one it would otherwise have: 90 is 10 % slower
 
     def over(self, base: "VoiceSettings") -> "VoiceSettings":
-        """These settings where given, the base's elsewhere (a relative rate: a share of the base's rate)."""
-        rate = self.rate if self.rate is not None else base.rate
-        if self.rate is None and self.rate_percent is not None and base.rate is not None:
-            rate = min(MAX_RATE, max(MIN_RATE, round(base.rate * self.rate_percent / 100)))
+        """These settings where given, the base's elsewhere. Naming a voice, a model or another engine
+        picks a new voice: the base's name and model are not carried into another engine. A relative rate
+        is a share of the base's rate; over an engine's default rate (no rate given yet) it stays relative
+        and is applied to that default when the voice is chosen."""
+        switch = self.engine is not None and self.engine != (base.engine or "pyttsx3")
+        picks = self.name is not None or self.model is not None or switch
+        rate, percent = self.rate, None
+        if rate is None:
+            rate, percent = base.rate, base.rate_percent
+            if self.rate_percent is not None:
+                if base.rate is not None:
+                    rate = scaled_rate(base.rate, self.rate_percent)
+                else:
+                    percent = self.rate_percent * (base.rate_percent or 100) / 100
         return VoiceSettings(
-            name=self.name if self.name is not None else base.name,
+            name=self.name if picks else base.name,
             rate=rate,
             volume=self.volume if self.volume is not None else base.volume,
-            name_location=self.name_location if self.name is not None else base.name_location,
+            name_location=self.name_location if picks else base.name_location,
+            engine=self.engine if self.engine is not None else base.engine,
+            model=self.model if picks else base.model,
+            rate_percent=percent,
         )
 
+    def plain(self) -> tuple:
+        """The settings as plain values (a build's settings key); VoiceSettings(*plain) makes them again."""
+        return (self.name, self.rate, self.volume, None, self.engine, str(self.model) if self.model else None,
+                self.rate_percent)
 
+    def __post_init__(self):
+        if isinstance(self.model, str):
+            object.__setattr__(self, "model", Path(self.model))
+
+
+DEFAULT_VOICE = VoiceSettings(name=None, rate=None, volume=0.9)  # no rate: the engine's own DEFAULT_RATE
 MIN_RATE, MAX_RATE = 40, 400  # words per minute
-DEFAULT_VOICE = VoiceSettings(name=None, rate=130, volume=0.9)
+
+
+def scaled_rate(rate: int, percent: float) -> int:
+    """A rate in words per minute times a percentage, kept within the rates a voice takes."""
+    return min(MAX_RATE, max(MIN_RATE, round(rate * percent / 100)))
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 
 def engine_identity() -> str:
-    """Names the speech engine and the versions that make its audio."""
-    from importlib.metadata import PackageNotFoundError, version
+    """Names every speech engine and the versions that make its audio, with the SHA-256 each bundled
+    voice must have (a library's own voice files are among a track's sources)."""
+    from .engines import ENGINES, engine_module
+    from .engines.piper import BUNDLED
 
-    parts = []
-    for package in ("pyttsx3", "espeakng-loader"):
-        try:
-            parts.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            parts.append(f"{package}=system")
+    parts = [f"{name}:{engine_module(name).version()}" for name in ENGINES]
+    parts += [f"{voice}={digest}" for voice, (_, _, digest) in sorted(BUNDLED.items())]
     return ";".join(parts)

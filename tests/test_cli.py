@@ -55,7 +55,8 @@ def test_voices_lists_english(tmp_path):
     result = CliRunner().invoke(main, ["voices"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert any(line.split()[:2] == ["gmw/en-us", "en-us"] for line in lines)
+    assert any(line.split()[:3] == ["pyttsx3", "gmw/en-us", "en-us"] for line in lines)
+    assert any(line.split()[:5] == ["piper", "en_US-joe-medium", "en-us", "22050", "Hz"] for line in lines)
     assert len(lines) > 50
 
 

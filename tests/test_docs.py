@@ -412,7 +412,7 @@ def test_durations_table(tmp_path, monkeypatch):
 
 
 def _source_nodes():
-    for source in list((ROOT / "meditations").glob("*.py")) + [ROOT / "cli.py"]:
+    for source in list((ROOT / "meditations").rglob("*.py")) + [ROOT / "cli.py"]:
         yield from ast.walk(ast.parse(source.read_text(encoding="utf-8")))
 
 

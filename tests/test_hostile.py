@@ -252,7 +252,7 @@ def test_a_crash_in_the_speech_engine_costs_one_clip_and_leaves_no_entry():
         os.kill(worker.process.pid, signal.SIGCONT)
         speaking.join(20)
         assert [f.reason for f in failures] == ["the speech engine crashed"]
-        assert not clip_cache().path_for(victim.key(engine.engine)).exists()
+        assert not clip_cache().path_for(victim.key()).exists()
         after = SpeechRequest("The next clip is fine.", "gmw/en-us", 130, 0.9)
         assert engine.synthesize([after]) == []
 

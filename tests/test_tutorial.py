@@ -216,7 +216,7 @@ def make_recording(path: Path) -> None:
     request = SpeechRequest(WELCOME, "gmw/en-us", 110, 0.9)
     with SpeechEngine(workers=1) as engine:
         assert engine.synthesize([request]) == []
-        clip = load_clip(request.key(engine.engine))
+        clip = load_clip(request.key())
     quiet = np.zeros(ENGINE_SAMPLE_RATE // 2, dtype="<i2")
     audio = np.concatenate([quiet, (clip.astype(np.float64) * 0.25).astype("<i2"), quiet])
     path.parent.mkdir(parents=True, exist_ok=True)
