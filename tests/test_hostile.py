@@ -236,7 +236,9 @@ def test_a_crash_in_the_speech_engine_costs_one_clip_and_leaves_no_entry():
 
     from meditations.speech import SpeechEngine, SpeechRequest, clip_cache
 
-    with SpeechEngine(workers=1, timeout=10) as engine:
+    # A generous timeout: on a loaded machine a short one can pass before the crash is seen, and the crash
+    # would then be reported as a hang.
+    with SpeechEngine(workers=1, timeout=30) as engine:
         engine.start()
         victim = SpeechRequest("This sentence is spoken while the engine is killed.", "gmw/en-us", 60, 0.9)
         worker = engine._workers[0]
@@ -250,7 +252,7 @@ def test_a_crash_in_the_speech_engine_costs_one_clip_and_leaves_no_entry():
             time.sleep(0.005)
         os.kill(worker.process.pid, signal.SIGSEGV)
         os.kill(worker.process.pid, signal.SIGCONT)
-        speaking.join(20)
+        speaking.join(40)
         assert [f.reason for f in failures] == ["the speech engine crashed"]
         assert not clip_cache().path_for(victim.key()).exists()
         after = SpeechRequest("The next clip is fine.", "gmw/en-us", 130, 0.9)
