@@ -236,10 +236,10 @@ def test_a_crash_in_the_speech_engine_costs_one_clip_and_leaves_no_entry():
 
     from meditations.speech import SpeechEngine, SpeechRequest, clip_cache
 
-    # A generous timeout: on a loaded machine a short one can pass before the crash is seen, and the crash
-    # would then be reported as a hang.
-    with SpeechEngine(workers=1, timeout=30) as engine:
+    with SpeechEngine(workers=1, timeout=10) as engine:
         engine.start()
+        # the worker loads its engine with its first clip: load it now, so the stop below catches a request
+        assert engine.synthesize([SpeechRequest("Ready.", "gmw/en-us", 130, 0.9)]) == []
         victim = SpeechRequest("This sentence is spoken while the engine is killed.", "gmw/en-us", 60, 0.9)
         worker = engine._workers[0]
         # A real crash with the request in flight: stop the engine, let the request reach it, then SIGSEGV.
@@ -252,7 +252,7 @@ def test_a_crash_in_the_speech_engine_costs_one_clip_and_leaves_no_entry():
             time.sleep(0.005)
         os.kill(worker.process.pid, signal.SIGSEGV)
         os.kill(worker.process.pid, signal.SIGCONT)
-        speaking.join(40)
+        speaking.join(20)
         assert [f.reason for f in failures] == ["the speech engine crashed"]
         assert not clip_cache().path_for(victim.key()).exists()
         after = SpeechRequest("The next clip is fine.", "gmw/en-us", 130, 0.9)
