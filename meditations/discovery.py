@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .errors import RenderError
 from .loader import LIBRARY_FILE, find_library_root, is_partial
+from .safe_files import within
 
 SCRIPT_SUFFIXES = (".yaml", ".yml")
 
@@ -17,15 +18,7 @@ def is_track_script(path: Path, named_folder: Path | None = None) -> bool:
     if path.name == LIBRARY_FILE:
         return False
     roots = [find_library_root(path), Path.cwd()] + ([named_folder] if named_folder else [])
-    return not any(is_partial(path, root) for root in roots if _is_below(path, root))
-
-
-def _is_below(path: Path, root: Path) -> bool:
-    try:
-        Path(os.path.realpath(path)).relative_to(os.path.realpath(root))  # realpath: a link loop never raises
-    except ValueError:
-        return False
-    return True
+    return not any(is_partial(path, root) for root in roots if within(path, root))
 
 
 def find_scripts(paths) -> list[Path]:

@@ -22,7 +22,7 @@ from .breathing import DEFAULT_WORDS, PRESETS, parse_pattern
 from .script import (DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Bell, Breathe, Chapter, Finish, Include,
                      Pace, Pause, Repeat, Say, Script, VoiceSettings)
 from .format_limits import check_chapter_count
-from .safe_files import FileLimits, file_problem, file_sentence, image_problem
+from .safe_files import FileLimits, file_problem, file_sentence, image_problem, within
 from .text import fill_placeholders, is_variable_name, parse_say_text
 from .values import control_character, cue_word_problem, speaks_words, value_problem
 from .yamlsource import Limits, compose, env_limit, location_of, read_text, scalar_value
@@ -220,8 +220,7 @@ def library_file(node, ctx: _Context, what: str, kind: str = "audio") -> Path | 
     if relative is None:
         return None
     real = Path(os.path.realpath(ctx.path.parent / relative))
-    root = Path(os.path.realpath(ctx.library_root))
-    if root != real and root not in real.parents:
+    if not within(real, ctx.library_root):
         ctx.error(node, f"'{what}' file '{excerpt(relative)}' is outside the library folder "
                         f"'{_show_path(ctx.library_root)}'")
         return None
@@ -530,8 +529,7 @@ def parse_include(entries, ctx: _Context):
     target = (ctx.path.parent / relative)
     real = Path(os.path.realpath(target))
     display = os.path.normpath(os.path.join(os.path.dirname(ctx.display), relative))
-    root = Path(os.path.realpath(ctx.library_root))
-    if root != real and root not in real.parents:
+    if not within(real, ctx.library_root):
         ctx.error(node, f"include '{excerpt(relative)}' is outside the library folder '{_show_path(ctx.library_root)}'")
         return None
     chain = ctx.include_chain + (ctx.path,)

@@ -10,11 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-def inside(path: Path, folder: Path) -> bool:
-    """Whether a resolved path is FOLDER or below it (both resolved: a link cannot lead out)."""
-    root = Path(os.path.realpath(folder))
-    return path == root or root in path.parents
+from .safe_files import within
 
 
 def in_client_folder(relative: str, folder: Path | None) -> tuple[Path | None, Path | None]:
@@ -24,6 +20,6 @@ def in_client_folder(relative: str, folder: Path | None) -> tuple[Path | None, P
     if folder is None:
         return None, None
     real = Path(os.path.realpath(folder / relative))
-    if not inside(real, folder):
+    if not within(real, folder):
         return None, None
     return (real, None) if real.is_file() else (None, real)

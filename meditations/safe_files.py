@@ -159,3 +159,9 @@ def is_regular_file(path) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return False
+
+
+def within(path, folder) -> bool:
+    """Whether PATH is FOLDER or below it, both with every link resolved (so a link cannot lead out)."""
+    real, root = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    return real == root or root in real.parents
