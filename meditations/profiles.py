@@ -18,7 +18,6 @@ Profiles hold personal data: keep them out of version control (the repository ig
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import yaml
 from .errors import Location, ProblemCollector, excerpt
 from .loader import (_Context, _kind, duration_value, mapping_keys, text_value, variable_defaults,
                      voice_settings, LoadOptions)
+from .safe_files import within
 from .script import DEFAULT_VOICE, Pace, VoiceSettings
 from .yamlsource import compose, location_of, read_text
 
@@ -181,6 +181,6 @@ def _tracks(node, ctx: _Context, library: Path, default_length: float | None) ->
 
 def _find_script(library: Path, name: str) -> Path | None:
     for candidate in (library / name, library / f"{name}.yaml", library / f"{name}.yml"):
-        if candidate.is_file() and Path(os.path.realpath(candidate)).is_relative_to(os.path.realpath(library)):
+        if candidate.is_file() and within(candidate, library):
             return candidate
     return None
