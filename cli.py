@@ -14,19 +14,21 @@ from meditations.durations import format_duration, parse_duration
 from meditations.errors import MeditateError, ScriptError
 from meditations.containment import refuse_bad_name, refuse_shared_outputs, shown
 from meditations.discovery import find_scripts, find_scripts_with_names, output_name, refuse_non_track
+from meditations.templates import TEMPLATES
 
 EXIT_FAILED = 1
 
 
 class MeditateGroup(click.Group):
-    """Turns engine errors into messages and exit codes, in this one place."""
+    """Turns engine errors into messages and exit codes, in this one place. A command returns how many of its
+    items (scripts, tracks) failed; any failure makes the exit code EXIT_FAILED."""
 
     def invoke(self, ctx: click.Context):
         from meditations.signals import Interrupted, interruptible
 
         try:
             with interruptible():
-                return super().invoke(ctx)
+                failed = super().invoke(ctx)
         except MeditateError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -43,18 +45,62 @@ class MeditateGroup(click.Group):
             where = f"{shown(exc.filename)}: " if exc.filename else ""
             click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
             ctx.exit(EXIT_FAILED)
+        if failed:
+            ctx.exit(EXIT_FAILED)
+
+
+def error_lines(exc: MeditateError) -> list[str]:
+    """An engine error as the lines a user sees: located problems as FILE:LINE:COL lines, anything else as
+    'Error: ...'."""
+    if isinstance(exc, ScriptError):
+        return [str(problem) for problem in exc.problems]
+    return [f"Error: {exc}"]
 
 
 def report(exc: MeditateError) -> None:
-    """Print an engine error: located problems as FILE:LINE:COL lines, anything else as 'Error: ...'."""
-    if isinstance(exc, ScriptError):
-        for line in exc.lines():
-            click.echo(line, err=True)
-    else:
-        click.echo(f"Error: {exc}", err=True)
+    """Print an engine error on stderr."""
+    for line in error_lines(exc):
+        click.echo(line, err=True)
 
 
-def parse_set(ctx, param, values) -> tuple[tuple[str, str], ...]:
+class Batch:
+    """Runs each item of a command (a script to render or validate), reports each failure and goes on past
+    it, and counts the failures (the command returns the count: MeditateGroup maps it to the exit code).
+
+    `alone`: the command has one item, whose error ends it like any other error. `catch`: the errors that
+    cost one item (others end the command). `deferred`: the failures are said together at the end."""
+
+    def __init__(self, total: int, alone: bool = False, catch: type[MeditateError] = MeditateError,
+                 deferred: bool = False):
+        self.total = total
+        self.alone = alone
+        self.catch = catch
+        self.deferred = deferred
+        self.errors: list[MeditateError] = []
+
+    def run(self, action, *args):
+        """action(*args), or None when it raised an error of this batch's kind (reported, counted)."""
+        try:
+            return action(*args)
+        except MeditateError as exc:
+            if self.alone or not isinstance(exc, self.catch):
+                raise
+            self.errors.append(exc)
+            if not self.deferred:
+                report(exc)
+            return None
+
+    def finish(self, summary: bool = True) -> int:
+        """Say the deferred failures and (with `summary`) how many items failed; returns that count."""
+        if self.deferred:
+            for exc in self.errors:
+                report(exc)
+        if self.errors and summary:
+            click.echo(f"{len(self.errors)} of {self.total} scripts failed", err=True)
+        return len(self.errors)
+
+
+def parse_set(_ctx, _param, values) -> tuple[tuple[str, str], ...]:
     """--set KEY=VALUE pairs."""
     from meditations.errors import excerpt
     from meditations.safe_files import env_limit
@@ -77,7 +123,7 @@ def set_option(function):
                         help="Fill a {placeholder}: overrides the script's variables. Repeatable.")(function)
 
 
-def parse_length(ctx, param, value):
+def parse_length(_ctx, _param, value):
     """--length 10m"""
     if value is None:
         return None
@@ -90,7 +136,7 @@ def parse_length(ctx, param, value):
     return seconds
 
 
-def parse_loudness(ctx, param, value):
+def parse_loudness(_ctx, _param, value):
     """--loudness -18: a finite number (click's range check lets NaN through: it compares false)."""
     import math
 
@@ -101,7 +147,8 @@ def parse_loudness(ctx, param, value):
 
 def audio_options(function):
     function = click.option("--length", callback=parse_length, metavar="DURATION",
-                            help="Fit the track to this length (e.g. 10m): pauses and timed breathing stretch.")(function)
+                            help="Fit the track to this length (e.g. 10m): pauses and timed breathing "
+                                 "stretch.")(function)
     function = click.option("--loudness", type=click.FloatRange(-36, -9), callback=parse_loudness, metavar="LUFS",
                             help="Target loudness in LUFS (default -16).")(function)
     function = click.option("--bitrate", type=click.Choice(["32", "48", "64", "96", "128", "160", "192"]),
@@ -170,7 +217,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @set_option
 @audio_options
 def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sample_rate, channels, bitrate, loudness,
-                   length) -> None:
+                   length) -> int:
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
     from meditations.preview import preview_suffix, select_chapter, select_steps
     from meditations.render import load, render
@@ -179,41 +226,34 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
     jobs, options, out_dir = render_jobs(scripts, profile, out_dir, overrides, preview=bool(step_spec or chapter))
     if (step_spec or chapter) and len(jobs) != 1:
         raise click.UsageError("--steps and --chapter preview one script at a time")
-    scripts_loaded, failed = [], 0
-    for path, track_length, name in jobs:
-        try:
-            refuse_non_track(path)
-            script = load(path, (), replace(audio, length=audio.length or track_length), options)
-            show_warnings(script)
-            if step_spec:
-                script = select_steps(script, step_spec)
-            elif chapter:
-                script = select_chapter(script, chapter)
-            scripts_loaded.append((path, name, script))
-        except MeditateError as exc:
-            if len(jobs) == 1:
-                raise
-            report(exc)
-            failed += 1
+
+    def load_one(path, track_length):
+        refuse_non_track(path)
+        script = load(path, (), replace(audio, length=audio.length or track_length), options)
+        show_warnings(script)
+        if step_spec:
+            return select_steps(script, step_spec)
+        if chapter:
+            return select_chapter(script, chapter)
+        return script
+
+    def render_one(path, script, target):
+        refuse_bad_name(path, target.name)
+        return render(script, target, engine)
+
+    batch = Batch(len(jobs), alone=len(jobs) == 1)
+    loaded = [(path, name, batch.run(load_one, path, track_length)) for path, track_length, name in jobs]
+    scripts_loaded = [(path, name, script) for path, name, script in loaded if script is not None]
     check_overrides([s for _, _, s in scripts_loaded], overrides)
     suffix = preview_suffix(step_spec, chapter)
     targets = [(path, script, out_dir / f"{name}{suffix}.mp3") for path, name, script in scripts_loaded]
     refuse_shared_outputs([(path, target) for path, _, target in targets])  # never a silent overwrite
     with speech_engine() as engine:
         for path, script, target in targets:
-            try:
-                refuse_bad_name(path, target.name)
-                result = render(script, target, engine)
-            except MeditateError as exc:
-                if len(jobs) == 1:
-                    raise
-                report(exc)
-                failed += 1
-                continue
-            click.echo(f"wrote {result.path} ({format_duration(result.timeline.duration)})")
-    if failed:
-        click.echo(f"{failed} of {len(jobs)} scripts failed", err=True)
-        sys.exit(EXIT_FAILED)
+            result = batch.run(render_one, path, script, target)
+            if result is not None:
+                click.echo(f"wrote {result.path} ({format_duration(result.timeline.duration)})")
+    return batch.finish()
 
 
 def render_jobs(scripts, profile, out_dir, overrides, preview=False):
@@ -241,7 +281,7 @@ def render_jobs(scripts, profile, out_dir, overrides, preview=False):
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
               help="Check a client profile, and its scripts with the client's settings.")
-def validate_command(paths, profile) -> None:
+def validate_command(paths, profile) -> int:
     """Check scripts (files, or every script below folders) without rendering."""
     from meditations.planner import check_cues
     from meditations.render import load
@@ -253,27 +293,28 @@ def validate_command(paths, profile) -> None:
         check_profile(client)
         if not paths:
             click.echo(f"{profile}: {len(client.tracks)} script{'s' if len(client.tracks) != 1 else ''} valid")
-            return
+            return 0
     if not paths:
         raise click.UsageError("name the scripts or folders to check, or a --profile")
     scripts = find_scripts(paths)
-    problems: list[str] = []
+
+    def check(path):
+        script = load(path)
+        show_warnings(script)
+        check_cues(script, engine)
+
+    batch = Batch(len(scripts), catch=ScriptError, deferred=True)  # problems after every warning, as a list
     with speech_engine() as engine:
         for path in scripts:
-            try:
-                script = load(path)
-                show_warnings(script)
-                check_cues(script, engine)
-            except ScriptError as exc:
-                problems.extend(exc.lines())
-    if problems:
-        for line in problems:
-            click.echo(line, err=True)
-        sys.exit(EXIT_FAILED)
+            batch.run(check, path)
+    failed = batch.finish(summary=False)
+    if failed:
+        return failed
     if not scripts:
         raise click.UsageError("no scripts found in " + ", ".join(map(str, paths))
                                + " (partials are checked through the scripts that include them)")
     click.echo(f"{len(scripts)} script{'s' if len(scripts) != 1 else ''} valid")
+    return 0
 
 
 @main.command("plan")
@@ -347,7 +388,7 @@ def voices_command(wanted, sample, language, out_dir) -> None:
 
 @main.command("new")
 @click.argument("name", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--template", type=click.Choice(["visualization", "breathing", "body-scan", "blank"]),
+@click.option("--template", type=click.Choice(TEMPLATES),
               default="visualization", show_default=True, help="What kind of practice to start from.")
 def new_command(name, template) -> None:
     """Start a new script NAME(.yaml) from a commented template (never overwrites a file)."""
@@ -381,7 +422,7 @@ def new_command(name, template) -> None:
 @set_option
 @audio_options
 def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, profile, base_url, quiet, overrides,
-                  sample_rate, channels, bitrate, loudness, length) -> None:
+                  sample_rate, channels, bitrate, loudness, length) -> int:
     """Build every script below SCRIPTS_DIR (default scripts/) into OUTPUT, rebuilding only what changed."""
     from meditations.library import BuildRequest, BuildSettings, build
 
@@ -423,13 +464,12 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
         for track in report.built:
             click.echo(f"would build {track.relative}: {track.reason}")
         click.echo(f"{len(report.built)} to build, {len(report.unchanged)} unchanged")
-        return
+        return 0
     if verify and not quiet:
         click.echo(verify_summary(report))
     if not quiet:
         click.echo(report.summary + (f" ({', '.join(report.pruned)})" if report.pruned else ""))
-    if report.failed:
-        sys.exit(EXIT_FAILED)
+    return len(report.failed)
 
 
 def verify_summary(report) -> str:
@@ -470,7 +510,7 @@ class BuildProgress:
             self.finished += 1
         if track.error:
             self._clear()
-            for line in track.error:
+            for line in error_lines(track.error):
                 if line not in self.said:  # one problem of several tracks (a script given twice) is said once
                     click.echo(line, err=True)
                     self.said.add(line)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from .errors import MeditateError, ScriptError
+from .errors import MeditateError, UnexpectedError
 from .signals import Interrupted, stop_processes, worker_initializer, working
 
 
@@ -22,12 +22,10 @@ def _worker(args):
     with working():
         try:
             record = render_track(track, voices, out_dir)
-        except ScriptError as exc:
-            return track.relative, None, exc.lines()
-        except MeditateError as exc:
-            return track.relative, None, [f"Error: {exc}"]
+        except MeditateError as exc:  # handed back as it is (it pickles): cli.py says it
+            return track.relative, None, exc
         except Exception as exc:  # a bug must cost one track, not the build; it is reported with the track
-            return track.relative, None, [f"Error: {track.script}: unexpected {type(exc).__name__}: {exc}"]
+            return track.relative, None, UnexpectedError.of(track.script, exc)
         return track.relative, record, None
 
 
@@ -73,7 +71,7 @@ def build_tracks(tracks, jobs: int, out_dir: Path, report, progress: Callable,
         for future in concurrent.futures.as_completed(futures):
             name, record, error = future.result()
             track = by_name[name]
-            if error:
+            if error is not None:
                 track.error = error
                 report.failed.append(track)
             else:

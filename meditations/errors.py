@@ -1,4 +1,5 @@
-"""Domain exceptions. The engine raises these; cli.py turns them into messages and exit codes."""
+"""Domain exceptions. The engine raises these and never formats them into 'Error:' lines: cli.py alone turns
+them into messages and exit codes. They pickle, so a worker process hands them back as they are."""
 
 from __future__ import annotations
 
@@ -62,10 +63,6 @@ def shape(node) -> str:
 class MeditateError(Exception):
     """Base of every error the engine reports to a user."""
 
-    def lines(self) -> list[str]:
-        """The message as the lines a user should see."""
-        return [str(self)]
-
 
 class ScriptError(MeditateError):
     """A script (or a file it uses) is invalid; carries every problem found."""
@@ -74,8 +71,8 @@ class ScriptError(MeditateError):
         self.problems = sorted(dict.fromkeys(problems), key=_problem_order)
         super().__init__("\n".join(str(p) for p in self.problems))
 
-    def lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
+    def __reduce__(self):  # rebuilt from its problems, not from the joined text in args
+        return type(self), (self.problems,)
 
 
 def _problem_order(problem: Problem):
@@ -89,6 +86,16 @@ class RenderError(MeditateError):
 
 class MissingComponentError(MeditateError):
     """A needed component (speech library, voice, encoder) is not available; says how to get it."""
+
+
+class UnexpectedError(MeditateError):
+    """A bug met while making one item of a batch (a track of a build): it costs that item, not the batch,
+    and is reported with it. Carries only text, so it crosses process boundaries whatever the original was."""
+
+    @classmethod
+    def of(cls, item, exc: Exception) -> UnexpectedError:
+        """The error for `exc`, raised while making `item` (a script path)."""
+        return cls(f"{item}: unexpected {type(exc).__name__}: {exc}")
 
 
 class ProblemCollector:

@@ -67,7 +67,7 @@ class Track:
     sources: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
     reason: str = ""  # why it must be built ("" when up to date)
     estimate: float = 0.0  # seconds, roughly: longest tracks are started first
-    error: list[str] = field(default_factory=list)
+    error: MeditateError | None = None  # why it failed; cli.py says it
     found: str = ""  # what checking its track found wrong (it is rebuilt)
     record: dict = field(default_factory=dict)  # its manifest entry once built
 
@@ -179,7 +179,7 @@ def _read_sources(track: Track, hashes: FileHashes, base: Path) -> None:
     try:
         script = load_track(track)
     except MeditateError as exc:
-        track.error = exc.lines()
+        track.error = exc
         return
     track.estimate = script.estimated_seconds
     track.sources = {}
@@ -344,13 +344,13 @@ def refuse_unusable_outputs(tracks: list[Track]) -> None:
     (the other tracks are built)."""
     for track in tracks:
         if name_problem(track.relative) is not None:
-            track.error = ["Error: " + bad_name_message(track.script, track.relative)]
+            track.error = MeditateError(bad_name_message(track.script, track.relative))
     for sources, message in shared_outputs([(t.script, t.output) for t in tracks]):
         for track in tracks:
             if track.script in sources:
                 others = " and ".join(shown(s) for s in sources if s != track.script)
-                track.error = [f"Error: {shown(track.script)} would be written to {shown(track.output)}, "
-                               f"like {others}; rename one of them" if others else f"Error: {message}"]
+                track.error = MeditateError(f"{shown(track.script)} would be written to {shown(track.output)}, "
+                                            f"like {others}; rename one of them" if others else message)
 
 
 def build(request: BuildRequest, progress: Progress) -> BuildReport:

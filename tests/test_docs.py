@@ -72,6 +72,7 @@ import yaml
 from click.testing import CliRunner
 
 from meditations import loader
+from cli import error_lines
 from meditations.errors import ProblemCollector, ScriptError
 from meditations.loader import LoadOptions, load_library, load_script
 from meditations.planner import check_cues, plan
@@ -222,7 +223,7 @@ def problems_of(relative: str, engine: SpeechEngine) -> list[str]:
     try:
         validate(relative, engine)
     except ScriptError as exc:
-        return exc.lines()
+        return error_lines(exc)
     return []
 
 

@@ -13,6 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli import error_lines
 from meditations.errors import ScriptError
 from meditations.loader import load_script
 
@@ -164,7 +165,8 @@ def load_or_locate(path):
     try:
         load_script(path)
     except ScriptError as exc:
-        assert exc.lines() and all(LOCATED.match(line) for line in exc.lines()), exc.lines()
+        lines = error_lines(exc)
+        assert lines and all(LOCATED.match(line) for line in lines), lines
 
 
 @settings(max_examples=examples(150))
