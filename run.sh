@@ -5,6 +5,7 @@
 #   ./run.sh test       run the test suite (extra pytest arguments pass through, e.g. -m slow)
 #   ./run.sh meditate   run the meditate command itself (arguments pass through)
 #   ./run.sh fuzz       a long fuzzing session of the property tests (thousands of generated scripts)
+#   ./run.sh lint       the code checks: ruff (style, likely bugs), mypy (types), vulture (dead code)
 set -eu
 cd "$(dirname "$0")"
 VENV=.venv
@@ -52,6 +53,15 @@ case "$task" in
     fuzz)
         ensure_env
         MEDITATE_HYPOTHESIS_PROFILE=fuzz exec "$VENV/bin/python" -m pytest tests/test_properties.py -q "$@"
+        ;;
+    lint)
+        ensure_env
+        # every check runs (each says how many findings it has); any finding fails the task
+        status=0
+        echo "ruff:" >&2; "$VENV/bin/ruff" check "$@" || status=1
+        echo "mypy:" >&2; "$VENV/bin/mypy" || status=1
+        echo "vulture:" >&2; "$VENV/bin/vulture" && echo "no dead code" || status=1
+        exit $status
         ;;
     meditate)
         ensure_env

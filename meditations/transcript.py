@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from .planner import Timeline
 
-SPOKEN_CUE_KINDS = ("speech",)
-
 
 def _timestamp(seconds: float) -> str:
     milliseconds = int(round(seconds * 1000))
