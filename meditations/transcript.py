@@ -1,20 +1,13 @@
 """WebVTT transcripts: one cue per spoken sentence, timed from the timeline.
 
 Breathing steps whose cues are not spoken (tone, bell, none) get their cue words in brackets, so a
-reader can breathe along too. Silences are left as gaps between cues.
+reader can breathe along too. Silences are left as gaps between cues. transcript_read.py reads them back.
 """
 
 from __future__ import annotations
 
+from .clock import clock
 from .planner import Timeline
-
-
-def _timestamp(seconds: float) -> str:
-    milliseconds = int(round(seconds * 1000))
-    hours, rest = divmod(milliseconds, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
 def _clean(text: str) -> str:
@@ -42,5 +35,6 @@ def webvtt(timeline: Timeline) -> str:
     """The transcript as a WebVTT document."""
     lines = ["WEBVTT", ""]
     for index, (start, end, text) in enumerate(transcript_cues(timeline), start=1):
-        lines += [str(index), f"{_timestamp(start)} --> {_timestamp(end)}", text, ""]
+        timing = f"{clock(start, 'two-digit', millis=True)} --> {clock(end, 'two-digit', millis=True)}"
+        lines += [str(index), timing, text, ""]
     return "\n".join(lines)

@@ -52,13 +52,16 @@ LAYERS = {
     "meditations.encode_worker": STAGES,
     "meditations.verify": STAGES,
     "meditations.transcript": STAGES,
+    "meditations.transcript_read": STAGES,
     "meditations.publish": STAGES,
+    "meditations.publishing": STAGES,  # the playlist, page and feed of publish.py
     # primitives: errors, the script's data, files and processes
     "meditations": PRIMITIVES,  # the package itself: its version
     "meditations.errors": PRIMITIVES,
     "meditations.script": PRIMITIVES,
     "meditations.breathing": PRIMITIVES,
     "meditations.durations": PRIMITIVES,
+    "meditations.clock": PRIMITIVES,
     "meditations.safe_files": PRIMITIVES,
     "meditations.containment": PRIMITIVES,
     "meditations.cache": PRIMITIVES,

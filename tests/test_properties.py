@@ -298,7 +298,8 @@ def test_playlists_stay_valid_whatever_the_names(names, titles):
     """A name meditate accepts for a track gives exactly one entry line in the playlist, never a comment, and a
     title never adds a line."""
     from meditations.containment import name_problem
-    from meditations.publish import PublishSettings, playlist
+    from meditations.publishing.common import PublishSettings
+    from meditations.publishing.playlist import playlist
 
     records = [{"file": name, "title": title, "duration": 1.0} for name, title in zip(names, titles)
                if name_problem(name) is None]

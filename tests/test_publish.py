@@ -19,7 +19,8 @@ import pytest
 
 from meditations.errors import MeditateError
 from meditations.library import BuildRequest, build
-from meditations.publish import ITUNES, PublishSettings, publish
+from meditations.publish import PublishSettings, publish
+from meditations.publishing.feed import ITUNES
 
 HOSTILE = "Rest & <script>window.injected = 1</script> \"now\""
 SCRIPTS = {

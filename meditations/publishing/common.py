@@ -1,0 +1,78 @@
+"""Pieces shared by the playlist, the web page and the podcast feed: their settings, file names, and
+text, URL and size forms."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from ..containment import inside
+
+PLAYLIST = "library.m3u8"
+PAGE = "index.html"
+FEED = "feed.xml"
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """How the library is presented: names for the playlist, page and feed, and where it is hosted."""
+
+    album: str = "Meditations"
+    artist: str = ""
+    description: str = ""
+    base_url: str | None = None  # where OUT_DIR is served (http:// or https://); a feed is written only with it
+    cover: str | None = None  # a cover image inside OUT_DIR, as a relative path with / separators
+    language: str = "en"
+
+
+def one_line(text) -> str:
+    """Text with every run of whitespace (newlines included) made one space, and no control characters."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "", " ".join(str(text or "").split()))
+
+
+def url_path(relative: str) -> str:
+    """A relative file path as a URL path: every part percent-encoded, / kept."""
+    return quote(relative, safe="/")
+
+
+def file_url(base_url: str, relative: str) -> str:
+    """The absolute URL of a file of out_dir served at base_url."""
+    return base_url.rstrip("/") + "/" + url_path(relative)
+
+
+def file_size(out_dir: Path, record: dict) -> int:
+    """The MP3's byte size: the record's, else the file's."""
+    size = record.get("size")
+    return int(size) if isinstance(size, int) and size > 0 else (out_dir / record["file"]).stat().st_size
+
+
+def human_size(size: int) -> str:
+    """A byte count as people read it (for example 5.2 MB)."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{max(1, round(size / 1000))} kB"
+
+
+def track_ids(tracks: list[dict]) -> list[str]:
+    """A unique, stable HTML id per track, made from its file name."""
+    ids, seen = [], set()
+    for record in tracks:
+        stem = re.sub(r"[^a-z0-9]+", "-", PurePosixPath(record["file"]).with_suffix("").as_posix().lower())
+        base = "track-" + (stem.strip("-") or "x")
+        name, n = base, 2
+        while name in seen:
+            name, n = f"{base}-{n}", n + 1
+        seen.add(name)
+        ids.append(name)
+    return ids
+
+
+def transcript_path(out_dir: Path, record: dict) -> str | None:
+    """The relative path of the track's WebVTT transcript when that file exists: the record's `transcript`,
+    else <stem>.vtt beside the MP3."""
+    name = record.get("transcript") or PurePosixPath(record["file"]).with_suffix(".vtt").as_posix()
+    if inside(out_dir, name) is None:  # below out_dir, reached without a link, a usable name
+        return None
+    return PurePosixPath(name).as_posix()
