@@ -12,15 +12,14 @@ from .errors import Location, Problem, RenderError, ScriptError
 from .layout import Clip, ClipLengths, Recordings
 from .planner import plan
 from .script import Bell, Breathe, Say, Script
-from .sounds import read_audio_file
-from .pcm import trim_silence
-from .speech import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, load_clip
+from .sounds import read_audio_file, trim_quiet
+from .speech import SpeechEngine
+from .speechclip import ENGINE_SAMPLE_RATE, SpeechRequest, load_clip
 from .steps import cue_texts, spoken, walk
 from .timeline import Timeline
 from .voicechoice import request_for, resolve_voices
 
 VOICE_REFERENCE_LUFS = -20.0  # used when a script has no synthesized speech to match recordings to
-RECORDING_SILENCE = 0.005  # a recording's edges quieter than this (of full scale) are trimmed
 
 
 def plan_with_speech(script: Script, engine: SpeechEngine) -> Timeline:
@@ -95,7 +94,7 @@ def _voice_recordings(script: Script, lengths: dict[SpeechRequest, int]) -> dict
         if say.recording in measured:
             continue
         try:
-            audio = trim_silence(read_audio_file(say.recording, rate), rate, RECORDING_SILENCE)
+            audio = trim_quiet(read_audio_file(say.recording, rate), rate)
         except RenderError as exc:
             raise ScriptError([Problem(say.recording_location or say.location, str(exc))]) from None
         if audio.size == 0:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from .engines import DEFAULT_ENGINE, Voice, engine_module
 from .errors import Problem, ScriptError, excerpt
 from .script import VoiceSettings, scaled_rate
-from .speech import SpeechRequest, resolve_voice
+from .speechclip import SpeechRequest
 from .steps import spoken
+from .voices import resolve_voice
 
 
 def voice_key(settings: VoiceSettings) -> tuple:
