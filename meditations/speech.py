@@ -148,11 +148,11 @@ class SpeechEngine:
                 worker = self._workers[index]
                 try:
                     status, value = worker.connection.recv()
-                except (EOFError, OSError):
-                    status, value = "error", "the speech engine crashed"
+                except (EOFError, OSError):  # its end of the pipe closed: it is dying, perhaps not yet dead
+                    status, value = "crashed", "the speech engine crashed"
                 if status != "ok":
                     failures.append(SynthesisFailure(worker.job, value))
-                if status == "error" and not worker.process.is_alive():
+                if status == "crashed" or (status == "error" and not worker.process.is_alive()):
                     self._replace(index)
                 worker.job = None
                 self._progress(total - len(queue) - len(busy), total)
