@@ -283,7 +283,7 @@ def render_jobs(scripts, profile, out_dir, overrides, preview=False):
               help="Check a client profile, and its scripts with the client's settings.")
 def validate_command(paths, profile) -> int:
     """Check scripts (files, or every script below folders) without rendering."""
-    from meditations.planner import check_cues
+    from meditations.clips import check_cues
     from meditations.render import load
 
     if profile is not None:
@@ -324,14 +324,14 @@ def validate_command(paths, profile) -> int:
 @audio_options
 def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate, loudness, length) -> None:
     """Show the exact timeline the renderer will produce."""
-    from meditations.planner import plan
+    from meditations.clips import plan_with_speech
     from meditations.render import load
 
     script = load(script_path, overrides, audio_overrides(sample_rate, channels, bitrate, loudness, length))
     show_warnings(script)
     check_overrides([script], overrides)
     with speech_engine() as engine:
-        timeline = plan(script, engine)
+        timeline = plan_with_speech(script, engine)
     if as_json:
         click.echo(json.dumps(timeline.to_json(), ensure_ascii=False))
         return

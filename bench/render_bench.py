@@ -326,7 +326,7 @@ def prepare(script_path: Path, tree: Path, work: Path) -> Setup:
         import imageio_ffmpeg
 
         from meditations.encoder import LAME_QUALITY
-        from meditations.planner import resolve_voices
+        from meditations.voicechoice import resolve_voices
         from meditations.render import load
         from meditations.speech import SpeechEngine
     except ImportError as exc:

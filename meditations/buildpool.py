@@ -34,8 +34,9 @@ def presynthesize(tracks, jobs: int, progress=None):
     common opening) is made one time, by all cores; progress(done, total) follows it. Returns the voice list
     for the workers."""
     from .library import load_track
-    from .planner import resolve_voices, speech_requests
+    from .clips import speech_requests
     from .speech import SpeechEngine
+    from .voicechoice import resolve_voices
 
     with SpeechEngine(workers=jobs) as engine:
         voices = engine.voices()

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from .errors import Problem, RenderError, ScriptError
 from .loudness import CHUNK, Meter, integrated_loudness, limited_energy, limiter_curve
-from .planner import Event, Timeline
+from .pcm import resample
+from .timeline import Event, Timeline
 from .script import Background, Finish
 from .sounds import (BellSound, LoopedFile, NoiseBed, RecordingSound, ToneSound, bell_strike, read_audio_file, tone,
                      trim_quiet)
@@ -61,8 +61,7 @@ def speech_samples(key: str, rate: int, length: int) -> np.ndarray:
         raise RenderError("a speech clip vanished from the cache while mixing; run the command again")
     audio = clip.astype(np.float32) / 32768.0
     if rate != ENGINE_SAMPLE_RATE:
-        g = math.gcd(rate, ENGINE_SAMPLE_RATE)
-        audio = resample_poly(audio, rate // g, ENGINE_SAMPLE_RATE // g).astype(np.float32)
+        audio = resample(audio, ENGINE_SAMPLE_RATE, rate)
     return edge_fade(fit(audio, length).copy(), rate)
 
 

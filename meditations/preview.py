@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from .errors import RenderError
 from .script import Chapter, Include, Script
+from .steps import walk
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 PREVIEW_LEAD_IN = 0.5
@@ -35,13 +36,8 @@ def select_steps(script: Script, spec: str) -> Script:
 
 
 def _flatten_includes(steps) -> list:
-    flat = []
-    for step in steps:
-        if isinstance(step, Include):
-            flat.extend(_flatten_includes(step.steps))
-        else:
-            flat.append(step)
-    return flat
+    """The steps with every include opened in place (a repeat stays one step)."""
+    return list(walk(steps, opens=lambda step: isinstance(step, Include)))
 
 
 def chapter_titles(script: Script) -> list[str]:

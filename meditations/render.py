@@ -14,9 +14,10 @@ from .errors import RenderError
 from .loader import LoadOptions, audio_problem, load_script
 from . import mixer
 from .mixer import finished_blocks
-from .planner import Timeline, plan
+from .clips import plan_with_speech
 from .script import Script
 from .speech import SpeechEngine
+from .timeline import Timeline
 from .verify import StreamCheck, speech_spans
 
 
@@ -83,7 +84,7 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
            placing: Callable[[RenderResult], None] | None = None) -> RenderResult:
     """Render one script to an MP3, checked against its plan before it is renamed into place.
     `placing` is called with the result once the track is checked, just before it goes into place."""
-    timeline = plan(script, engine)
+    timeline = plan_with_speech(script, engine)
     levels = mixer.measure(timeline, script.background, script.finish)
     blocks = finished_blocks(timeline, script.background, script.finish, levels)
     audible = math.isfinite(levels.measured_lufs)  # pauses alone make a silent track, as planned

@@ -11,7 +11,8 @@ import yaml
 from .errors import MeditateError
 from .render import RenderResult, load, render
 from .engines import Voice
-from .speech import SpeechEngine, resolve_voice
+from .speech import SpeechEngine
+from .voices import resolve_voice
 
 SAMPLE_TEXT = "Hello. This is the voice called {voice}. Breathe in slowly, and let your shoulders soften."
 

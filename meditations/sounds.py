@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RenderError
+from .pcm import resample, trim_silence
 
 # A struck bowl's partials are inharmonic; these ratios and decay times are typical of a small
 # singing bowl (higher partials die away faster). Each partial is a pair of slightly detuned
@@ -53,10 +54,7 @@ class RecordingSound:
 
 def trim_quiet(audio: np.ndarray, rate: int, threshold: float = 0.005) -> np.ndarray:
     """A recording without its silent lead-in and tail (a few ms kept either side)."""
-    loud = np.flatnonzero(np.abs(audio) > threshold)
-    if loud.size == 0:
-        return audio[:0]
-    return audio[max(0, loud[0] - int(0.01 * rate)):loud[-1] + 1 + int(0.04 * rate)]
+    return trim_silence(audio, rate, threshold)
 
 
 def natural_ring_seconds() -> float:
@@ -204,10 +202,7 @@ def _read_wav_with_pydub(path: Path, rate: int) -> np.ndarray:
     segment = segment.set_channels(1).set_sample_width(2)
     audio = np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float32) / 32768.0
     if segment.frame_rate != rate:
-        from scipy.signal import resample_poly
-
-        g = math.gcd(rate, segment.frame_rate)
-        audio = resample_poly(audio, rate // g, segment.frame_rate // g).astype(np.float32)
+        audio = resample(audio, segment.frame_rate, rate)
     return audio
 
 

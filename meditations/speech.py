@@ -9,215 +9,19 @@ the engine's silent lead-in and tail trimmed.
 
 from __future__ import annotations
 
-import json
-import multiprocessing
-import os
 import time
-from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-import numpy as np
+from .cache import cache_key
+from .engines import Voice, engine_module
+from .speechclip import ENGINE_SAMPLE_RATE, SpeechRequest, clip_cache, load_clip
+from .voices import resolve_voice, voices_from_json, voices_json
+from .workerhandle import Hung, WorkerHandle
 
-from .cache import BlobCache, cache_key, cache_root
-from .engines import CLIP_RATE, DEFAULT_ENGINE, Voice, engine_module
-from .errors import MissingComponentError, RenderError
-
-ENGINE_SAMPLE_RATE = CLIP_RATE  # the rate of every cached clip (the mixer and planner resample from it)
-_SILENCE_THRESHOLD = 150  # of 32767: below this the engine's lead-in and tail are trimmed
-_KEEP_BEFORE = int(0.010 * CLIP_RATE)
-_KEEP_AFTER = int(0.040 * CLIP_RATE)
-
-
-@dataclass(frozen=True)
-class SpeechRequest:
-    """Everything that changes a clip's audio."""
-
-    text: str
-    voice_id: str
-    rate: int
-    volume: float
-    engine: str = DEFAULT_ENGINE
-    identity: str = ""  # the engine's versions and the voice file's hash (filled in for eSpeak NG)
-    model: str = field(default="", compare=False)  # where a Piper model is (not part of the key)
-    sample_rate: int = field(default=CLIP_RATE, compare=False)
-
-    def __post_init__(self):
-        if not self.identity and self.engine == DEFAULT_ENGINE:
-            object.__setattr__(self, "identity", f"{DEFAULT_ENGINE}:{engine_module(DEFAULT_ENGINE).version()}")
-
-    @classmethod
-    def of(cls, voice: Voice, text: str, rate: int, volume: float) -> "SpeechRequest":
-        """The request for a text in one of the engines' voices."""
-        return cls(text, voice.id, rate, volume, voice.engine, voice.identity, voice.model, voice.sample_rate)
-
-    def key(self) -> str:
-        """The clip's cache key: this request (engine, versions, voice hash), the tool's version."""
-        return cache_key("speech", self)
-
-    @property
-    def voice(self) -> Voice:
-        """The voice this request is spoken in."""
-        return Voice(self.voice_id, self.voice_id, "", self.engine, self.sample_rate, "", self.identity, self.model)
-
-
-def clip_cache() -> BlobCache:
-    """The shared on-disk cache of synthesized clips."""
-    return BlobCache(cache_root() / "speech")
-
-
-def load_clip(key: str) -> np.ndarray | None:
-    """A cached clip as int16 samples at CLIP_RATE, or None."""
-    payload = clip_cache().get(key)
-    if payload is None:
-        return None
-    return np.frombuffer(payload, dtype="<i2")
-
-
-def trim_silence(samples: np.ndarray) -> np.ndarray:
-    """The clip without the engine's silent lead-in and tail (a few ms kept either side)."""
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > _SILENCE_THRESHOLD)
-    if loud.size == 0:
-        return samples[:0]
-    start = max(0, loud[0] - _KEEP_BEFORE)
-    end = min(samples.size, loud[-1] + 1 + _KEEP_AFTER)
-    return samples[start:end]
-
-
-def cannot_start(engine: str, said: str) -> str:
-    """The one line for an engine that cannot start in a worker, and what to do about it."""
-    detail = f" ({said})" if said else ""
-    if engine == "piper":
-        return (f"the Piper speech engine could not start{detail}; it may not run on this machine: "
-                "use 'voice: {engine: pyttsx3}' to speak with eSpeak NG instead")
-    return (f"the eSpeak NG speech engine could not start{detail}; reinstall it with: "
-            "pip install --force-reinstall espeakng-loader pyttsx3"
-            + (" (and check ESPEAK_DATA_PATH)" if os.environ.get("ESPEAK_DATA_PATH") else ""))
-
-
-def resolve_voice(wanted: str | None, language: str, voices: list[Voice]) -> Voice | None:
-    """The voice for a name (voice id, language code or display name) or, if none, a language."""
-    query = (wanted or language or "en").strip().lower()
-    for test in (lambda v: v.id.lower() == query,
-                 lambda v: v.language.lower() == query,
-                 lambda v: v.id.rsplit("/", 1)[-1].lower() == query,
-                 lambda v: v.name.lower() == query):
-        for voice in voices:
-            if test(voice):
-                return voice
-    if wanted is None:
-        for voice in voices:
-            if voice.language.lower().startswith(query + "-"):
-                return voice
-    return None
-
-
-def voices_json(voices: list[Voice]) -> bytes:
-    """A voice list as stored in the cache."""
-    return json.dumps([[v.id, v.name, v.language, v.engine, v.sample_rate, v.source, v.identity, v.model]
-                       for v in voices]).encode("utf-8")
-
-
-def voices_from_json(payload: bytes) -> list[Voice] | None:
-    """A stored voice list, or None when damaged."""
-    try:
-        return [Voice(*entry) for entry in json.loads(payload)]
-    except (ValueError, TypeError):
-        return None
-
-
-
-
-# ---------------------------------------------------------------- the pool the engines run in
-
-class _Hung(RenderError):
-    """A worker that did not answer in time."""
-
-
-class _Worker:
-    def __init__(self, cache_folder: str):
-        import tempfile
-
-        from .speechworker import _worker_main
-
-        context = multiprocessing.get_context("spawn")
-        self.connection, child = context.Pipe()
-        handle, self.log_path = tempfile.mkstemp(prefix="meditate-speech-", suffix=".log")
-        os.close(handle)
-        self.process = context.Process(target=_worker_main, args=(child, cache_folder, self.log_path), daemon=True)
-        self.process.start()
-        child.close()
-        self.ready = False
-        self.opened: set[str] = set()
-        self.job: SpeechRequest | None = None
-        self.started = 0.0
-
-    def wait_ready(self, timeout: float) -> None:
-        if self.ready:
-            return
-        status = self._reply(timeout, "the speech worker did not start")[0]
-        if status != "ready":
-            self.stop()
-            raise RenderError("the speech worker did not start")
-        self.ready = True
-
-    def _reply(self, timeout: float, late: str):
-        if not self.connection.poll(timeout):
-            self.stop()
-            raise _Hung(f"{late} within {timeout:.0f} s")
-        try:
-            return self.connection.recv()
-        except EOFError:
-            return "died", self.last_words()
-
-    def open(self, engine: str, timeout: float) -> None:
-        """Load an engine in this worker (once); an engine that cannot start is a MissingComponentError."""
-        if engine in self.opened:
-            return
-        self.wait_ready(timeout)
-        self.connection.send(("open", engine))
-        status, detail = self._reply(timeout, f"the {engine} speech engine did not start")
-        if status == "missing":
-            self.stop()
-            raise MissingComponentError(detail)
-        if status != "ok":
-            self.stop()
-            raise MissingComponentError(cannot_start(engine, detail or ""))
-        self.opened.add(engine)
-
-    def ask(self, command: str, payload, timeout: float):
-        """One request answered at once (a voice list)."""
-        self.connection.send((command, payload))
-        status, value = self._reply(timeout, "the speech engine did not answer")
-        if status == "missing":
-            raise MissingComponentError(value)
-        if status != "ok":
-            raise RenderError(f"the speech engine could not list its voices: {value}")
-        return value
-
-    def last_words(self) -> str:
-        """The last line the engine wrote to its error log (why it failed, if it said)."""
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-                lines = [line.strip() for line in handle if line.strip()]
-        except OSError:
-            return ""
-        return lines[-1][:200] if lines else ""
-
-    def stop(self) -> None:
-        try:
-            os.unlink(self.log_path)
-        except OSError:
-            pass
-        if self.process.is_alive():
-            try:
-                self.connection.send(None)
-            except (OSError, ValueError):
-                pass
-            self.process.join(timeout=1)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout=5)
-        self.connection.close()
+# what the rest of the engine, the tests and the benchmarks import from here
+__all__ = ["ENGINE_SAMPLE_RATE", "SpeechEngine", "SpeechRequest", "SynthesisFailure", "clip_cache", "load_clip",
+           "resolve_voice"]
 
 
 @dataclass(frozen=True)
@@ -235,13 +39,13 @@ class SpeechEngine:
         self.size = max(1, workers)
         self.timeout = timeout
         self.cache = clip_cache()
-        self._workers: list[_Worker] = []
+        self._workers: list[WorkerHandle] = []
         self._voices: dict[str, list[Voice]] = {}  # given: no worker is started just to list them
-        self._progress = lambda done, total: None
+        self._progress = _no_progress
         for voice in voices or ():
             self._voices.setdefault(voice.engine, []).append(voice)
 
-    def __enter__(self) -> "SpeechEngine":
+    def __enter__(self) -> SpeechEngine:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -260,8 +64,8 @@ class SpeechEngine:
         for worker in self._workers:
             worker.wait_ready(self.timeout)
 
-    def _spawn(self) -> _Worker:
-        return _Worker(str(self.cache.folder))
+    def _spawn(self) -> WorkerHandle:
+        return WorkerHandle(str(self.cache.folder))
 
     def voices(self) -> list[Voice]:
         """Every engine's voices."""
@@ -299,7 +103,7 @@ class SpeechEngine:
         missing = [r for r in dict.fromkeys(requests) if not self.cache.has(r.key())]
         if not missing:
             return []
-        self._progress = progress or (lambda done, total: None)
+        self._progress = progress or _no_progress
         self._progress(0, len(missing))
         while len(self._workers) < min(self.size, max(1, len(missing) // 8 + 1)):
             self._workers.append(self._spawn())
@@ -307,7 +111,7 @@ class SpeechEngine:
             worker.wait_ready(self.timeout)
         return self._run(missing)
 
-    def _assign(self, index: int, request: SpeechRequest) -> _Worker:
+    def _assign(self, index: int, request: SpeechRequest) -> WorkerHandle:
         worker = self._workers[index]
         if not worker.process.is_alive():  # died while idle: nothing was lost, start another
             self._replace(index)
@@ -330,9 +134,9 @@ class SpeechEngine:
                     request = queue.pop()
                     try:
                         worker = self._assign(index, request)
-                    except (BrokenPipeError, OSError, _Hung) as exc:
+                    except (BrokenPipeError, OSError, Hung) as exc:
                         failures.append(SynthesisFailure(request, f"the speech engine hung for over "
-                                                                  f"{self.timeout:.0f} s" if isinstance(exc, _Hung)
+                                                                  f"{self.timeout:.0f} s" if isinstance(exc, Hung)
                                                          else "the speech engine crashed"))
                         self._workers[index].job = None
                         self._replace(index)
@@ -343,12 +147,12 @@ class SpeechEngine:
                 index = busy.pop(connection)
                 worker = self._workers[index]
                 try:
-                    status, value = connection.recv()
-                except (EOFError, OSError):
-                    status, value = "error", "the speech engine crashed"
+                    status, value = worker.connection.recv()
+                except (EOFError, OSError):  # its end of the pipe closed: it is dying, perhaps not yet dead
+                    status, value = "crashed", "the speech engine crashed"
                 if status != "ok":
                     failures.append(SynthesisFailure(worker.job, value))
-                if status == "error" and not worker.process.is_alive():
+                if status == "crashed" or (status == "error" and not worker.process.is_alive()):
                     self._replace(index)
                 worker.job = None
                 self._progress(total - len(queue) - len(busy), total)
@@ -369,3 +173,7 @@ class SpeechEngine:
         self._workers[index].stop()
         self._workers[index] = self._spawn()
         self._workers[index].wait_ready(self.timeout)
+
+
+def _no_progress(_done: int, _total: int) -> None:
+    """Progress nobody follows."""

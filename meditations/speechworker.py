@@ -1,20 +1,23 @@
 """The speech worker process: loads engines when first needed, makes clips, stores them in the cache.
 
-Started with `spawn` by the pool in speech.py; one per core. Each clip is brought to one loudness per
-voice (VOICE_LOUDNESS), then the step's volume, and trimmed, so two engines in a track sit at one level.
+Started with `spawn` by its handle in workerhandle.py, for the pool in speech.py; one per core. Each clip
+is brought to one loudness per voice (VOICE_LOUDNESS), then the step's volume, and trimmed, so two engines
+in a track sit at one level.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .cache import BlobCache, cache_key
 from .engines import CLIP_RATE, engine_module
 from .errors import MissingComponentError
-from .speech import SpeechRequest, trim_silence
+from .pcm import resample
+from .speechclip import SpeechRequest, trim_clip
 
 VOICE_LOUDNESS = -20.0  # LUFS every voice is brought to (before the step's volume)
 _REFERENCE_TEXT = "Breathe in slowly, and let your shoulders soften as you breathe out."
@@ -26,7 +29,7 @@ class _Speaker:
     def __init__(self, cache: BlobCache, gains: BlobCache):
         self.cache = cache
         self.gain_cache = gains
-        self.synthesizers: dict[str, object] = {}
+        self.synthesizers: dict[str, Any] = {}
         self.gains: dict[str, float] = {}
 
     def open(self, engine: str) -> None:
@@ -38,12 +41,7 @@ class _Speaker:
         module = engine_module(request.engine)
         audio = self.synthesizers[request.engine].speak(request.voice, text, module.control(request.rate), seed)
         if request.sample_rate != CLIP_RATE and audio.size:
-            from math import gcd
-
-            from scipy.signal import resample_poly
-
-            g = gcd(CLIP_RATE, request.sample_rate)
-            audio = resample_poly(audio, CLIP_RATE // g, request.sample_rate // g).astype(np.float32)
+            audio = resample(audio, request.sample_rate, CLIP_RATE)
         return audio
 
     def gain(self, request: SpeechRequest) -> float:
@@ -65,12 +63,12 @@ class _Speaker:
         """Make one clip and store it; returns its length in samples."""
         key = request.key()
         audio = self.samples(request, request.text, int(key[:15], 16)) * (self.gain(request) * request.volume)
-        samples = trim_silence((np.clip(audio, -1.0, 32767 / 32768) * 32768).astype("<i2"))
+        samples = trim_clip((np.clip(audio, -1.0, 32767 / 32768) * 32768).astype("<i2"))
         self.cache.put(key, samples.tobytes())
         return int(samples.size)
 
 
-def _worker_main(connection, cache_folder: str, log_path: str) -> None:
+def worker_main(connection, cache_folder: str, log_path: str) -> None:
     """Serve requests from the parent until told to stop. Replies: ("ok", value) or ("error", text)."""
     import sys
 
@@ -79,7 +77,7 @@ def _worker_main(connection, cache_folder: str, log_path: str) -> None:
     # (eSpeak NG calls exit() when its data is missing).
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    sys.stdout = open(os.devnull, "w")
+    sys.stdout = os.fdopen(os.dup(devnull), "w")  # for the life of the worker
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 2)
     speaker = _Speaker(BlobCache(Path(cache_folder)), BlobCache(Path(cache_folder).parent / "voice-gain"))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from .engines import DEFAULT_ENGINE, Voice, engine_module
 from .errors import Problem, ScriptError, excerpt
 from .script import VoiceSettings, scaled_rate
-from .speech import SpeechRequest, resolve_voice
+from .speechclip import SpeechRequest
+from .steps import spoken
+from .voices import resolve_voice
 
 
 def voice_key(settings: VoiceSettings) -> tuple:
@@ -25,10 +27,7 @@ def choose(settings: VoiceSettings, language: str, voices, root=None) -> Voice |
             return model_voice(str(settings.model), f"{_shown(settings.model, root)} (the library)")
         except ModelProblem as exc:
             return str(exc)
-    if hasattr(voices, "voices_of"):
-        offered = voices.voices_of(engine)
-    else:
-        offered = [v for v in voices if v.engine == engine]
+    offered = voices.voices_of(engine) if hasattr(voices, "voices_of") else [v for v in voices if v.engine == engine]
     voice = resolve_voice(settings.name, language, offered)
     if voice is not None:
         return voice.problem or voice
@@ -53,8 +52,6 @@ def _shown(path, root) -> str:
 
 def resolve_voices(script, voices) -> dict:
     """The engine voice for every voice setting the script speaks with; unknown voices are located errors."""
-    from .planner import spoken
-
     chosen, problems = {}, []
     for _, settings, location in spoken(script):
         key = voice_key(settings)
@@ -73,4 +70,6 @@ def request_for(text: str, settings: VoiceSettings, chosen: dict) -> SpeechReque
     """The clip request for a text in a voice."""
     voice = chosen[voice_key(settings)]
     rate = settings.rate or scaled_rate(engine_module(voice.engine).DEFAULT_RATE, settings.rate_percent or 100)
+    if settings.volume is None:  # a loaded script's voice settings always have one (DEFAULT_VOICE's at least)
+        raise ValueError("voice settings without a volume: resolve them over DEFAULT_VOICE first")
     return SpeechRequest.of(voice, text, rate, settings.volume)

@@ -54,7 +54,7 @@ def test_every_bundled_track_sounds_where_its_plan_says(built, engine, name):
     from scipy.signal import correlate
 
     from meditations.mixer import speech_samples
-    from meditations.planner import plan
+    from meditations.clips import plan_with_speech as plan
     from meditations.render import load
 
     out, manifest = built

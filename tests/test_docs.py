@@ -22,7 +22,7 @@ to this test; readers of the rendered page do not see it):
     block, in order; file names read `example.yaml:LINE:COL` (or PATH for `file:` blocks) because
     the loader is given a relative path from inside the folder.
     "Loads" always means what `meditate validate` does: meditations.loader.load_script, then
-    meditations.planner.check_cues with the real speech engine (every voice exists, and every
+    meditations.clips.check_cues with the real speech engine (every voice exists, and every
     spoken breathing cue fits its phase). Nothing is mocked. Warnings (which do not fail a script)
     are shown with `<!-- run -->` console blocks.
 
@@ -75,7 +75,7 @@ from meditations import loader
 from cli import error_lines
 from meditations.errors import ProblemCollector, ScriptError
 from meditations.loader import LoadOptions, load_library, load_script
-from meditations.planner import check_cues, plan
+from meditations.clips import check_cues, plan_with_speech as plan
 from meditations.speech import SpeechEngine
 
 ROOT = Path(__file__).resolve().parent.parent

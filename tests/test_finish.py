@@ -13,7 +13,7 @@ from cli import main
 from conftest import decode, ffmpeg, ffmpeg_duration
 from meditations.loader import load_script
 from meditations.mixer import duck_depth, duck_spans, speech_samples
-from meditations.planner import plan
+from meditations.clips import plan_with_speech as plan
 from meditations.render import load, render
 from meditations.sounds import LoopedFile, seamless_loop
 

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from meditations.engines import DEFAULT_ENGINE, Voice
-from meditations.planner import _Planner, spoken
-from meditations.voicechoice import voice_key
+from meditations.layout import Clip, Layout
+from meditations.planner import lay_out
 from meditations.render import load
 from meditations.loader import LoadOptions
 from meditations.script import Breathe, Include, Repeat, Say, VoiceSettings
@@ -62,10 +61,8 @@ def silent_timeline(script):
     """The script's timeline with every clip half a second long (short enough for every breathing cue). The silence between the end of one sentence and
     the start of the next comes from gaps, pauses, bells and breaths alone, never from clip lengths, so it is
     exact without synthesizing the whole library."""
-    voice_ids = {voice_key(settings): Voice("any", "any", "en", settings.engine or DEFAULT_ENGINE)
-                 for _, settings, _ in spoken(script)}
-    lengths = defaultdict(lambda: ENGINE_SAMPLE_RATE // 2)
-    return _Planner(script, lengths, voice_ids).timeline()
+    clips = defaultdict(lambda: Clip("any", ENGINE_SAMPLE_RATE // 2))
+    return lay_out(script, Layout(script.audio.sample_rate, clips)).timeline
 
 
 @pytest.mark.parametrize("name", bundled())

@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from meditations.loader import LoadOptions, load_script
-from meditations.planner import plan
+from meditations.clips import plan_with_speech as plan
 
 
 def timeline(write, text, engine, **options):

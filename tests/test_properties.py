@@ -88,7 +88,7 @@ def folder(tmp_path_factory):
 @settings(max_examples=examples(25))
 @given(document=script)
 def test_generated_valid_scripts_always_plan(folder, engine, document):
-    from meditations.planner import plan
+    from meditations.clips import plan_with_speech as plan
 
     path = folder / "g.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")

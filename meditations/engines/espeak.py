@@ -85,7 +85,7 @@ class Synthesizer:
         self._callback = self._collect
         self.espeak.SetSynthCallback(self._callback)
 
-    def _collect(self, wav, count, events) -> int:
+    def _collect(self, wav, count, _events) -> int:
         if count > 0:
             self._chunks.append(ctypes.string_at(wav, count * 2))
         return 0
@@ -100,8 +100,9 @@ class Synthesizer:
         espeak.Synth(text.encode("utf-8"), flags=espeak.ENDPAUSE | espeak.CHARS_UTF8)
         return b"".join(self._chunks)
 
-    def speak(self, voice: Voice, text: str, control: float, seed: int) -> np.ndarray:
-        """One utterance, spoken by a forked child from the freshly initialised state."""
+    def speak(self, voice: Voice, text: str, control: float, seed: int) -> np.ndarray:  # noqa: ARG002
+        """One utterance, spoken by a forked child from the freshly initialised state (eSpeak NG draws
+        nothing at random: the engine interface's seed is not needed)."""
         reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: speak, hand the samples over, leave without running any clean-up
@@ -132,7 +133,7 @@ class Synthesizer:
 
 def _read_all(fd: int, timeout: float) -> bytes:
     deadline = time.monotonic() + timeout
-    parts = []
+    parts: list[bytes] = []
     while True:
         left = deadline - time.monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
