@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass, field, replace
 
 from .durations import format_duration
-from .format_limits import check_track_length
-from .loader import clock
+from .loading.format_limits import check_track_length
+from .loading import clock
 from .errors import Location, Problem, RenderError, ScriptError, excerpt
 from .script import (Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause,
                      VoiceSettings)
