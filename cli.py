@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -104,7 +103,7 @@ def parse_set(_ctx, _param, values) -> tuple[tuple[str, str], ...]:
     """--set KEY=VALUE pairs."""
     from meditations.errors import excerpt
     from meditations.safe_files import env_limit
-    from meditations.values import value_problem
+    from meditations.loading.values import value_problem
 
     pairs = []
     for value in values:
@@ -159,11 +158,13 @@ def audio_options(function):
     return function
 
 
-def audio_overrides(sample_rate, channels, bitrate, loudness=None, length=None):
-    from meditations.render import AudioOverrides
+def command_line_settings(overrides, sample_rate, channels, bitrate, loudness=None, length=None):
+    """The command line's layer of the settings (meditations.settings): --set and the audio options."""
+    from meditations.settings import Settings
 
     as_int = lambda v: int(v) if v else None  # noqa: E731
-    return AudioOverrides(as_int(sample_rate), as_int(channels), as_int(bitrate), loudness, length)
+    return Settings(variables=tuple(overrides), sample_rate=as_int(sample_rate), channels=as_int(channels),
+                    bitrate=as_int(bitrate), loudness=loudness, length=length)
 
 
 def default_workers() -> int:
@@ -222,14 +223,14 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
     from meditations.preview import preview_suffix, select_chapter, select_steps
     from meditations.render import load, render
 
-    audio = audio_overrides(sample_rate, channels, bitrate, loudness, length)
-    jobs, options, out_dir = render_jobs(scripts, profile, out_dir, overrides, preview=bool(step_spec or chapter))
+    command_line = command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length)
+    jobs, out_dir = render_jobs(scripts, profile, out_dir, command_line, preview=bool(step_spec or chapter))
     if (step_spec or chapter) and len(jobs) != 1:
         raise click.UsageError("--steps and --chapter preview one script at a time")
 
-    def load_one(path, track_length):
+    def load_one(path, settings):
         refuse_non_track(path)
-        script = load(path, (), replace(audio, length=audio.length or track_length), options)
+        script = load(path, settings)
         show_warnings(script)
         if step_spec:
             return select_steps(script, step_spec)
@@ -242,7 +243,7 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
         return render(script, target, engine)
 
     batch = Batch(len(jobs), alone=len(jobs) == 1)
-    loaded = [(path, name, batch.run(load_one, path, track_length)) for path, track_length, name in jobs]
+    loaded = [(path, name, batch.run(load_one, path, settings)) for path, settings, name in jobs]
     scripts_loaded = [(path, name, script) for path, name, script in loaded if script is not None]
     check_overrides([s for _, _, s in scripts_loaded], overrides)
     suffix = preview_suffix(step_spec, chapter)
@@ -256,25 +257,25 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
     return batch.finish()
 
 
-def render_jobs(scripts, profile, out_dir, overrides, preview=False):
-    """What to render: (script path, length, output name) triples, the load options, and the output folder.
+def render_jobs(scripts, profile, out_dir, command_line, preview=False):
+    """What to render: (script path, settings, output name) triples, and the output folder.
     A preview of a named script with a --profile uses the client's settings for that script alone."""
-    from meditations.loader import LoadOptions
     from meditations.profiles import check_profile, load_profile
+    from meditations.settings import layered
 
-    options = LoadOptions(overrides=tuple(overrides))
-    jobs = []
+    jobs, named = [], command_line
     if profile is not None:
         client = load_profile(profile)
         check_profile(client)
-        options = client.load_options(options)
+        named = layered(client.settings(), command_line)
         out_dir = out_dir / client.output
         if not (preview and scripts):
-            jobs = [(track.script, track.length, output_name(track.script)) for track in client.tracks]
-    jobs += [(path, None, name) for path, name in find_scripts_with_names(scripts)]
+            jobs = [(track.script, layered(client.settings(track), command_line), output_name(track.script))
+                    for track in client.tracks]
+    jobs += [(path, named, name) for path, name in find_scripts_with_names(scripts)]
     if not jobs:
         raise click.UsageError("name the scripts to render, or a client --profile")
-    return jobs, options, out_dir
+    return jobs, out_dir
 
 
 @main.command("validate")
@@ -327,7 +328,7 @@ def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate
     from meditations.clips import plan_with_speech
     from meditations.render import load
 
-    script = load(script_path, overrides, audio_overrides(sample_rate, channels, bitrate, loudness, length))
+    script = load(script_path, command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length))
     show_warnings(script)
     check_overrides([script], overrides)
     with speech_engine() as engine:
@@ -424,23 +425,19 @@ def new_command(name, template) -> None:
 def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, profile, base_url, quiet, overrides,
                   sample_rate, channels, bitrate, loudness, length) -> int:
     """Build every script below SCRIPTS_DIR (default scripts/) into OUTPUT, rebuilding only what changed."""
-    from meditations.library import BuildRequest, BuildSettings, build
+    from meditations.library import BuildRequest, build
 
-    settings = BuildSettings(overrides=tuple(overrides), sample_rate=int(sample_rate) if sample_rate else None,
-                             channels=int(channels) if channels else None, bitrate=int(bitrate) if bitrate else None,
-                             loudness=loudness, length=length)
+    settings = command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length)
     chosen = None
     if profile is not None:
         from meditations.profiles import load_profile
 
         from meditations.profiles import check_profile
+        from meditations.settings import layered
 
         client = load_profile(profile)
         check_profile(client)
-        voice = client.voice
-        settings = replace(settings, overrides=client.variables + settings.overrides,
-                           voice=voice.plain() if voice else None,
-                           recordings=str(client.recordings) if client.recordings else None)
+        settings = layered(client.settings(), settings)
         out_dir = out_dir / client.output
         chosen = tuple((t.script, t.length) for t in client.tracks)
     elif not scripts_dir.is_dir():

@@ -49,7 +49,8 @@ class Pattern:
 
 def _from_numbers(name: str, numbers: list[float]) -> Pattern:
     kinds = [("in", "in"), ("hold", "hold"), ("out", "out"), ("hold", "hold")]
-    phases = tuple(Phase(kind, seconds, word) for (kind, word), seconds in zip(kinds, numbers) if seconds > 0)
+    phases = tuple(Phase(kind, seconds, word) for (kind, word), seconds in zip(kinds, numbers, strict=False)
+                   if seconds > 0)
     return Pattern(name, phases)
 
 

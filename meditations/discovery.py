@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from .errors import RenderError
-from .loader import LIBRARY_FILE, find_library_root, is_partial
+from .loading import LIBRARY_FILE, find_library_root, is_partial
 from .safe_files import within
 
 SCRIPT_SUFFIXES = (".yaml", ".yml")

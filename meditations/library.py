@@ -29,30 +29,12 @@ from .journal import clear as clear_journal, finished_entries, with_finished
 from .lockfile import BuildLock
 from .manifest_read import read_manifest as read_manifest_file, well_formed
 from .safe_files import is_regular_file
+from .settings import Settings, load, settings_key
 from .signals import Interrupted
 from .tempfiles import remove_abandoned
 
 MANIFEST = "library.json"
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
-
-
-@dataclass(frozen=True)
-class BuildSettings:
-    """Everything besides files that a track depends on (part of every fingerprint)."""
-
-    overrides: tuple[tuple[str, str], ...] = ()
-    voice: tuple | None = None  # a profile's voice settings, as plain values
-    sample_rate: int | None = None
-    channels: int | None = None
-    bitrate: int | None = None
-    loudness: float | None = None
-    length: float | None = None
-    recordings: str | None = None  # a profile's own recordings folder: not in the key, its files are sources
-
-    def key(self) -> str:
-        """A stable text form of these settings."""
-        return json.dumps([self.overrides, self.voice, self.sample_rate, self.channels, self.bitrate, self.loudness,
-                           self.length], sort_keys=True, default=list)
 
 
 @dataclass
@@ -62,7 +44,7 @@ class Track:
     script: Path
     output: Path
     relative: str  # the output's path inside OUT_DIR, with / separators
-    settings: BuildSettings
+    settings: Settings
     fingerprint: str = ""
     sources: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
     reason: str = ""  # why it must be built ("" when up to date)
@@ -135,9 +117,9 @@ def engine_version() -> str:
     return engine_identity()
 
 
-def fingerprint(sources: dict[str, str], settings: BuildSettings, engine: str) -> str:
+def fingerprint(sources: dict[str, str], settings: Settings, engine: str) -> str:
     """The fingerprint of a track from its sources' hashes, its settings and the versions that make it."""
-    payload = json.dumps([__version__, engine, settings.key(), sorted(sources.items())])
+    payload = json.dumps([__version__, engine, settings_key(settings), sorted(sources.items())])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -207,34 +189,16 @@ def _reason(track: Track, before: dict | None, force: bool, hashes: FileHashes, 
     added = sorted(set(track.sources) - set(before["sources"]))
     if changed or added:
         return "changed: " + ", ".join(changed + [a for a in added if a not in changed])
-    if before.get("settings") != track.settings.key():
+    if before.get("settings") != settings_key(track.settings):
         return "its settings changed"
     return "the tool or speech engine changed"
-
-
-def _overrides(settings: BuildSettings):
-    from .render import AudioOverrides
-
-    return AudioOverrides(settings.sample_rate, settings.channels, settings.bitrate, settings.loudness,
-                          settings.length)
-
-
-def _options(settings: BuildSettings):
-    from .loader import LoadOptions
-    from .script import VoiceSettings
-
-    voice = VoiceSettings(*settings.voice) if settings.voice else None
-    recordings = Path(settings.recordings) if settings.recordings else None
-    return LoadOptions(overrides=settings.overrides, voice=voice, recordings=recordings)
 
 
 # ---------------------------------------------------------------- building
 
 def load_track(track: Track):
     """The track's script, loaded with the build's settings."""
-    from .render import load
-
-    return load(track.script, (), _overrides(track.settings), _options(track.settings))
+    return load(track.script, track.settings)
 
 
 def render_track(track: Track, voices, out_dir: Path) -> dict:
@@ -257,8 +221,8 @@ def _entry(track: Track, result) -> dict:
         "title": script.title, "description": script.description, "file": track.relative,
         "script": track.script.as_posix(), "duration": round(result.timeline.duration, 3),
         "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
-        "sources": dict(sorted(track.sources.items())), "settings": track.settings.key(), "size": result.size,
-        "sha256": result.sha256, "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
+        "sources": dict(sorted(track.sources.items())), "settings": settings_key(track.settings),
+        "size": result.size, "sha256": result.sha256, "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
     }
 
 
@@ -318,7 +282,7 @@ class BuildRequest:
     dry_run: bool = False
     prune: bool = False
     verify: bool = False  # read every track again: its SHA-256 and its MP3 frames
-    settings: BuildSettings = BuildSettings()
+    settings: Settings = Settings()
     scripts: tuple[tuple[Path, float | None], ...] | None = None  # a profile's set instead of the folder
     base_url: str | None = None  # where the library is published: a podcast feed is written too
 
@@ -414,7 +378,7 @@ def read_manifest(out_dir: Path) -> dict:
 
 def publish_library(request: BuildRequest) -> list[Path]:
     """The playlist, the web page and (with a base URL) the podcast feed, each rewritten only if it changed."""
-    from .loader import LoadOptions, find_library_root, load_library
+    from .loading import LoadOptions, find_library_root, load_library
     from .errors import ProblemCollector
     from .publish import PublishSettings, publish, write_if_changed
 

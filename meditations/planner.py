@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .breathplan import plan_breathe
-from .loader import clock
+from .loading import clock
 from .errors import Location, Problem, ScriptError
-from .format_limits import check_track_length
+from .loading.format_limits import check_track_length
 from .layout import ClipLengths, Layout, Planned, Recordings, Stretch
 from .lengthfit import fit_length
 from .script import Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause

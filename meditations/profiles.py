@@ -24,10 +24,12 @@ from pathlib import Path
 
 import yaml
 
-from .errors import Location, ProblemCollector, excerpt
-from .loader import (_Context, _kind, duration_value, mapping_keys, text_value, variable_defaults,
-                     voice_settings, LoadOptions)
+from .errors import Location, Problem, ProblemCollector, ScriptError, excerpt
+from .loading import LoadContext, LoadOptions, node_kind
+from .loading.validators import duration_value, mapping_keys, text_value, variable_defaults
+from .loading.voicespec import voice_settings
 from .safe_files import within
+from .settings import Settings, load
 from .script import DEFAULT_VOICE, Pace, VoiceSettings
 from .yamlsource import compose, location_of, read_text
 
@@ -58,26 +60,22 @@ class Profile:
     variable_locations: tuple[tuple[str, Location], ...] = ()
     recordings: Path | None = None  # the client's own recordings folder
 
-    def load_options(self, base: LoadOptions | None = None) -> LoadOptions:
-        """Load options carrying this profile's variables and voice (command-line --set still wins)."""
-        from dataclasses import replace
-
-        base = base or LoadOptions()
-
-        return replace(base, overrides=self.variables + tuple(base.overrides), voice=self.voice,
-                       recordings=self.recordings)
+    def settings(self, track: ProfileTrack | None = None) -> Settings:
+        """This profile's layer of the settings (settings.layered puts the command line's over it): its
+        variables, voice and recordings folder, and a track's length."""
+        return Settings(variables=self.variables, voice=self.voice, recordings=self.recordings,
+                        length=track.length if track else None)
 
 
 def check_profile(profile: Profile) -> None:
     """Load every script of the set with the profile's settings; a variable no script declares or uses is
     a located error (a typo must not leave the client's name out of their tracks)."""
-    from .errors import Problem, ScriptError
-    from .render import load
-
-    problems, known, used = [], set(), set()
+    problems: list[Problem] = []
+    known: set[str] = set()
+    used: set[str] = set()
     for track in profile.tracks:
         try:
-            script = load(track.script, (), options=profile.load_options())
+            script = load(track.script, profile.settings())
         except ScriptError as exc:
             problems.extend(exc.problems)
             continue
@@ -109,8 +107,8 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
     if root is None or not isinstance(root, yaml.MappingNode):
         problems.add(Location(display, 1, 1) if root is None else location_of(root, display),
                      "a profile must be a mapping with 'scripts:' listing the client's practices")
-        problems.raise_if_any()
-    ctx = _Context(display, path.resolve(), problems, {}, DEFAULT_VOICE, Pace(), path.resolve().parent, options)
+        raise ScriptError(problems.problems)
+    ctx = LoadContext(display, path.resolve(), problems, {}, DEFAULT_VOICE, Pace(), path.resolve().parent, options)
     entries = mapping_keys(root, ctx, "profile", PROFILE_KEYS)
     client = text_value(entries["client"][1], ctx, "client") if "client" in entries else None
     library = Path.cwd() / "scripts"
@@ -130,7 +128,7 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
     if "output" in entries:
         output = text_value(entries["output"][1], ctx, "output") or output
     recordings = _recordings_folder(entries["recordings"][1], ctx, path) if "recordings" in entries else None
-    tracks = ()
+    tracks: tuple[ProfileTrack, ...] = ()
     if "scripts" not in entries:
         ctx.error(root, "missing required key 'scripts' (the client's practices)")
     else:
@@ -140,7 +138,7 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
                    tuple(variable_places.items()), recordings)
 
 
-def _recordings_folder(node, ctx: _Context, profile: Path) -> Path | None:
+def _recordings_folder(node, ctx: LoadContext, profile: Path) -> Path | None:
     """The client's own recordings folder, relative to the profile file."""
     folder = text_value(node, ctx, "recordings")
     if folder is None:
@@ -152,9 +150,9 @@ def _recordings_folder(node, ctx: _Context, profile: Path) -> Path | None:
     return path
 
 
-def _tracks(node, ctx: _Context, library: Path, default_length: float | None) -> tuple[ProfileTrack, ...]:
+def _tracks(node, ctx: LoadContext, library: Path, default_length: float | None) -> tuple[ProfileTrack, ...]:
     if not isinstance(node, yaml.SequenceNode) or not node.value:
-        ctx.error(node, f"'scripts' must be a list of script names, got {_kind(node)}")
+        ctx.error(node, f"'scripts' must be a list of script names, got {node_kind(node)}")
         return ()
     tracks = []
     for item in node.value:

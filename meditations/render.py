@@ -11,25 +11,14 @@ from .cache import write_atomic
 from .encoder import Tags, encode_mp3
 from .transcript import webvtt
 from .errors import RenderError
-from .loader import LoadOptions, audio_problem, load_script
 from . import mixer
 from .mixer import finished_blocks
 from .clips import plan_with_speech
 from .script import Script
+from .settings import load as load  # the pipeline's first stage, where callers look for it
 from .speech import SpeechEngine
 from .timeline import Timeline
 from .verify import StreamCheck, speech_spans
-
-
-@dataclass(frozen=True)
-class AudioOverrides:
-    """Output settings given on the command line (None: the script's or library's)."""
-
-    sample_rate: int | None = None
-    channels: int | None = None
-    bitrate: int | None = None
-    loudness: float | None = None
-    length: float | None = None
 
 
 @dataclass(frozen=True)
@@ -41,27 +30,6 @@ class RenderResult:
     timeline: Timeline
     size: int
     sha256: str = ""
-
-
-def load(path: str | Path, overrides=(), audio: AudioOverrides = AudioOverrides(),
-         options: LoadOptions | None = None) -> Script:
-    """Load a script with --set overrides and output-format overrides applied."""
-    options = options or LoadOptions()
-    if overrides:
-        options = replace(options, overrides=tuple(options.overrides) + tuple(overrides))
-    script = load_script(path, options)
-    if audio.loudness is not None:
-        script = replace(script, finish=replace(script.finish, loudness=audio.loudness))
-    if audio.length is not None:
-        script = replace(script, length=audio.length, length_location=None)
-    given = {k: getattr(audio, k) for k in ("sample_rate", "channels", "bitrate") if getattr(audio, k) is not None}
-    if not given:
-        return script
-    merged = replace(script.audio, **given)
-    problem = audio_problem(merged)
-    if problem:
-        raise RenderError(f"{script.display}: {problem}")
-    return script.with_audio(merged)
 
 
 def track_tags(script: Script, timeline: Timeline | None = None) -> Tags:

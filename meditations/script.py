@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .breathing import Pattern
@@ -24,7 +24,7 @@ class VoiceSettings:
     model: Path | None = None  # a Piper voice file of the library's own
     rate_percent: float | None = None  # a rate relative to the one it would otherwise have: 90 is 10 % slower
 
-    def over(self, base: "VoiceSettings") -> "VoiceSettings":
+    def over(self, base: VoiceSettings) -> VoiceSettings:
         """These settings where given, the base's elsewhere. Naming a voice, a model or another engine
         picks a new voice: the base's name and model are not carried into another engine. A relative rate
         is a share of the base's rate; over an engine's default rate (no rate given yet) it stays relative
@@ -48,11 +48,6 @@ class VoiceSettings:
             model=self.model if picks else base.model,
             rate_percent=percent,
         )
-
-    def plain(self) -> tuple:
-        """The settings as plain values (a build's settings key); VoiceSettings(*plain) makes them again."""
-        return (self.name, self.rate, self.volume, None, self.engine, str(self.model) if self.model else None,
-                self.rate_percent)
 
     def __post_init__(self):
         if isinstance(self.model, str):
@@ -106,7 +101,7 @@ class ParagraphBreak:
     """A blank line inside a text."""
 
 
-TextPiece = Union[Sentence, TextPause, ParagraphBreak]
+TextPiece = Sentence | TextPause | ParagraphBreak
 
 
 @dataclass(frozen=True)
@@ -164,7 +159,7 @@ class Include:
 class Breathe:
     """Paced breathing: whole cycles of a pattern, each phase cued."""
 
-    pattern: "Pattern"
+    pattern: Pattern
     cycles: int | None  # fixed length ...
     duration: float | None  # ... or flexible: as many whole cycles as fit
     cue: str  # voice | tone | bell | count | none
@@ -184,7 +179,7 @@ class Bell:
     location: Location
 
 
-Step = Union[Say, Pause, Chapter, Repeat, Include, Breathe, Bell]
+Step = Say | Pause | Chapter | Repeat | Include | Breathe | Bell
 
 
 NOISE_KINDS = ("brown-noise", "pink-noise", "white-noise")
@@ -247,7 +242,3 @@ class Script:
         """Names given with --set that this script neither declares nor uses."""
         known = set(self.declared_variables) | set(self.placeholders)
         return [name for name, _ in overrides if name not in known]
-
-    def with_audio(self, audio: AudioFormat) -> "Script":
-        """The same script with another output format."""
-        return replace(self, audio=audio)

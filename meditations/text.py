@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from .durations import parse_duration
 from .errors import excerpt
@@ -110,7 +110,7 @@ def _tidy(pieces: list[TextPiece]) -> tuple[TextPiece, ...]:
         tidy.append(piece)
     while tidy and isinstance(tidy[-1], ParagraphBreak):
         tidy.pop()
-    return tuple(piece for piece, following in zip(tidy, tidy[1:] + [None])
+    return tuple(piece for piece, following in zip(tidy, tidy[1:] + [None], strict=True)
                  if not (isinstance(piece, ParagraphBreak) and isinstance(following, TextPause)))
 
 

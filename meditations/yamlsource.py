@@ -101,7 +101,8 @@ def _plain_syntax_error(exc: yaml.MarkedYAMLError):
     if "mapping values are not allowed here" in problem:
         return exc.problem_mark, "unexpected ':' (put text that contains ': ' in quotes)"
     if "but found another document" in problem:
-        return exc.problem_mark, "a script holds one document: remove this '---' and what follows (or make it a file of its own)"
+        return exc.problem_mark, ("a script holds one document: remove this '---' and what follows "
+                                  "(or make it a file of its own)")
     if "could not find expected ':'" in problem:
         return exc.problem_mark, "a key here is missing its ':'"
     message = problem or context or "invalid YAML"
@@ -146,7 +147,8 @@ def _refuse_aliases_and_depth(text: str, display: str, limits: Limits) -> None:
             depth += 1
             if depth > limits.max_nesting:
                 raise ScriptError([Problem(_mark_location(event.start_mark, display),
-                                           f"nested deeper than the limit of {limits.max_nesting} levels (MEDITATE_MAX_NESTING)")])
+                                           f"nested deeper than the limit of {limits.max_nesting} levels "
+                                           "(MEDITATE_MAX_NESTING)")])
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
 

@@ -175,13 +175,13 @@ def test_a_relative_rate_follows_the_rate_it_would_otherwise_have(tmp_path, monk
     from meditations.profiles import load_profile
     from meditations.render import load
 
-    def rates(options=None):
-        script = load("scripts/calm.yaml", options=options)
+    def rates(settings=None):
+        script = load("scripts/calm.yaml", settings)
         return [step.voice.rate for step in script.steps]
 
     assert rates() == [140, 126]
-    assert rates(load_profile("ana.yaml").load_options()) == [100, 90]
-    assert rates(load_profile("ben.yaml").load_options()) == [112, 101]
+    assert rates(load_profile("ana.yaml").settings()) == [100, 90]
+    assert rates(load_profile("ben.yaml").settings()) == [112, 101]
     result = CliRunner().invoke(main, ["build", "--profile", "ben.yaml", "-q"])
     assert result.exit_code == 0, result.stderr
     (tmp_path / "scripts" / "calm.yaml").write_text("title: Calm\nvoice: {rate: 300%}\nsteps:\n  - say: Hi.\n")

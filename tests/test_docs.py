@@ -21,7 +21,7 @@ to this test; readers of the rendered page do not see it):
     The yaml block is loaded exactly as written and must fail with exactly the lines of the text
     block, in order; file names read `example.yaml:LINE:COL` (or PATH for `file:` blocks) because
     the loader is given a relative path from inside the folder.
-    "Loads" always means what `meditate validate` does: meditations.loader.load_script, then
+    "Loads" always means what `meditate validate` does: meditations.loading.load_script, then
     meditations.clips.check_cues with the real speech engine (every voice exists, and every
     spoken breathing cue fits its phase). Nothing is mocked. Warnings (which do not fail a script)
     are shown with `<!-- run -->` console blocks.
@@ -71,10 +71,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from meditations import loader
+from meditations import loading as loader
 from cli import error_lines
 from meditations.errors import ProblemCollector, ScriptError
-from meditations.loader import LoadOptions, load_library, load_script
+from meditations.loading import LoadOptions, load_library, load_script
 from meditations.clips import check_cues, plan_with_speech as plan
 from meditations.speech import SpeechEngine
 

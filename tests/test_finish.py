@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cli import main
 from conftest import decode, ffmpeg, ffmpeg_duration
-from meditations.loader import load_script
+from meditations.loading import load_script
 from meditations.mixer import duck_depth, duck_spans, speech_samples
 from meditations.clips import plan_with_speech as plan
 from meditations.render import load, render

@@ -18,7 +18,7 @@ import pytest
 from meditations.layout import Clip, Layout
 from meditations.planner import lay_out
 from meditations.render import load
-from meditations.loader import LoadOptions
+from meditations.settings import Settings
 from meditations.script import Breathe, Include, Repeat, Say, VoiceSettings
 from meditations.speech import ENGINE_SAMPLE_RATE
 
@@ -141,9 +141,9 @@ def says(steps):
 def test_closings_are_slower_than_the_rest_at_any_clients_rate(client_rate):
     """The closing partial's pace is relative to the voice it would otherwise have, so it stays the slowest
     part of a track whatever rate a client's profile sets."""
-    options = LoadOptions(voice=VoiceSettings(rate=client_rate) if client_rate else None)
+    settings = Settings(voice=VoiceSettings(rate=client_rate) if client_rate else None)
     for name in bundled():
-        script = load(SCRIPTS / f"{name}.yaml", options=options)
+        script = load(SCRIPTS / f"{name}.yaml", settings)
         closing = {step.voice.rate for step in says(script.steps) if step.location.file.endswith("closing.yaml")}
         assert script.voice.rate == (client_rate or 170)  # the rate library.yaml gives the Piper voice
         assert closing and max(closing) <= round(script.voice.rate * 0.92), (name, closing)

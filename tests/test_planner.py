@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from meditations.loader import LoadOptions, load_script
+from meditations.loading import LoadOptions, load_script
 from meditations.clips import plan_with_speech as plan
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cli import error_lines
 from meditations.errors import ScriptError
-from meditations.loader import load_script
+from meditations.loading import load_script
 
 PROFILE = os.environ.get("MEDITATE_HYPOTHESIS_PROFILE", "suite")
 settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow,

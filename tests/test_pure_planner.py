@@ -15,7 +15,7 @@ from meditations import script as script_module
 from meditations.engines import CLIP_RATE
 from meditations.errors import Location, ScriptError
 from meditations.layout import Clip, Layout, Recordings
-from meditations.loader import LoadOptions, load_script
+from meditations.loading import LoadOptions, load_script
 from meditations.planner import PLANNERS, lay_out, plan
 from meditations.preview import chapter_titles, select_chapter, select_steps
 from meditations.script import Background, Chapter, Repeat, Say, VoiceSettings
@@ -100,7 +100,7 @@ def test_a_cue_too_long_for_its_phase_is_found_without_speech(write):
     script = load(write, "title: x\nsteps:\n  - breathe: {pattern: box, cycles: 1, cue: voice}\n")
     with pytest.raises(ScriptError) as caught:
         plan(script, every_clip(4.5))
-    assert "longer than its 4 s phase" in caught.value.lines()[0]
+    assert "longer than its 4 s phase" in str(caught.value.problems[0])
 
 
 def step_kinds():

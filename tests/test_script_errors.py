@@ -187,7 +187,7 @@ def test_a_problem_in_a_partial_included_twice_is_reported_once(tmp_path, monkey
 
 
 def test_include_depth_limit_counts_every_level(tmp_path, monkeypatch):
-    from meditations.loader import LoadOptions
+    from meditations.loading import LoadOptions
 
     depth = LoadOptions().max_include_depth
     for level in range(depth + 1):

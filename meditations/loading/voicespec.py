@@ -6,15 +6,16 @@ import os
 
 import yaml
 
-from .engines import ENGINES
-from .loader import (_Context, int_value, library_file, mapping_keys, number_value, percent_value, scalar_value,
-                     text_value)
-from .script import VoiceSettings
+from ..engines import ENGINES
+from ..script import VoiceSettings
+from ..yamlsource import scalar_value
+from .context import LoadContext
+from .validators import int_value, library_file, mapping_keys, number_value, percent_value, text_value
 
 VOICE_KEYS = ("engine", "name", "model", "rate", "volume")
 
 
-def voice_settings(node, ctx: _Context, what: str = "voice") -> VoiceSettings:
+def voice_settings(node, ctx: LoadContext, what: str = "voice") -> VoiceSettings:
     """A voice: a name, or a mapping (engine, name, model, rate, volume), every key optional."""
     if isinstance(node, yaml.ScalarNode) and isinstance(scalar_value(node), str):
         name = text_value(node, ctx, what)
@@ -44,7 +45,7 @@ def voice_settings(node, ctx: _Context, what: str = "voice") -> VoiceSettings:
     return VoiceSettings(**values)
 
 
-def _engine(node, ctx: _Context, what: str) -> str | None:
+def _engine(node, ctx: LoadContext, what: str) -> str | None:
     engine = text_value(node, ctx, what)
     if engine is not None and engine not in ENGINES:
         ctx.error(node, f"unknown speech engine '{engine}'; the engines are: {', '.join(sorted(ENGINES))}")
@@ -52,7 +53,7 @@ def _engine(node, ctx: _Context, what: str) -> str | None:
     return engine
 
 
-def _model(node, ctx: _Context, what: str, engine: str | None):
+def _model(node, ctx: LoadContext, what: str, engine: str | None):
     """A Piper voice file inside the library, with its .onnx.json beside it (both part of the fingerprint)."""
     if engine not in (None, "piper"):
         ctx.error(node, f"'{what}' is a Piper voice file: use it with 'engine: piper'")

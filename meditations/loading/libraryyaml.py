@@ -1,0 +1,72 @@
+"""library.yaml: the defaults a library gives every script below it, and where a library's root is."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ProblemCollector
+from ..script import DEFAULT_VOICE, Pace
+from .blocks import SettingsBlock, settings_block
+from .context import LoadContext, LoadOptions, compose_file, show_path
+from .keys import LIBRARY_KEYS
+from .validators import mapping_keys, text_value
+
+LIBRARY_FILE = "library.yaml"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibraryDefaults(SettingsBlock):
+    """What library.yaml gives every script below it: its settings block and the library's own details."""
+
+    root: Path
+    file: Path | None = None
+    album: str = ""
+    artist: str = "meditate"
+    genre: str = "Meditation"
+    language: str = "en"
+    description: str = ""  # the library's own description (the podcast feed's)
+    base_url: str | None = None  # where the library is published (for the podcast feed)
+    sources: tuple[Path, ...] = ()  # files library.yaml uses (background, cover): part of every fingerprint
+
+
+def find_library_root(script_path: Path) -> Path:
+    """The nearest folder at or above the script's that holds library.yaml; else the script's folder."""
+    folder = Path(os.path.realpath(script_path)).parent  # realpath: a link loop is reported, never raised
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate / LIBRARY_FILE):  # a library.yaml that cannot be read is reported
+            return candidate
+    return folder
+
+
+def load_library(root: Path, problems: ProblemCollector, options: LoadOptions) -> LibraryDefaults:
+    """Read ROOT/library.yaml if there is one."""
+    path = root / LIBRARY_FILE
+    if not os.path.lexists(path):
+        return LibraryDefaults(root=root)
+    display = show_path(path)
+    node = compose_file(path, display, problems, options)
+    if node is None:
+        return LibraryDefaults(root=root, file=path)
+    ctx = LoadContext(display, path, problems, {}, DEFAULT_VOICE, Pace(), root, options)
+    entries = mapping_keys(node, ctx, "library", LIBRARY_KEYS)
+    block = settings_block(entries, ctx, SettingsBlock())  # --set overrides are a script's, not the library's
+    values: dict = {"root": root, "file": path}
+    for key in ("album", "artist", "genre", "language", "description", "base_url"):
+        if key in entries:
+            value = text_value(entries[key][1], ctx, key)
+            if value is not None:
+                values[key] = value
+    if values.get("base_url") and not values["base_url"].startswith(("http://", "https://")):
+        ctx.error(entries["base_url"][1], "'base_url' must start with http:// or https://")
+    return LibraryDefaults(**vars(block), **values, sources=tuple(ctx.sources))
+
+
+def is_partial(path: Path, root: Path) -> bool:
+    """Files named _x, or below a folder named _x (relative to root), are partials, never tracks."""
+    try:
+        parts = Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).parts
+    except ValueError:
+        parts = path.parts
+    return any(part.startswith("_") for part in parts)
