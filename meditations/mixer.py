@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -25,8 +25,17 @@ from .errors import Problem, RenderError, ScriptError
 from .loudness import CHUNK, Meter, integrated_loudness, limited_energy, limiter_curve
 from .planner import Event, Timeline
 from .script import Background, Finish
-from .sounds import (BellSound, LoopedFile, NoiseBed, RecordingSound, ToneSound, bell_strike, read_audio_file, tone,
-                     trim_quiet)
+from .sounds import (
+    BellSound,
+    LoopedFile,
+    NoiseBed,
+    RecordingSound,
+    ToneSound,
+    bell_strike,
+    read_audio_file,
+    tone,
+    trim_quiet,
+)
 from .speech import ENGINE_SAMPLE_RATE, load_clip
 
 BLOCK_SECONDS = 10

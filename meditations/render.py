@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
-from .cache import write_atomic
+from . import mixer
+from .cache import BlobCache, cache_root, write_atomic
 from .encoder import Tags, encode_mp3
-from .transcript import webvtt
 from .errors import RenderError
 from .loader import LoadOptions, audio_problem, load_script
-from . import mixer
 from .mixer import finished_blocks
 from .planner import Timeline, plan
 from .script import Script
+from .segments import Segment, cut_points, quiet_stretches, segments
 from .speech import SpeechEngine
+from .transcript import webvtt
 from .verify import StreamCheck, speech_spans
 
 
@@ -79,6 +80,12 @@ def transcript_path(track: Path) -> Path:
     return track.with_suffix(".vtt")
 
 
+def track_pieces(timeline: Timeline) -> list[Segment]:
+    """The pieces a track is encoded in: cut in its pauses, about a minute each."""
+    quiet = quiet_stretches(timeline.events, timeline.length)
+    return segments(cut_points(quiet, timeline.length, timeline.sample_rate), timeline.length, timeline.sample_rate)
+
+
 def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "",
            placing: Callable[[RenderResult], None] | None = None) -> RenderResult:
     """Render one script to an MP3, checked against its plan before it is renamed into place.
@@ -92,8 +99,9 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
     result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)  # noqa: E731
     try:
-        encoded = encode_mp3(blocks, script.audio, out_path, tags, check,
-                             before_rename=(lambda encoded: placing(result(encoded))) if placing else None)
+        encoded = encode_mp3(blocks, script.audio, out_path, tags, track_pieces(timeline), check,
+                             before_rename=(lambda encoded: placing(result(encoded))) if placing else None,
+                             cache=BlobCache(cache_root() / "mp3-pieces"))
         write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
     except OSError as exc:  # a read-only or full output folder: one line, never a traceback
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None

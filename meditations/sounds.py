@@ -74,12 +74,13 @@ def bell_strike(rate: int, length: int, pitch: float = BELL_PITCH_HZ) -> np.ndar
 def _bell_strike_cached(rate: int, length: int, pitch: float) -> np.ndarray:
     t = np.arange(length, dtype=np.float64) / rate
     out = np.zeros(length, dtype=np.float64)
-    for (ratio, amplitude, decay), beat in zip(_BOWL_PARTIALS, _BEAT_HZ):
+    for (ratio, amplitude, decay), beat in zip(_BOWL_PARTIALS, _BEAT_HZ, strict=False):
         frequency = pitch * ratio
         if frequency >= rate / 2.2:
             continue
         envelope = amplitude * np.exp(-t * 6.9 / decay)
-        out += envelope * 0.5 * (np.sin(2 * math.pi * frequency * t) + np.sin(2 * math.pi * (frequency + beat) * t + 0.7))
+        beating = np.sin(2 * math.pi * (frequency + beat) * t + 0.7)
+        out += envelope * 0.5 * (np.sin(2 * math.pi * frequency * t) + beating)
     attack = min(length, int(0.004 * rate))  # a soft mallet: a few ms of attack, no click
     out[:attack] *= np.linspace(0.0, 1.0, attack)
     release = min(length, int(0.5 * rate))
@@ -133,7 +134,7 @@ class NoiseBed:
         out = np.zeros_like(white)
         corners = (0.99886, 0.99332, 0.96900, 0.86650, 0.55000, -0.7616)
         weights = (0.0555179, 0.0750759, 0.1538520, 0.3104856, 0.5329522, -0.0168980)
-        for index, (pole, weight) in enumerate(zip(corners, weights)):
+        for index, (pole, weight) in enumerate(zip(corners, weights, strict=False)):
             filtered, self.state[index:index + 1] = lfilter([weight], [1.0, -pole], white,
                                                            zi=self.state[index:index + 1])
             out += filtered

@@ -107,7 +107,7 @@ class StreamCheck:
 
         if self.seen != self.length:
             raise TrackProblem(f"the mix made {self.seen} samples where the plan has {self.length}")
-        for span, peak in zip(self.speech, self.peaks):
+        for span, peak in zip(self.speech, self.peaks, strict=False):
             if span.end > span.start and peak < SPEECH_FLOOR:
                 raise TrackProblem(f"it is silent where {span.where} speaks")
         energy = np.concatenate(self.energies + ([np.array([self.rest.mean(dtype=np.float64)])]
@@ -151,7 +151,7 @@ def check_mp3(path: Path, seconds: float, channels: int | None = None, bitrate: 
     position = _skip_id3(data)
     frames, samples, rate, first = 0, 0, 0, None
     while position < len(data):
-        header = _frame_header(data, position)
+        header = frame_header(data, position)
         if header is None:
             raise TrackProblem(f"it is damaged: no MP3 frame at byte {position}")
         size, frame_samples, frame_rate, frame_channels, frame_bitrate = header
@@ -180,7 +180,7 @@ def _skip_id3(data: bytes) -> int:
     return 10 + size + (10 if data[5] & 0x10 else 0)  # a footer follows when the flag says so
 
 
-def _frame_header(data: bytes, position: int):
+def frame_header(data: bytes, position: int):
     """(size in bytes, samples, rate, channels, kbit/s) of the Layer III frame at position, or None."""
     if position + 4 > len(data):
         return None

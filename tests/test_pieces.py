@@ -1,0 +1,134 @@
+"""A track encoded in pieces on every core: joins that cannot be heard, exact timings, the loudness target,
+and the same bytes every time (real eSpeak NG, the bundled ffmpeg's LAME, ffmpeg to read back)."""
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from conftest import decode, ffmpeg
+
+from meditations import segments
+from meditations.cache import cache_root
+from meditations.mixer import finished_blocks, speech_samples
+from meditations.pieces import split_frames
+from meditations.render import load, render, track_pieces
+from meditations.verify import LAME_DELAY
+
+SCRIPT = """
+title: Pieces
+lead_in: 0
+voice: {rate: 170}
+background: {sound: brown-noise, level: -20dB}
+pace: {sentence_gap: 0.5s}
+steps:
+  - say: Settle into a comfortable position.
+  - pause: 2s
+  - say: Let your breath find its own pace.
+  - pause: 2s
+  - say: Notice the air at your nostrils.
+  - pause: 2s
+  - say: Rest here for a moment.
+  - pause: 2s
+  - say: When you are ready, open your eyes.
+"""
+
+
+def audio_frames(path):
+    """The MP3's bytes after its ID3v2 tag: the audio frames alone."""
+    data = path.read_bytes()
+    size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
+    return data[10 + size:]
+
+
+@pytest.fixture(scope="module")
+def tracks(tmp_path_factory, engine):
+    folder = tmp_path_factory.mktemp("pieces")
+    path = folder / "pieces.yaml"
+    path.write_text(SCRIPT.lstrip(), encoding="utf-8")
+    script = load(path)
+    patch = pytest.MonkeyPatch()
+    try:
+        patch.setattr(segments, "SEGMENT_SECONDS", 3.0)
+        pieced = render(script, folder / "pieced.mp3", engine)
+        shutil.rmtree(cache_root() / "mp3-pieces")  # encoded again, not reused: the encoder itself repeats
+        again = render(script, folder / "again.mp3", engine)
+        patch.setattr(segments, "SEGMENT_SECONDS", 10_000.0)
+        whole = render(script, folder / "whole.mp3", engine)
+    finally:
+        patch.undo()
+    return script, pieced, again, whole
+
+
+def test_the_track_is_encoded_in_several_pieces_cut_in_pauses(tracks):
+    _, pieced, _, _ = tracks
+    patch = pytest.MonkeyPatch()
+    patch.setattr(segments, "SEGMENT_SECONDS", 3.0)
+    try:
+        pieces = track_pieces(pieced.timeline)
+    finally:
+        patch.undo()
+    assert len(pieces) >= 3
+    speech = [(e.start, e.end) for e in pieced.timeline.events if e.audible]
+    for piece in pieces[1:]:
+        assert piece.start % 1152 == 0
+        assert all(not (start - segments.PREROLL < piece.start < end + segments.PREROLL) for start, end in speech)
+
+
+def test_two_renders_give_the_same_audio_frames(tracks):
+    _, pieced, again, whole = tracks
+    assert audio_frames(pieced.path) == audio_frames(again.path)
+    # as many frames as a single encoder makes (their sizes differ by a padding byte here and there)
+    assert len(split_frames(audio_frames(pieced.path))) == len(split_frames(audio_frames(whole.path)))
+
+
+def test_joins_differ_from_a_single_encode_less_than_it_differs_from_the_mix(tracks):
+    script, pieced, _, whole = tracks
+    timeline = pieced.timeline
+    rate = timeline.sample_rate
+    mixed = np.concatenate(list(finished_blocks(timeline, script.background, script.finish)))
+    mixed = np.concatenate([np.zeros(LAME_DELAY), np.round(mixed * 32767) / 32767])
+    joined, single = decode(pieced.path, rate), decode(whole.path, rate)
+    assert joined.size == single.size
+    patch = pytest.MonkeyPatch()
+    patch.setattr(segments, "SEGMENT_SECONDS", 3.0)
+    try:
+        cuts = [p.start for p in track_pieces(timeline)[1:]]
+    finally:
+        patch.undo()
+    for cut in cuts:
+        lo, hi = cut + LAME_DELAY - 2304, cut + LAME_DELAY + 2304
+        seam = np.sum((joined[lo:hi] - single[lo:hi]) ** 2)
+        coding = np.sum((single[lo:hi] - mixed[lo:hi]) ** 2)
+        assert seam <= coding, (cut, seam, coding)
+
+
+def test_every_sentence_is_where_the_plan_says_within_10_ms(tracks):
+    from scipy.signal import correlate
+
+    _, pieced, _, _ = tracks
+    timeline = pieced.timeline
+    rate = timeline.sample_rate
+    audio = decode(pieced.path, rate)[LAME_DELAY:]  # no Xing frame: decoders play LAME's delay
+    spoken = [e for e in timeline.events if e.kind == "speech" and e.clip]
+    assert len(spoken) == 5
+    for event in spoken:
+        clip = speech_samples(event.clip, rate, event.end - event.start)[: int(0.4 * rate)]
+        lo = max(0, event.start - int(0.1 * rate))
+        window = audio[lo:event.start + int(0.1 * rate) + clip.size]
+        score = correlate(window, clip, mode="valid", method="fft")
+        energy = np.sqrt(np.convolve(window ** 2, np.ones(clip.size), mode="valid") * np.sum(clip ** 2))
+        best = int(np.argmax(score / np.maximum(energy, 1e-12)))
+        assert abs((lo + best - event.start) / rate) <= 0.010, event.text
+
+
+def test_the_pieced_track_meets_the_loudness_target(tracks):
+    _, pieced, _, _ = tracks
+    text = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(pieced.path), "-af", "ebur128=peak=true",
+                           "-f", "null", "-"], capture_output=True, text=True).stderr
+    summary = text[text.rindex("Summary:"):]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = float(re.search(r"True peak:\s+Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
+    assert abs(integrated - -16.0) <= 0.5, integrated
+    assert peak <= -1.0, peak
