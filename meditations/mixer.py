@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
+from .clipstats import ClipStatsCache, TrackStats, measure_clip
 from .errors import Problem, RenderError, ScriptError
 from .loudness import CHUNK, Meter, integrated_loudness, limited_energy, limiter_curve
 from .planner import Event, Timeline
@@ -68,6 +69,11 @@ def speech_samples(key: str, rate: int, length: int) -> np.ndarray:
     clip = load_clip(key)
     if clip is None:
         raise RenderError("a speech clip vanished from the cache while mixing; run the command again")
+    return clip_samples(clip, rate, length)
+
+
+def clip_samples(clip: np.ndarray, rate: int, length: int) -> np.ndarray:
+    """A clip's 16-bit samples as float32 at the track's rate, exactly `length` samples, edges faded."""
     audio = clip.astype(np.float32) / 32768.0
     if rate != ENGINE_SAMPLE_RATE:
         g = math.gcd(rate, ENGINE_SAMPLE_RATE)
@@ -256,13 +262,26 @@ class Levels:
         return limiter_curve(self.peaks, self.gain, self.ceiling_db, lo, hi)
 
 
-def measure(timeline: Timeline, background: Background | None, finish: Finish) -> Levels:
-    """First pass: loudness and true peaks of the foreground and the bed; the gain and limiter curve."""
+def foreground_stats(timeline: Timeline, source: ClipSource | None = None) -> TrackStats:
+    """The foreground's K-weighted energy and peaks, from each sound's statistics (a speech clip's are
+    cached: see clipstats.py), without mixing it."""
     rate = timeline.sample_rate
-    foreground = Meter(rate)
-    for block in mix_blocks(timeline):
-        foreground.feed(block)
-    foreground.finish()
+    source = source or ClipSource(rate)
+    stats, clips = TrackStats(rate, timeline.length), ClipStatsCache(rate)
+    for event in sorted((e for e in timeline.events if e.audible and e.end > e.start), key=lambda e: e.start):
+        if event.clip:
+            energy, peaks = clips.get(event.clip, event.end - event.start, lambda e=event: source.samples(e))
+        else:
+            energy, peaks = measure_clip(source.samples(event), rate)
+        stats.add(event.start, energy, peaks)
+    return stats
+
+
+def measure(timeline: Timeline, background: Background | None, finish: Finish) -> Levels:
+    """Loudness and peaks of the foreground (from its sounds' statistics) and of the bed (one pass over it
+    alone); the gain and limiter curve."""
+    rate = timeline.sample_rate
+    foreground = foreground_stats(timeline)
     energy, peaks = foreground.energy(), foreground.peak()
     speech_lufs = integrated_loudness(energy)
     bed_scale = 0.0

@@ -132,3 +132,19 @@ def test_the_pieced_track_meets_the_loudness_target(tracks):
     peak = float(re.search(r"True peak:\s+Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
     assert abs(integrated - -16.0) <= 0.5, integrated
     assert peak <= -1.0, peak
+
+
+def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks):
+    from meditations.loudness import Meter, integrated_loudness
+    from meditations.mixer import foreground_stats, mix_blocks
+
+    _, pieced, _, _ = tracks
+    timeline = pieced.timeline
+    meter = Meter(timeline.sample_rate)
+    for block in mix_blocks(timeline):
+        meter.feed(block)
+    meter.finish()
+    stats = foreground_stats(timeline)
+    assert abs(integrated_loudness(stats.energy()) - integrated_loudness(meter.energy())) < 0.01
+    assert stats.peak().size == meter.peak().size
+    assert np.all(stats.peak().astype(np.float32) >= meter.peak().astype(np.float32))  # the limiter's bound
