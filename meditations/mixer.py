@@ -175,11 +175,14 @@ def _raised_cosine(x: np.ndarray) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * np.clip(x, 0.0, 1.0))
 
 
-def duck_depth(spans, start: int, end: int, rate: int) -> np.ndarray:
-    """How far down (0..1) the bed is at each sample of [start, end): smooth raised-cosine ramps."""
+def duck_depth(spans, start: int, end: int, rate: int, at: np.ndarray | None = None) -> np.ndarray:
+    """How far down (0..1) the bed is at each sample of [start, end) (or at the ascending sample
+    positions `at`): smooth raised-cosine ramps."""
     attack, release = int(DUCK_ATTACK * rate), int(DUCK_RELEASE * rate)
-    t = np.arange(start, end)
-    depth = np.zeros(end - start, dtype=np.float64)
+    t = np.arange(start, end) if at is None else at
+    if at is not None and at.size:
+        start, end = int(at[0]), int(at[-1]) + 1
+    depth = np.zeros(t.size, dtype=np.float64)
     for span_start, span_end in spans:
         if span_end + release < start or span_start - attack > end:
             continue
@@ -194,8 +197,12 @@ def edge_envelope(start: int, end: int, total: int, fade_in: int, fade_out: int)
     (1.0 when the block is in neither fade)."""
     if start >= fade_in and end <= total - fade_out:
         return 1.0
-    t = np.arange(start, end, dtype=np.float64)
-    envelope = np.ones(end - start)
+    return fades_at(np.arange(start, end, dtype=np.float64), total, fade_in, fade_out)
+
+
+def fades_at(t: np.ndarray, total: int, fade_in: int, fade_out: int) -> np.ndarray:
+    """The fade in and fade out gains at sample positions t."""
+    envelope = np.ones(t.size)
     if fade_in > 0:
         envelope *= _raised_cosine(t / fade_in)
     if fade_out > 0:
@@ -286,15 +293,12 @@ def measure(timeline: Timeline, background: Background | None, finish: Finish) -
     speech_lufs = integrated_loudness(energy)
     bed_scale = 0.0
     if background is not None:
-        bed = Meter(rate)
-        for block in bed_blocks(timeline, background):
-            bed.feed(block)
-        bed.finish()
+        bed_energy, bed_peaks = _bed_levels(timeline, background)
         reference = speech_lufs if math.isfinite(speech_lufs) else finish.loudness
         bed_scale = 10 ** ((reference + background.level_db - bed_reference_loudness(background, rate)) / 20)
         # Independent signals: energies add; peaks at most add.
-        energy = energy + bed_scale ** 2 * fit(bed.energy(), energy.size)
-        peaks = _add_peaks(peaks, fit(bed.peak(), peaks.size), bed_scale)
+        energy = energy + bed_scale ** 2 * fit(bed_energy, energy.size)
+        peaks = _add_peaks(peaks, fit(bed_peaks, peaks.size), bed_scale)
     measured = integrated_loudness(energy)
     if not math.isfinite(measured):
         return Levels(bed_scale, 1.0, peaks, finish.true_peak, measured, measured)
@@ -302,6 +306,20 @@ def measure(timeline: Timeline, background: Background | None, finish: Finish) -
     # mix then measures within 0.1 LU of the target (tests check the MP3 itself).
     gain_db, expected = _gain_for(finish.loudness, measured, energy, peaks, finish)
     return Levels(bed_scale, 10 ** (gain_db / 20), peaks, finish.true_peak, measured, expected)
+
+
+def _bed_levels(timeline: Timeline, background: Background) -> tuple[np.ndarray, np.ndarray]:
+    """The bed's energy per 10 ms and peaks per 1 ms at unit level: estimated for noise (bedlevels.py),
+    measured for a recording."""
+    if background.sound != "file":
+        from .bedlevels import noise_bed_levels
+
+        return noise_bed_levels(timeline, background)
+    bed = Meter(timeline.sample_rate)
+    for block in bed_blocks(timeline, background):
+        bed.feed(block)
+    bed.finish()
+    return bed.energy(), bed.peak()
 
 
 def _add_peaks(foreground: np.ndarray, bed: np.ndarray, scale: float) -> np.ndarray:

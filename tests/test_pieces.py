@@ -148,3 +148,19 @@ def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks
     assert abs(integrated_loudness(stats.energy()) - integrated_loudness(meter.energy())) < 0.01
     assert stats.peak().size == meter.peak().size
     assert np.all(stats.peak().astype(np.float32) >= meter.peak().astype(np.float32))  # the limiter's bound
+
+
+def test_a_noise_bed_is_estimated_as_if_measured(tracks):
+    from meditations.bedlevels import noise_bed_levels
+    from meditations.loudness import Meter, integrated_loudness
+    from meditations.mixer import bed_blocks
+
+    script, pieced, _, _ = tracks
+    meter = Meter(pieced.timeline.sample_rate)
+    for block in bed_blocks(pieced.timeline, script.background):
+        meter.feed(block)
+    meter.finish()
+    energy, peaks = noise_bed_levels(pieced.timeline, script.background)
+    assert abs(integrated_loudness(energy) - integrated_loudness(meter.energy())) < 0.2
+    assert peaks.size == meter.peak().size
+    assert np.all(peaks.astype(np.float32) >= meter.peak().astype(np.float32))
