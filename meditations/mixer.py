@@ -227,15 +227,29 @@ def bed_blocks(timeline: Timeline, background: Background,
     """The bed at unit level, ducked under speech and faded in and out, block by block."""
     rate = timeline.sample_rate
     source = _bed_source(background, rate, max(timeline.length / rate, BED_REFERENCE_SECONDS))
-    spans = duck_spans(timeline)
-    fade = int(background.fade * rate)
-    duck = 10 ** (-background.duck_db / 20)
+    gain_at = bed_gain(timeline, background)
+    window = max(1, rate // 1000)
     block = _block_size(rate, block_seconds)
     for start in range(0, timeline.length, block):
         end = min(start + block, timeline.length)
-        gain = 1.0 - (1.0 - duck) * duck_depth(spans, start, end, rate)
-        gain *= edge_envelope(start, end, timeline.length, fade, fade)
-        yield (source.next(end - start) * gain).astype(np.float32)
+        # The ducking and fades change slowly: made per millisecond, interpolated in between.
+        edges = np.arange(start, end + window, window)
+        gain = np.interp(np.arange(start, end), edges, gain_at(np.minimum(edges, timeline.length - 1)))
+        yield (source.next(end - start) * gain.astype(np.float32)).astype(np.float32)
+
+
+def bed_gain(timeline: Timeline, background: Background):
+    """The bed's gain (ducking under speech, fades in and out) as a function of sample positions."""
+    rate = timeline.sample_rate
+    spans = duck_spans(timeline)
+    fade = int(background.fade * rate)
+    duck = 10 ** (-background.duck_db / 20)
+
+    def gain_at(positions: np.ndarray) -> np.ndarray:
+        depth = duck_depth(spans, 0, 0, rate, positions)
+        return (1.0 - (1.0 - duck) * depth) * fades_at(positions.astype(np.float64), timeline.length, fade, fade)
+
+    return gain_at
 
 
 def bed_reference_loudness(background: Background, rate: int) -> float:
