@@ -1,8 +1,9 @@
 """Loudness (ITU-R BS.1770 / EBU R 128) measured as the track streams by, and the gain that meets it.
 
 The meter keeps only K-weighted energy per 10 ms and the sample peak per 1 ms (as float16), so a
-track of any length is measured in a few megabytes. From them come the gain to the target loudness
-and a smooth gain curve that keeps the true peak under the ceiling, applied on the second pass.
+track of any length is measured in a few megabytes (the mixer builds the same arrays from its clips'
+statistics, clipstats.py). From them come the gain to the target loudness and a smooth gain curve that
+keeps the true peak under the ceiling, applied as the track is mixed.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def k_weighting(rate: int) -> np.ndarray:
 
 
 class Meter:
-    """Feeds on consecutive blocks; keeps K-weighted energy per 100 ms and true peaks per 10 ms."""
+    """Feeds on consecutive blocks; keeps K-weighted energy per 10 ms and sample peaks per 1 ms (windows of
+    10 * (rate // 1000) and rate // 1000 samples: 440 and 44 at 44.1 kHz)."""
 
     def __init__(self, rate: int):
         self.rate = rate

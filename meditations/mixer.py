@@ -4,9 +4,9 @@ The track is never held whole in memory and never assembled by appending (pydub'
 copies the whole track every time): each block is a fresh numpy buffer into which only the sounds
 that overlap it are added. Silence is simply the absence of sound, exact to the sample.
 
-Finishing takes two passes over the same deterministic blocks: the first measures (loudness of the
-foreground and of the bed, true peaks), the second applies one gain, a smooth limiter curve and the
-fades, and feeds the encoder.
+The track is mixed once. Its loudness and peaks are known before: the foreground's from its clips'
+statistics (clipstats.py, made when a clip is made), a noise bed's estimated (bedlevels.py); the one
+mixing pass applies the gain, a smooth limiter curve and the fades, and feeds the encoder.
 """
 
 from __future__ import annotations
@@ -266,7 +266,7 @@ def bed_reference_loudness(background: Background, rate: int) -> float:
 
 @dataclass(frozen=True)
 class Levels:
-    """What the first pass decided: the bed's scale, the overall gain, and the peaks the limiter follows."""
+    """What measuring decided: the bed's scale, the overall gain, and the peaks the limiter follows."""
 
     bed_scale: float
     gain: float
@@ -299,8 +299,8 @@ def foreground_stats(timeline: Timeline, source: ClipSource | None = None) -> Tr
 
 
 def measure(timeline: Timeline, background: Background | None, finish: Finish) -> Levels:
-    """Loudness and peaks of the foreground (from its sounds' statistics) and of the bed (one pass over it
-    alone); the gain and limiter curve."""
+    """Loudness and peaks of the foreground (from its sounds' statistics) and of the bed (bedlevels.py for
+    noise; a pass over a recording); the gain and limiter curve. Nothing is mixed."""
     rate = timeline.sample_rate
     foreground = foreground_stats(timeline)
     energy, peaks = foreground.energy(), foreground.peak()
@@ -387,7 +387,7 @@ LIMITER_ROUNDS = 8
 
 def finished_blocks(timeline: Timeline, background: Background | None, finish: Finish,
                     levels: Levels | None = None) -> Iterator[np.ndarray]:
-    """Second pass: the finished track, block by block, ready for the encoder."""
+    """The finished track, block by block, ready for the encoder (the one mixing pass)."""
     levels = levels or measure(timeline, background, finish)
     rate = timeline.sample_rate
     window = max(1, rate // 1000)

@@ -80,7 +80,6 @@ class PieceEncoder:
         self._buffer_start = 0
         self._fed = 0
         self._next = 0
-        self.reused = 0
 
     def feed(self, pcm: np.ndarray) -> None:
         """The next int16 samples (frames x channels); pieces whose audio is complete start encoding."""
@@ -125,7 +124,6 @@ class PieceEncoder:
         if key is not None:
             stored = self.cache.get(key)
             if stored is not None:
-                self.reused += 1
                 return stored
         frames = split_frames(self._run(pcm))
         kept = frames[piece.skip:] if count is None else frames[piece.skip:piece.skip + count]

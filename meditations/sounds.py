@@ -22,7 +22,6 @@ _BOWL_PARTIALS = ((1.0, 1.00, 9.0), (2.71, 0.55, 6.0), (5.12, 0.30, 3.5), (8.27,
 _BEAT_HZ = (1.3, 2.1, 3.2, 4.0, 5.5)
 BELL_PITCH_HZ = 262.0
 BELL_PEAK = 0.7
-RING_FLOOR_DB = -60.0
 
 
 @dataclass(frozen=True)
@@ -162,7 +161,7 @@ def _pydub():
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         from pydub import AudioSegment
-    AudioSegment.converter = imageio_ffmpeg.get_ffmpeg_exe()
+    setattr(AudioSegment, "converter", imageio_ffmpeg.get_ffmpeg_exe())  # noqa: B010 (pydub reads it)
     return AudioSegment
 
 
