@@ -19,12 +19,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from .clipstats import ClipStatsCache, TrackStats, measure_clip
 from .errors import Problem, RenderError, ScriptError
 from .loudness import CHUNK, Meter, integrated_loudness, limited_energy, limiter_curve
 from .planner import Event, Timeline
+from .resample import resample
 from .script import Background, Finish
 from .sounds import (
     BellSound,
@@ -77,7 +77,7 @@ def clip_samples(clip: np.ndarray, rate: int, length: int) -> np.ndarray:
     audio = clip.astype(np.float32) / 32768.0
     if rate != ENGINE_SAMPLE_RATE:
         g = math.gcd(rate, ENGINE_SAMPLE_RATE)
-        audio = resample_poly(audio, rate // g, ENGINE_SAMPLE_RATE // g).astype(np.float32)
+        audio = resample(audio, rate // g, ENGINE_SAMPLE_RATE // g)
     return edge_fade(fit(audio, length).copy(), rate)
 
 
