@@ -478,7 +478,7 @@ def _targets(ratio: float, targets: tuple[float, ...]) -> tuple[str, str]:
     if not targets:
         return "-", "-"
     shown = " (and " if len(targets) > 1 else ""
-    target = f"<= {targets[0]:.1f}x" + "".join(f"{shown}<= {t:.1f}x)" for t in targets[1:])
+    target = f"<= {targets[0]:g}x" + "".join(f"{shown}<= {t:g}x)" for t in targets[1:])
     met = "yes" if ratio <= targets[0] else "no"
     if len(targets) > 1:
         met += "".join(f" ({'yes' if ratio <= t else 'no'})" for t in targets[1:])

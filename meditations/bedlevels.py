@@ -80,3 +80,17 @@ def _window_gains(timeline: Timeline, background: Background, window: int) -> tu
         centre[lo:hi] = gain_at(np.minimum(starts[:-1] + window // 2, last))
         edges[lo:hi + 1] = gain_at(np.minimum(starts, last))
     return centre, np.maximum(edges[:-1], edges[1:])
+
+
+def bed_levels(timeline: Timeline, background: Background) -> tuple[np.ndarray, np.ndarray]:
+    """The bed's energy per 10 ms and peaks per 1 ms at unit level: estimated for noise, measured for a
+    recording (it is not stationary)."""
+    if background.sound != "file":
+        return noise_bed_levels(timeline, background)
+    from .mixer import bed_blocks
+
+    bed = Meter(timeline.sample_rate)
+    for block in bed_blocks(timeline, background):
+        bed.feed(block)
+    bed.finish()
+    return bed.energy(), bed.peak()

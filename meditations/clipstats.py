@@ -14,6 +14,7 @@ them; bells, tones and recordings are cheap and measured each time.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,18 +28,30 @@ RING_SECONDS = 0.05  # measured past a clip's end: the K-weighting filter's ring
 
 
 def measure_clip(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """(sum of squared K-weighted samples, sample peak) per peak window of one clip, as float32."""
-    from scipy.signal import sosfilt
+    """(sum of squared K-weighted samples, sample peak) per peak window of one clip, as float32.
 
+    The K-weighting is applied as its impulse response (RING_SECONDS long: the filter has rung out by
+    then) by FFT convolution: numpy only, so a speech worker need not import scipy.signal for it."""
     window = max(1, rate // 1000)
-    size = math.ceil((audio.size + RING_SECONDS * rate) / window) * window
-    padded = np.zeros(size, dtype=np.float64)
-    padded[:audio.size] = audio
-    weighted = sosfilt(k_weighting(rate), padded)
+    impulse = _k_impulse(rate)
+    size = math.ceil((audio.size + impulse.size - 1) / window) * window
+    n = 1 << (size - 1).bit_length()
+    weighted = np.fft.irfft(np.fft.rfft(audio, n) * np.fft.rfft(impulse, n), n)[:size]
     energy = np.square(weighted, out=weighted).reshape(-1, window).sum(axis=1).astype(np.float32)
-    padded[:audio.size] = np.abs(audio)
-    peaks = padded.reshape(-1, window).max(axis=1).astype(np.float32)
-    return energy, peaks
+    magnitude = np.zeros(size, dtype=np.float32)
+    magnitude[:audio.size] = np.abs(audio)
+    return energy, magnitude.reshape(-1, window).max(axis=1)
+
+
+@lru_cache(maxsize=4)
+def _k_impulse(rate: int) -> np.ndarray:
+    """The K-weighting filter's impulse response, RING_SECONDS of it, from its frequency response."""
+    n = 1 << 18
+    z = np.exp(-1j * 2 * np.pi * np.arange(n // 2 + 1) / n)
+    response = np.ones(z.size, dtype=complex)
+    for b0, b1, b2, _, a1, a2 in k_weighting(rate):
+        response *= (b0 + b1 * z + b2 * z * z) / (1 + a1 * z + a2 * z * z)
+    return np.fft.irfft(response, n)[:int(RING_SECONDS * rate)]
 
 
 class TrackStats:
@@ -94,8 +107,7 @@ def store_for_new_clip(key: str, clip: np.ndarray, cache_folder: Path) -> None:
     """Measure a clip just made (16-bit samples at the engine's rate) as the mixer will play it at the
     default output rate, and store that beside the speech cache: a render then reads it instead of
     resampling and filtering the clip before mixing it."""
-    from .mixer import clip_samples
-    from .planner import resampled_length
+    from .clipaudio import clip_samples, resampled_length
 
     length = resampled_length(clip.size, MADE_FOR_RATE)
     stats = measure_clip(clip_samples(clip, MADE_FOR_RATE, length), MADE_FOR_RATE)
@@ -125,3 +137,18 @@ class ClipStatsCache:
             self.store.put(key, np.concatenate(stats).astype("<f4").tobytes())
         self.seen[(clip, length)] = stats
         return stats
+
+
+def foreground_stats(timeline, source) -> TrackStats:
+    """The foreground's K-weighted energy and peaks, from each sound's statistics (a speech clip's are
+    cached), without mixing it. `source` makes a sound's audio when its statistics are not stored
+    (mixer.ClipSource)."""
+    rate = timeline.sample_rate
+    stats, clips = TrackStats(rate, timeline.length), ClipStatsCache(rate)
+    for event in sorted((e for e in timeline.events if e.audible and e.end > e.start), key=lambda e: e.start):
+        if event.clip:
+            energy, peaks = clips.get(event.clip, event.end - event.start, lambda e=event: source.samples(e))
+        else:
+            energy, peaks = measure_clip(source.samples(event), rate)
+        stats.add(event.start, energy, peaks)
+    return stats

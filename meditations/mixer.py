@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .clipstats import ClipStatsCache, TrackStats, measure_clip
+from .bedlevels import bed_levels
+from .clipaudio import clip_samples, edge_fade, fit
+from .clipstats import foreground_stats
 from .errors import Problem, RenderError, ScriptError
 from .loudness import CHUNK, Meter, integrated_loudness, limited_energy, limiter_curve
 from .planner import Event, Timeline
-from .resample import resample
 from .script import Background, Finish
 from .sounds import (
     BellSound,
@@ -37,31 +38,13 @@ from .sounds import (
     tone,
     trim_quiet,
 )
-from .speech import ENGINE_SAMPLE_RATE, load_clip
+from .speech import load_clip
 
 BLOCK_SECONDS = 10
-EDGE_FADE_SECONDS = 0.005  # a short fade on every clip edge: no clicks where a clip starts or stops
 DUCK_ATTACK = 0.6  # the bed starts dipping this long before speech ...
 DUCK_RELEASE = 2.0  # ... and rises back over this long after it
 DUCK_BRIDGE = 4.0  # speech closer together than this keeps the bed down: no pumping between sentences
 BED_SEED = 20240611
-
-
-def edge_fade(samples: np.ndarray, rate: int) -> np.ndarray:
-    """The clip with short raised-cosine fades at both ends (in place on a float copy)."""
-    length = min(int(EDGE_FADE_SECONDS * rate), samples.size // 2)
-    if length > 0:
-        ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, math.pi, length, dtype=np.float32))).astype(np.float32)
-        samples[:length] *= ramp
-        samples[-length:] *= ramp[::-1]
-    return samples
-
-
-def fit(audio: np.ndarray, length: int) -> np.ndarray:
-    """Exactly `length` samples: cut, or padded with silence."""
-    if audio.size < length:
-        return np.pad(audio, (0, length - audio.size))
-    return audio[:length]
 
 
 def speech_samples(key: str, rate: int, length: int) -> np.ndarray:
@@ -70,15 +53,6 @@ def speech_samples(key: str, rate: int, length: int) -> np.ndarray:
     if clip is None:
         raise RenderError("a speech clip vanished from the cache while mixing; run the command again")
     return clip_samples(clip, rate, length)
-
-
-def clip_samples(clip: np.ndarray, rate: int, length: int) -> np.ndarray:
-    """A clip's 16-bit samples as float32 at the track's rate, exactly `length` samples, edges faded."""
-    audio = clip.astype(np.float32) / 32768.0
-    if rate != ENGINE_SAMPLE_RATE:
-        g = math.gcd(rate, ENGINE_SAMPLE_RATE)
-        audio = resample(audio, rate // g, ENGINE_SAMPLE_RATE // g)
-    return edge_fade(fit(audio, length).copy(), rate)
 
 
 @lru_cache(maxsize=8)
@@ -283,33 +257,19 @@ class Levels:
         return limiter_curve(self.peaks, self.gain, self.ceiling_db, lo, hi)
 
 
-def foreground_stats(timeline: Timeline, source: ClipSource | None = None) -> TrackStats:
-    """The foreground's K-weighted energy and peaks, from each sound's statistics (a speech clip's are
-    cached: see clipstats.py), without mixing it."""
-    rate = timeline.sample_rate
-    source = source or ClipSource(rate)
-    stats, clips = TrackStats(rate, timeline.length), ClipStatsCache(rate)
-    for event in sorted((e for e in timeline.events if e.audible and e.end > e.start), key=lambda e: e.start):
-        if event.clip:
-            energy, peaks = clips.get(event.clip, event.end - event.start, lambda e=event: source.samples(e))
-        else:
-            energy, peaks = measure_clip(source.samples(event), rate)
-        stats.add(event.start, energy, peaks)
-    return stats
-
-
 def measure(timeline: Timeline, background: Background | None, finish: Finish) -> Levels:
     """Loudness and peaks of the foreground (from its sounds' statistics) and of the bed (bedlevels.py for
     noise; a pass over a recording); the gain and limiter curve. Nothing is mixed."""
     rate = timeline.sample_rate
-    foreground = foreground_stats(timeline)
+    foreground = foreground_stats(timeline, ClipSource(rate))
     energy, peaks = foreground.energy(), foreground.peak()
     speech_lufs = integrated_loudness(energy)
     bed_scale = 0.0
     if background is not None:
-        bed_energy, bed_peaks = _bed_levels(timeline, background)
+        bed_energy, bed_peaks = bed_levels(timeline, background)
         reference = speech_lufs if math.isfinite(speech_lufs) else finish.loudness
-        bed_scale = 10 ** ((reference + background.level_db - bed_reference_loudness(background, rate)) / 20)
+        bed_db = reference + background.level_db - bed_reference_loudness(background, rate)
+        bed_scale = 10 ** (_steps(bed_db) / 20)
         # Independent signals: energies add; peaks at most add.
         energy = energy + bed_scale ** 2 * fit(bed_energy, energy.size)
         peaks = _add_peaks(peaks, fit(bed_peaks, peaks.size), bed_scale)
@@ -319,21 +279,17 @@ def measure(timeline: Timeline, background: Background | None, finish: Finish) -
     # The limiter's effect is estimated on the 10 ms energies; on the bundled library the finished
     # mix then measures within 0.1 LU of the target (tests check the MP3 itself).
     gain_db, expected = _gain_for(finish.loudness, measured, energy, peaks, finish)
-    return Levels(bed_scale, 10 ** (gain_db / 20), peaks, finish.true_peak, measured, expected)
+    return Levels(bed_scale, 10 ** (_steps(gain_db) / 20), peaks, finish.true_peak, measured, expected)
 
 
-def _bed_levels(timeline: Timeline, background: Background) -> tuple[np.ndarray, np.ndarray]:
-    """The bed's energy per 10 ms and peaks per 1 ms at unit level: estimated for noise (bedlevels.py),
-    measured for a recording."""
-    if background.sound != "file":
-        from .bedlevels import noise_bed_levels
+LEVEL_STEP_DB = 0.05
 
-        return noise_bed_levels(timeline, background)
-    bed = Meter(timeline.sample_rate)
-    for block in bed_blocks(timeline, background):
-        bed.feed(block)
-    bed.finish()
-    return bed.energy(), bed.peak()
+
+def _steps(db: float) -> float:
+    """A level in whole steps of LEVEL_STEP_DB (at most 0.025 dB off): a track re-rendered with a few
+    sentences changed usually keeps the very same gain, so its unchanged pieces are the same samples and
+    their encoding is reused (pieces.py)."""
+    return round(db / LEVEL_STEP_DB) * LEVEL_STEP_DB
 
 
 def _add_peaks(foreground: np.ndarray, bed: np.ndarray, scale: float) -> np.ndarray:

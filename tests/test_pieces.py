@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import decode, ffmpeg
 
-from meditations import segments
+from meditations import mixer, segments
 from meditations.cache import cache_root
 from meditations.mixer import finished_blocks, speech_samples
 from meditations.pieces import split_frames
@@ -135,8 +135,9 @@ def test_the_pieced_track_meets_the_loudness_target(tracks):
 
 
 def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks):
+    from meditations.clipstats import foreground_stats
     from meditations.loudness import Meter, integrated_loudness
-    from meditations.mixer import foreground_stats, mix_blocks
+    from meditations.mixer import ClipSource, mix_blocks
 
     _, pieced, _, _ = tracks
     timeline = pieced.timeline
@@ -144,7 +145,7 @@ def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks
     for block in mix_blocks(timeline):
         meter.feed(block)
     meter.finish()
-    stats = foreground_stats(timeline)
+    stats = foreground_stats(timeline, ClipSource(timeline.sample_rate))
     assert abs(integrated_loudness(stats.energy()) - integrated_loudness(meter.energy())) < 0.01
     assert stats.peak().size == meter.peak().size
     assert np.all(stats.peak().astype(np.float32) >= meter.peak().astype(np.float32))  # the limiter's bound
@@ -164,3 +165,28 @@ def test_a_noise_bed_is_estimated_as_if_measured(tracks):
     assert abs(integrated_loudness(energy) - integrated_loudness(meter.energy())) < 0.2
     assert peaks.size == meter.peak().size
     assert np.all(peaks.astype(np.float32) >= meter.peak().astype(np.float32))
+
+
+def test_a_re_render_for_another_name_encodes_only_the_pieces_that_changed(tmp_path, engine, monkeypatch):
+    from meditations.pieces import PieceEncoder
+
+    text = SCRIPT.replace("title: Pieces", "title: Pieces\nvariables: {name: Alex}").replace(
+        "open your eyes.", "open your eyes, {name}.")
+    path = tmp_path / "named.yaml"
+    path.write_text(text.lstrip(), encoding="utf-8")
+    monkeypatch.setattr(segments, "SEGMENT_SECONDS", 3.0)
+    # In a 15 s track one changed sentence in five moves the loudness by hundredths of a decibel (in 25
+    # minutes, thousandths): coarser level steps keep this short track's gain where a long one's stays.
+    monkeypatch.setattr(mixer, "LEVEL_STEP_DB", 1.0)
+    runs = []
+    real = PieceEncoder._run
+    monkeypatch.setattr(PieceEncoder, "_run", lambda self, pcm: runs.append(len(pcm)) or real(self, pcm))
+    first = render(load(path), tmp_path / "alex.mp3", engine)
+    encoded_first = len(runs)
+    second = render(load(path, overrides=[("name", "Jordan")]), tmp_path / "jordan.mp3", engine)
+    pieces = track_pieces(second.timeline)
+    assert encoded_first == len(track_pieces(first.timeline)) >= 3
+    # The last piece holds the name; the track's fade-out moves with its end into the one before it.
+    assert len(runs) - encoded_first == 2
+    kept = sum((p.end - p.start) // 1152 for p in pieces[:-2])
+    assert split_frames(audio_frames(second.path))[:kept] == split_frames(audio_frames(first.path))[:kept]
