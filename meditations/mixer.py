@@ -142,7 +142,7 @@ def duck_spans(timeline: Timeline) -> list[tuple[int, int]]:
             spans[-1][1] = max(spans[-1][1], event.end)
         else:
             spans.append([event.start, event.end])
-    return [tuple(s) for s in spans]
+    return [(s[0], s[1]) for s in spans]
 
 
 def _raised_cosine(x: np.ndarray) -> np.ndarray:
@@ -185,10 +185,12 @@ def fades_at(t: np.ndarray, total: int, fade_in: int, fade_out: int) -> np.ndarr
 
 
 def _bed_source(background: Background, rate: int, seconds: float):
-    if background.sound == "file":
+    if background.sound == "file" and background.file is not None:
         try:
             return LoopedFile(background.file, rate, seconds)
         except RenderError as exc:
+            if background.location is None:
+                raise
             raise ScriptError([Problem(background.location, str(exc))]) from None
     return NoiseBed(background.sound, rate, seed=BED_SEED)
 

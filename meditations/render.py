@@ -66,7 +66,7 @@ def load(path: str | Path, overrides=(), audio: AudioOverrides = AudioOverrides(
 
 def track_tags(script: Script, timeline: Timeline | None = None) -> Tags:
     """The ID3 tags for a script's track (with its chapters once planned)."""
-    chapters = ()
+    chapters: tuple[tuple[str, int, int], ...] = ()
     if timeline is not None:
         rate = timeline.sample_rate
         chapters = tuple((c.title, round(c.start * 1000 / rate), round(c.end * 1000 / rate))

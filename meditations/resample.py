@@ -41,16 +41,15 @@ def resample(audio: np.ndarray, up: int, down: int) -> np.ndarray:
     out = np.empty(size, dtype=np.float32)
     if up <= FEW_PHASES:  # one convolution per phase (C speed); outputs n, n + up, ... share a phase
         for first in range(min(up, size)):
-            position = first * down + half
-            newest, phase = position // up + taps, position % up
+            start, phase = divmod(first * down + half, up)
             count = len(range(first, size, up))
-            out[first::up] = np.convolve(padded, phases[phase])[newest:newest + (count - 1) * down + 1:down]
+            out[first::up] = np.convolve(padded, phases[phase])[start + taps:start + taps + (count - 1) * down + 1:down]
         return out
     back = np.arange(taps)
     for lo in range(0, size, CHUNK):
         n = np.arange(lo, min(size, lo + CHUNK), dtype=np.int64)
-        position = n * down + half  # in the upsampled signal, shifted by the filter's half length
-        newest, phase = position // up, position % up
+        positions = n * down + half  # in the upsampled signal, shifted by the filter's half length
+        newest, phases_of = positions // up, positions % up
         samples = padded[(newest + taps)[:, None] - back[None, :]]
-        out[lo:lo + n.size] = np.einsum("ij,ij->i", samples, phases[phase])
+        out[lo:lo + n.size] = np.einsum("ij,ij->i", samples, phases[phases_of])
     return out
