@@ -33,14 +33,19 @@ def measure_clip(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
     The K-weighting is applied as its impulse response (RING_SECONDS long: the filter has rung out by
     then) by FFT convolution: numpy only, so a speech worker need not import scipy.signal for it."""
     window = max(1, rate // 1000)
-    impulse = _k_impulse(rate)
-    size = math.ceil((audio.size + impulse.size - 1) / window) * window
+    size = math.ceil((audio.size + int(RING_SECONDS * rate) - 1) / window) * window
     n = 1 << (size - 1).bit_length()
-    weighted = np.fft.irfft(np.fft.rfft(audio, n) * np.fft.rfft(impulse, n), n)[:size]
+    weighted = np.fft.irfft(np.fft.rfft(audio, n) * _k_spectrum(rate, n), n)[:size]
     energy = np.square(weighted, out=weighted).reshape(-1, window).sum(axis=1).astype(np.float32)
     magnitude = np.zeros(size, dtype=np.float32)
     magnitude[:audio.size] = np.abs(audio)
     return energy, magnitude.reshape(-1, window).max(axis=1)
+
+
+@lru_cache(maxsize=8)
+def _k_spectrum(rate: int, n: int) -> np.ndarray:
+    """The spectrum of the truncated impulse response for FFTs of n samples (clips share a few sizes)."""
+    return np.fft.rfft(_k_impulse(rate), n)
 
 
 @lru_cache(maxsize=4)
