@@ -14,6 +14,10 @@ rounds (default 3; the no-change build runs twice a round). CPU time (user + sys
 every process it waited for) is reported beside wall time.
 
     .venv/bin/python bench/build_bench.py --commit HEAD --markdown
+    .venv/bin/python bench/build_bench.py --commit HEAD --against d18c78b   # and CPU time against that commit
+
+Warm-cache builds keep only what `meditate plan` leaves in the cache (speech, clip statistics, voice
+gains): encoded pieces a previous build left are removed before each, so nothing of a track is reused.
 
 Not a test: it never runs under pytest.
 """
@@ -49,6 +53,7 @@ class Bench:
         self.tracks = 0
         self.runs: dict[str, list[float]] = {}
         self.cpu: dict[str, list[float]] = {}  # CPU seconds of each run, the build and all its processes
+        self.against: Bench | None = None  # another commit's warm -j 2 build, measured in the same rounds
 
     def build(self, name: str, cache: Path, out: Path, jobs: int, expect_built: int | None) -> float:
         """Time one `cli.py build`; check what it reports (every track built, or none)."""
@@ -104,8 +109,23 @@ class Bench:
         load.wait(f"round {index}/{rounds}, warm-cache pair")
         print(f"round {index}/{rounds}: warm speech cache, empty output, -j {pair[1]} then -j {pair[0]}", flush=True)
         for jobs in reversed(pair):
+            only_speech(folder / "cache-cold-j2")
             self.build(f"warm-j{jobs}", folder / "cache-cold-j2", folder / f"out-warm-j{jobs}", jobs, self.tracks)
+        if self.against is not None:
+            print(f"round {index}/{rounds}: the same warm -j 2 build with {self.against.tree.name}", flush=True)
+            cache = folder / "cache-against"
+            self.against.build("cold-j2", cache, folder / "out-against-cold", 2, self.tracks)
+            only_speech(cache)
+            self.against.build("warm-j2", cache, folder / "out-against-warm", 2, self.tracks)
         shutil.rmtree(folder, ignore_errors=True)  # outputs of a round: about 40 MB
+
+
+def only_speech(cache: Path) -> None:
+    """Leave in a cache only what `meditate plan` leaves there (speech clips, their statistics, voice
+    gains): a warm build renders every track with nothing of it computed before (no encoded pieces)."""
+    for entry in cache.iterdir():
+        if entry.is_dir() and entry.name not in ("speech", "clip-stats", "voice-gain"):
+            shutil.rmtree(entry)
 
 
 def rows(median: dict[str, float]) -> list[list[str]]:
@@ -116,7 +136,8 @@ def rows(median: dict[str, float]) -> list[list[str]]:
         ["no-change build, absolute", f"{nochange:.3f}", "-", "-", "-", f"< {NO_CHANGE_LIMIT} s",
          yes(nochange < NO_CHANGE_LIMIT)],
         ["no-change build vs cold build (-j 2)", f"{nochange:.3f}", "cold build -j 2", f"{cold:.2f}",
-         f"{cold / nochange:.0f}x faster", f">= {NO_CHANGE_SPEEDUP}x faster", yes(cold / nochange >= NO_CHANGE_SPEEDUP)],
+         f"{cold / nochange:.0f}x faster", f">= {NO_CHANGE_SPEEDUP}x faster",
+         yes(cold / nochange >= NO_CHANGE_SPEEDUP)],
         ["-j 2 vs -j 1, warm speech cache", f"{median['warm-j2']:.2f}", "-j 1", f"{median['warm-j1']:.2f}",
          f"{speedup('warm-j1', 'warm-j2'):.2f}x faster", f">= {PARALLEL_SPEEDUP}x faster",
          yes(speedup('warm-j1', 'warm-j2') >= PARALLEL_SPEEDUP)],
@@ -128,7 +149,7 @@ def rows(median: dict[str, float]) -> list[list[str]]:
 
 def pair_ratios(runs: dict[str, list[float]]) -> str:
     """-j 1 over -j 2 within each round (the two runs of a pair are back to back): how steady the ratio is."""
-    return "; ".join(f"{label}: " + ", ".join(f"{a / b:.2f}x" for a, b in zip(runs[f"{kind}-j1"], runs[f"{kind}-j2"]))
+    return "; ".join(f"{label}: " + ", ".join(f"{a / b:.2f}x" for a, b in zip(runs[f"{kind}-j1"], runs[f"{kind}-j2"], strict=False))
                      for kind, label in (("warm", "warm speech cache"), ("cold", "fully cold")))
 
 
@@ -166,6 +187,23 @@ def report(bench: Bench, code: str, load: LoadLog, markdown: bool) -> dict:
     return {"median": median, "runs": bench.runs, "cpu": bench.cpu, "tracks": bench.tracks, "load": load.starts}
 
 
+CPU_SAVING = 0.30  # a warm -j 2 build uses at least this much less CPU time than the commit it replaces
+
+
+def against_report(bench: Bench, other_code: str) -> dict:
+    """Our warm -j 2 build's CPU time and wall time against the other commit's, medians of the rounds."""
+    assert bench.against is not None
+    ours = {k: statistics.median(bench.cpu[k]) for k in ("warm-j2",)}
+    theirs = {k: statistics.median(bench.against.cpu[k]) for k in ("warm-j2",)}
+    wall = (statistics.median(bench.runs["warm-j2"]), statistics.median(bench.against.runs["warm-j2"]))
+    saving = 1 - ours["warm-j2"] / theirs["warm-j2"]
+    print(f"warm -j 2 build: CPU {ours['warm-j2']:.2f} s against {theirs['warm-j2']:.2f} s for {other_code} "
+          f"({saving:.0%} less; target >= {CPU_SAVING:.0%}: {'met' if saving >= CPU_SAVING else 'not met'}); "
+          f"wall {wall[0]:.2f} s against {wall[1]:.2f} s; runs of {other_code}: CPU "
+          + ", ".join(f"{v:.2f}" for v in bench.against.cpu["warm-j2"]))
+    return {"code": other_code, "cpu": bench.against.cpu, "runs": bench.against.runs, "saving": saving}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Build benchmark: meditate build over the bundled library.")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each measurement (median reported)")
@@ -174,6 +212,8 @@ def main() -> int:
     parser.add_argument("--commit", metavar="REV", help="time a clean `git archive` export of this commit instead")
     parser.add_argument("--library", type=Path, help="another library folder to build (default: the tree's scripts/)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--against", metavar="REV",
+                        help="also time another commit's warm -j 2 build in every round and compare CPU time")
     add_load_option(parser)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="meditate-build-bench-"))
@@ -183,10 +223,15 @@ def main() -> int:
         code = code_version(tree)
         bench = Bench(tree, work, args.library.resolve() if args.library else tree / "scripts")
         bench.tracks = bench.count_tracks()
+        if args.against:
+            other = measured_tree(args.against, ROOT, work / "against")
+            bench.against = Bench(other, work, bench.library)
         print(f"timing {tree / 'cli.py'} ({code}) on {bench.tracks} tracks; working in {work}", flush=True)
         for index in range(1, max(1, args.rounds) + 1):
             bench.round(index, args.rounds, load)
         summary = report(bench, code, load, args.markdown)
+        if bench.against is not None:
+            summary["against"] = against_report(bench, code_version(bench.against.tree))
     except BenchError as exc:
         print(f"\nbuild_bench: {exc}", file=sys.stderr)
         return 1

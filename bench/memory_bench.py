@@ -7,7 +7,7 @@ workers run) and warm (every clip cached), under `/usr/bin/time -v`. Two figures
 - main process: GNU time's "Maximum resident set size" for `python cli.py render`. That is the
   largest peak of the process or any one of its descendants, not their sum;
 - whole tree: every 0.1 s the RSS of all processes below /usr/bin/time (the CLI, its speech workers and
-  its encoder process) is read from /proc and summed; the largest sum is reported. Shared pages (the
+  its encoders: one ffmpeg per piece being encoded) is read from /proc and summed; the largest sum is reported. Shared pages (the
   interpreter, numpy, the eSpeak library in each worker) are counted once per process, so the sum
   overstates; the PSS sum, which shares them out, is reported beside it.
 
@@ -56,8 +56,8 @@ def role(pid: int) -> str:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return "gone"
-    if "meditations.encode_worker" in command:
-        return "encoder"
+    if "meditations.encode_worker" in command or ("ffmpeg" in command and "libmp3lame" in command):
+        return "encoder"  # the encoder process of older commits, or an ffmpeg encoding one piece
     if "multiprocessing" in command and "resource_tracker" in command:
         return "resource tracker"
     if "multiprocessing" in command:

@@ -36,7 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 HERE = Path(__file__).resolve().parent
@@ -62,6 +62,7 @@ class Setup:
 
     script_path: Path
     edited_path: Path  # a copy of the script with one sentence changed
+    variable_path: Path  # a copy with a variable, {name}, in VARIABLE_SENTENCES sentences
     tree: Path  # the meditate checkout whose cli.py is timed
     code: str  # which code that is, for the report
     work: Path  # a temporary folder for outputs and caches
@@ -91,8 +92,8 @@ class Setup:
              "-b:a", f"{self.bitrate}k", "-ar", str(self.sample_rate), "-ac", str(self.channels), *level, str(mp3)],
         ]
 
-    def ours_command(self, script: Path, out_dir: Path) -> list[str]:
-        return [self.python, str(self.tree / "cli.py"), "render", str(script), "-o", str(out_dir)]
+    def ours_command(self, script: Path, out_dir: Path, extra: tuple[str, ...] = ()) -> list[str]:
+        return [self.python, str(self.tree / "cli.py"), "render", str(script), "-o", str(out_dir), *extra]
 
 
 @dataclass
@@ -121,7 +122,7 @@ def _peer(round_: Round, name: str, quality: int | None) -> Timing:
     folder.mkdir()
     wav, mp3 = folder / "benchmark.wav", folder / "benchmark.mp3"
     parts, cpu = {}, 0.0
-    for part, command in zip(("espeak-ng", "ffmpeg"), round_.setup.peer_commands(wav, mp3, quality)):
+    for part, command in zip(("espeak-ng", "ffmpeg"), round_.setup.peer_commands(wav, mp3, quality), strict=False):
         parts[part], done = run_timed(command)
         cpu += done.cpu_seconds
         if parts[part] > PEER_SLOW_SECONDS:
@@ -141,10 +142,10 @@ def peer_default(round_: Round) -> Timing:
     return _peer(round_, "peer-default", None)
 
 
-def _ours(round_: Round, name: str, script: Path) -> Timing:
+def _ours(round_: Round, name: str, script: Path, extra: tuple[str, ...] = ()) -> Timing:
     folder = round_.setup.work / f"{name}-{round_.index}"
     env = {**os.environ, "MEDITATE_CACHE_DIR": str(round_.cache)}
-    seconds, done = run_timed(round_.setup.ours_command(script, folder), env=env)
+    seconds, done = run_timed(round_.setup.ours_command(script, folder, extra), env=env)
     written = re.search(r"wrote .+ \(([\d:.]+)\)\s*$", done.stdout)
     mp3 = folder / f"{script.stem}.mp3"
     if not written or not mp3.is_file():
@@ -162,9 +163,37 @@ def ours_cold(round_: Round) -> Timing:
     return _ours(round_, "cold", round_.setup.script_path)
 
 
+def only_speech(cache: Path) -> None:
+    """Leave in a cache only what `meditate plan` leaves there (speech clips, their statistics, voice
+    gains): a warm render has every clip and nothing else of its track computed before."""
+    for entry in cache.iterdir():
+        if entry.is_dir() and entry.name not in PLAN_LEAVES:
+            shutil.rmtree(entry)
+
+
+PLAN_LEAVES = ("speech", "clip-stats", "voice-gain")
+
+
 def ours_warm(round_: Round) -> Timing:
-    """`cli.py render` again on the cache the cold render of this round filled."""
+    """`cli.py render` again on the speech the cold render of this round made (nothing else kept)."""
+    only_speech(round_.cache)
     return _ours(round_, "warm", round_.setup.script_path)
+
+
+def variable_warm(round_: Round) -> Timing:
+    """The script with a variable ({name} = Alex in VARIABLE_SENTENCES sentences), warm: planned first
+    (untimed), nothing but speech kept from earlier steps."""
+    env = {**os.environ, "MEDITATE_CACHE_DIR": str(round_.cache)}
+    run_timed([round_.setup.python, str(round_.setup.tree / "cli.py"), "plan", str(round_.setup.variable_path)],
+              env=env)
+    only_speech(round_.cache)
+    return _ours(round_, "var-warm", round_.setup.variable_path)
+
+
+def variable_changed(round_: Round) -> Timing:
+    """The same script rendered for another client (--set name=Jordan), right after variable_warm: its
+    sentences with the name are new, every other clip is cached, and so is what the last render kept."""
+    return _ours(round_, "var-changed", round_.setup.variable_path, ("--set", "name=Jordan"))
 
 
 def ours_edited(round_: Round) -> Timing:
@@ -212,6 +241,8 @@ STEPS: dict[str, Callable[[Round], Timing]] = {
     "warm": ours_warm,
     "peer-default": peer_default,
     "edited": ours_edited,
+    "var-warm": variable_warm,
+    "var-changed": variable_changed,
     "floor": floor,
 }
 
@@ -226,12 +257,14 @@ class RowSpec:
     targets: tuple[float, ...] = ()  # empty: shown for reference, no target
 
 
-BASE_NAMES = {"peer": "peer", "peer-default": "peer, ffmpeg default quality", "cold": "our cold render"}
+BASE_NAMES = {"peer": "peer", "peer-default": "peer, ffmpeg default quality", "cold": "our cold render",
+              "var-warm": "our warm render of it"}
 
 ROWS = [
     RowSpec("cold render (empty speech cache)", "cold", "peer", (0.6, 1.0)),
     RowSpec("warm render (every clip cached)", "warm", "peer", (0.5,)),
     RowSpec("re-render after editing one sentence", "edited", "cold", (0.5,)),
+    RowSpec("re-render for another client (one variable, 5 sentences)", "var-changed", "var-warm", (0.25,)),
     RowSpec("floor: lameenc encode alone, in-process", "floor", "peer", ()),
 ]
 
@@ -298,6 +331,27 @@ def edited_copy(script_path: Path, folder: Path) -> Path:
     return edited
 
 
+VARIABLE_SENTENCES = 5
+
+
+def variable_copy(script_path: Path, folder: Path) -> Path:
+    """A copy of the script with `variables: {name: Alex}` and ", {name}" added to the first sentence of
+    VARIABLE_SENTENCES one-line say steps spread over the whole script."""
+    lines = script_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    says = [i for i, line in enumerate(lines) if line.startswith("  - say: ") and ". " in line]
+    if len(says) < VARIABLE_SENTENCES:
+        raise BenchError(f"{script_path} needs {VARIABLE_SENTENCES} one-line say steps of several sentences")
+    for k in range(VARIABLE_SENTENCES):
+        index = says[k * (len(says) - 1) // (VARIABLE_SENTENCES - 1)]
+        lines[index] = lines[index].replace(". ", ", {name}. ", 1)
+    at = next(i for i, line in enumerate(lines) if line.startswith("steps:"))
+    lines.insert(at, "variables: {name: Alex}\n")
+    folder.mkdir(parents=True)
+    copy = folder / script_path.name
+    copy.write_text("".join(lines), encoding="utf-8")
+    return copy
+
+
 def _says(steps):
     from meditations.script import Include, Repeat, Say
 
@@ -352,8 +406,10 @@ def prepare(script_path: Path, tree: Path, work: Path) -> Setup:
     ssml_path = work / "benchmark.ssml"
     ssml_path.write_text(ssml_document(json.loads(done.stdout)), encoding="utf-8")
     edited = edited_copy(script_path, work / "edited-script")
+    variable = variable_copy(script_path, work / "variable-script")
     audio = script.audio
-    return Setup(script_path, edited, tree, code_version(tree), work, sys.executable, espeak, ffmpeg, voice_id, rate,
+    return Setup(script_path, edited, variable, tree, code_version(tree), work, sys.executable, espeak, ffmpeg,
+                 voice_id, rate,
                  volume, audio.sample_rate, audio.channels, audio.bitrate, LAME_QUALITY, ssml_path)
 
 
@@ -422,7 +478,7 @@ def _targets(ratio: float, targets: tuple[float, ...]) -> tuple[str, str]:
     if not targets:
         return "-", "-"
     shown = " (and " if len(targets) > 1 else ""
-    target = f"<= {targets[0]:.1f}x" + "".join(f"{shown}<= {t:.1f}x)" for t in targets[1:])
+    target = f"<= {targets[0]:g}x" + "".join(f"{shown}<= {t:g}x)" for t in targets[1:])
     met = "yes" if ratio <= targets[0] else "no"
     if len(targets) > 1:
         met += "".join(f" ({'yes' if ratio <= t else 'no'})" for t in targets[1:])

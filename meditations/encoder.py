@@ -1,26 +1,29 @@
-"""Stage 5: encode to MP3 (lameenc, constant bitrate) and tag it (mutagen ID3v2), atomically.
+"""Stage 5: encode to MP3 (LAME in the bundled ffmpeg, constant bitrate) and tag it (mutagen ID3v2), atomically.
 
-lameenc encodes in-process from PCM blocks as they are mixed, so no whole-track WAV is ever written.
-CBR because lameenc writes no Xing header: a VBR file would report a wrong duration.
+The encoders run in processes of their own, one per piece of the track (pieces.py), fed from the blocks
+as they are mixed, so no whole-track WAV is ever written. CBR without a Xing frame, as before: every
+piece's frames are the same size class, and a VBR file without a Xing header would report a wrong
+duration.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
 from .cache import umask
-from .errors import MissingComponentError, RenderError
+from .errors import RenderError
+from .pieces import LAME_QUALITY, PieceEncoder, encode_pieces
 from .script import AudioFormat
+from .segments import Segment
 from .tempfiles import make_temporary, remove_quietly
-from .encode_worker import CANNOT_WRITE
 from .verify import StreamCheck, TrackProblem, check_mp3
 
-LAME_QUALITY = 5  # LAME's -q 5: its documented good-speed setting; the benchmark peer uses the same
+__all__ = ["LAME_QUALITY", "Encoded", "Tags", "encode_mp3", "read_fingerprint", "write_tags"]
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,10 @@ class Tags:
 FINGERPRINT_TAG = "meditate-fingerprint"
 
 
-def to_pcm16(block: np.ndarray, channels: int) -> bytes:
-    """Float samples in [-1, 1] as little-endian 16-bit PCM, interleaved for stereo."""
+def to_pcm16(block: np.ndarray, channels: int) -> np.ndarray:
+    """Float mono samples in [-1, 1] as 16-bit samples, one column per channel."""
     pcm = np.clip(np.round(block * 32767.0), -32768, 32767).astype("<i2")
-    if channels == 2:
-        pcm = np.repeat(pcm, 2)
-    return pcm.tobytes()
+    return np.repeat(pcm[:, None], channels, axis=1)
 
 
 def write_tags(path: Path, tags: Tags) -> None:
@@ -109,7 +110,7 @@ def _add_chapters(id3, chapters) -> None:
     if not chapters:
         return
     ids = [f"chp{index}" for index in range(len(chapters))]
-    for element_id, (title, start, end) in zip(ids, chapters):
+    for element_id, (title, start, end) in zip(ids, chapters, strict=False):
         id3.add(CHAP(element_id=element_id, start_time=start, end_time=end, start_offset=0xFFFFFFFF,
                      end_offset=0xFFFFFFFF, sub_frames=[TIT2(encoding=3, text=title)]))
     id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids,
@@ -143,34 +144,37 @@ class Encoded:
     sha256: str
 
 
-def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path, tags: Tags,
-               check: StreamCheck | None = None, before_rename: Callable[[Encoded], None] | None = None) -> Encoded:
+def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path, tags: Tags, pieces: list[Segment],
+               check: StreamCheck | None = None, before_rename: Callable[[Encoded], None] | None = None,
+               cache=None) -> Encoded:
     """Encode blocks to out_path through a temporary file renamed into place once it has been checked.
 
-    The encoder runs in a process of its own (see encode_worker), fed through a pipe as blocks are mixed.
-    `check` sees every block on its way; the file is read back (verify.check_mp3) before the rename, so
-    a track that does not hold its plan raises RenderError and never replaces anything. `before_rename`
-    is called with the checked file's facts just before it goes into place (a build records it then)."""
+    The track is encoded in `pieces` (segments.py), each by an ffmpeg of its own, as many at once as
+    there are cores, while the blocks are mixed (pieces.py); `cache` (a BlobCache, optional) keeps
+    encoded pieces for reuse. `check` sees every block on its way; the file is read back
+    (verify.check_mp3) before the rename, so a track that does not hold its plan raises RenderError and
+    never replaces anything. `before_rename` is called with the checked file's facts just before it goes
+    into place (a build records it then)."""
     try:
         fd, temporary = make_temporary(out_path)  # locked until renamed: no clean-up takes it meanwhile
     except OSError as exc:
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
-    worker, samples = None, 0
+    samples = 0
     try:
-        worker = _start_encoder(audio, str(temporary))
-        for block in blocks:
-            if check is not None:
-                check.feed(block)
-            samples += block.size
-            worker.stdin.write(to_pcm16(block, audio.channels))
-        worker.stdin.close()
-        if worker.wait() != 0:
-            said = worker.stderr.read().decode(errors="replace").strip()
-            if worker.returncode == CANNOT_WRITE:
-                raise RenderError(f"cannot write {out_path}: {said}")
-            raise RenderError(f"the MP3 encoder failed: {said}")
-        if check is not None:
-            check.finish()
+        with os.fdopen(os.dup(fd), "wb") as out:
+            encoder = PieceEncoder(audio, pieces, out, cache=cache)
+
+            def pcm() -> Iterator[np.ndarray]:
+                nonlocal samples
+                for block in blocks:
+                    if check is not None:
+                        check.feed(block)
+                    samples += block.size
+                    yield to_pcm16(block, audio.channels)
+                if check is not None:  # before the last piece is waited for: a short mix is this error
+                    check.finish()
+
+            encode_pieces(encoder, pcm())
         _tag(temporary, tags)
         os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a track is an ordinary file
         facts = check_mp3(temporary, samples / audio.sample_rate, audio.channels, audio.bitrate)
@@ -182,24 +186,14 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
             before_rename(encoded)
         os.replace(temporary, out_path)
     except BaseException as exc:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
-            worker.wait()
         remove_quietly(temporary)
         if isinstance(exc, TrackProblem):
             raise RenderError(f"{out_path} was not written: {exc}") from None
-        if isinstance(exc, BrokenPipeError):
-            said = worker.stderr.read().decode(errors="replace").strip()
-            if worker.wait() == CANNOT_WRITE:
-                raise RenderError(f"cannot write {out_path}: {said}") from None
-            raise RenderError(f"the MP3 encoder stopped: {said}") from None
         if isinstance(exc, OSError):
             raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
         raise
     finally:
         os.close(fd)
-        if worker is not None and worker.stderr:
-            worker.stderr.close()
     return encoded
 
 
@@ -211,19 +205,3 @@ def _tag(path: Path, tags: Tags) -> None:
     except MutagenError as exc:  # mutagen wraps the OSError of a full disk
         cause = exc.__cause__ or exc.__context__
         raise OSError(getattr(cause, "errno", None), getattr(cause, "strerror", None) or str(exc)) from None
-
-
-def _start_encoder(audio: AudioFormat, path: str):
-    import subprocess
-    import sys
-
-    try:
-        import lameenc  # noqa: F401  (checked here so a missing encoder is one clear line)
-    except ImportError:
-        raise MissingComponentError("the MP3 encoder is missing; install it with: pip install lameenc") from None
-    command = [sys.executable, "-m", "meditations.encode_worker", str(audio.bitrate), str(audio.sample_rate),
-               str(audio.channels), str(LAME_QUALITY), path]
-    # Its own session: a Ctrl-C at the terminal reaches meditate, which stops it; it never writes to the
-    # terminal, and when meditate dies it sees the end of its input and exits.
-    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            cwd=str(Path(__file__).resolve().parent.parent), start_new_session=True)

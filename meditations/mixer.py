@@ -4,54 +4,48 @@ The track is never held whole in memory and never assembled by appending (pydub'
 copies the whole track every time): each block is a fresh numpy buffer into which only the sounds
 that overlap it are added. Silence is simply the absence of sound, exact to the sample.
 
-Finishing takes two passes over the same deterministic blocks: the first measures (loudness of the
-foreground and of the bed, true peaks), the second applies one gain, a smooth limiter curve and the
-fades, and feeds the encoder.
+The track is mixed once. Its loudness and peaks are known before: the foreground's from its clips'
+statistics (clipstats.py, made when a clip is made), a noise bed's estimated (bedlevels.py); the one
+mixing pass applies the gain, a smooth limiter curve and the fades, and feeds the encoder.
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
+from .bedlevels import bed_levels
+from .clipaudio import clip_samples, edge_fade, fit
+from .clipstats import foreground_stats
 from .errors import Problem, RenderError, ScriptError
 from .loudness import CHUNK, Meter, integrated_loudness, limited_energy, limiter_curve
 from .pcm import resample
 from .timeline import Event, Timeline
 from .script import Background, Finish
-from .sounds import (BellSound, LoopedFile, NoiseBed, RecordingSound, ToneSound, bell_strike, read_audio_file, tone,
-                     trim_quiet)
-from .speech import ENGINE_SAMPLE_RATE, load_clip
+from .sounds import (
+    BellSound,
+    LoopedFile,
+    NoiseBed,
+    RecordingSound,
+    ToneSound,
+    bell_strike,
+    read_audio_file,
+    tone,
+    trim_quiet,
+)
+from .speech import load_clip
 
 BLOCK_SECONDS = 10
-EDGE_FADE_SECONDS = 0.005  # a short fade on every clip edge: no clicks where a clip starts or stops
 DUCK_ATTACK = 0.6  # the bed starts dipping this long before speech ...
 DUCK_RELEASE = 2.0  # ... and rises back over this long after it
 DUCK_BRIDGE = 4.0  # speech closer together than this keeps the bed down: no pumping between sentences
 BED_SEED = 20240611
-
-
-def edge_fade(samples: np.ndarray, rate: int) -> np.ndarray:
-    """The clip with short raised-cosine fades at both ends (in place on a float copy)."""
-    length = min(int(EDGE_FADE_SECONDS * rate), samples.size // 2)
-    if length > 0:
-        ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, math.pi, length, dtype=np.float32))).astype(np.float32)
-        samples[:length] *= ramp
-        samples[-length:] *= ramp[::-1]
-    return samples
-
-
-def fit(audio: np.ndarray, length: int) -> np.ndarray:
-    """Exactly `length` samples: cut, or padded with silence."""
-    if audio.size < length:
-        return np.pad(audio, (0, length - audio.size))
-    return audio[:length]
 
 
 def speech_samples(key: str, rate: int, length: int) -> np.ndarray:
@@ -59,10 +53,7 @@ def speech_samples(key: str, rate: int, length: int) -> np.ndarray:
     clip = load_clip(key)
     if clip is None:
         raise RenderError("a speech clip vanished from the cache while mixing; run the command again")
-    audio = clip.astype(np.float32) / 32768.0
-    if rate != ENGINE_SAMPLE_RATE:
-        audio = resample(audio, ENGINE_SAMPLE_RATE, rate)
-    return edge_fade(fit(audio, length).copy(), rate)
+    return clip_samples(clip, rate, length)
 
 
 @lru_cache(maxsize=8)
@@ -152,18 +143,21 @@ def duck_spans(timeline: Timeline) -> list[tuple[int, int]]:
             spans[-1][1] = max(spans[-1][1], event.end)
         else:
             spans.append([event.start, event.end])
-    return [tuple(s) for s in spans]
+    return [(s[0], s[1]) for s in spans]
 
 
 def _raised_cosine(x: np.ndarray) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * np.clip(x, 0.0, 1.0))
 
 
-def duck_depth(spans, start: int, end: int, rate: int) -> np.ndarray:
-    """How far down (0..1) the bed is at each sample of [start, end): smooth raised-cosine ramps."""
+def duck_depth(spans, start: int, end: int, rate: int, at: np.ndarray | None = None) -> np.ndarray:
+    """How far down (0..1) the bed is at each sample of [start, end) (or at the ascending sample
+    positions `at`): smooth raised-cosine ramps."""
     attack, release = int(DUCK_ATTACK * rate), int(DUCK_RELEASE * rate)
-    t = np.arange(start, end)
-    depth = np.zeros(end - start, dtype=np.float64)
+    t = np.arange(start, end) if at is None else at
+    if at is not None and at.size:
+        start, end = int(at[0]), int(at[-1]) + 1
+    depth = np.zeros(t.size, dtype=np.float64)
     for span_start, span_end in spans:
         if span_end + release < start or span_start - attack > end:
             continue
@@ -178,8 +172,12 @@ def edge_envelope(start: int, end: int, total: int, fade_in: int, fade_out: int)
     (1.0 when the block is in neither fade)."""
     if start >= fade_in and end <= total - fade_out:
         return 1.0
-    t = np.arange(start, end, dtype=np.float64)
-    envelope = np.ones(end - start)
+    return fades_at(np.arange(start, end, dtype=np.float64), total, fade_in, fade_out)
+
+
+def fades_at(t: np.ndarray, total: int, fade_in: int, fade_out: int) -> np.ndarray:
+    """The fade in and fade out gains at sample positions t."""
+    envelope = np.ones(t.size)
     if fade_in > 0:
         envelope *= _raised_cosine(t / fade_in)
     if fade_out > 0:
@@ -188,10 +186,12 @@ def edge_envelope(start: int, end: int, total: int, fade_in: int, fade_out: int)
 
 
 def _bed_source(background: Background, rate: int, seconds: float):
-    if background.sound == "file":
+    if background.sound == "file" and background.file is not None:
         try:
             return LoopedFile(background.file, rate, seconds)
         except RenderError as exc:
+            if background.location is None:
+                raise
             raise ScriptError([Problem(background.location, str(exc))]) from None
     return NoiseBed(background.sound, rate, seed=BED_SEED)
 
@@ -204,15 +204,29 @@ def bed_blocks(timeline: Timeline, background: Background,
     """The bed at unit level, ducked under speech and faded in and out, block by block."""
     rate = timeline.sample_rate
     source = _bed_source(background, rate, max(timeline.length / rate, BED_REFERENCE_SECONDS))
-    spans = duck_spans(timeline)
-    fade = int(background.fade * rate)
-    duck = 10 ** (-background.duck_db / 20)
+    gain_at = bed_gain(timeline, background)
+    window = max(1, rate // 1000)
     block = _block_size(rate, block_seconds)
     for start in range(0, timeline.length, block):
         end = min(start + block, timeline.length)
-        gain = 1.0 - (1.0 - duck) * duck_depth(spans, start, end, rate)
-        gain *= edge_envelope(start, end, timeline.length, fade, fade)
-        yield (source.next(end - start) * gain).astype(np.float32)
+        # The ducking and fades change slowly: made per millisecond, interpolated in between.
+        edges = np.arange(start, end + window, window)
+        gain = np.interp(np.arange(start, end), edges, gain_at(np.minimum(edges, timeline.length - 1)))
+        yield (source.next(end - start) * gain.astype(np.float32)).astype(np.float32)
+
+
+def bed_gain(timeline: Timeline, background: Background):
+    """The bed's gain (ducking under speech, fades in and out) as a function of sample positions."""
+    rate = timeline.sample_rate
+    spans = duck_spans(timeline)
+    fade = int(background.fade * rate)
+    duck = 10 ** (-background.duck_db / 20)
+
+    def gain_at(positions: np.ndarray) -> np.ndarray:
+        depth = duck_depth(spans, 0, 0, rate, positions)
+        return (1.0 - (1.0 - duck) * depth) * fades_at(positions.astype(np.float64), timeline.length, fade, fade)
+
+    return gain_at
 
 
 def bed_reference_loudness(background: Background, rate: int) -> float:
@@ -229,7 +243,7 @@ def bed_reference_loudness(background: Background, rate: int) -> float:
 
 @dataclass(frozen=True)
 class Levels:
-    """What the first pass decided: the bed's scale, the overall gain, and the peaks the limiter follows."""
+    """What measuring decided: the bed's scale, the overall gain, and the peaks the limiter follows."""
 
     bed_scale: float
     gain: float
@@ -247,32 +261,38 @@ class Levels:
 
 
 def measure(timeline: Timeline, background: Background | None, finish: Finish) -> Levels:
-    """First pass: loudness and true peaks of the foreground and the bed; the gain and limiter curve."""
+    """Loudness and peaks of the foreground (from its sounds' statistics) and of the bed (bedlevels.py for
+    noise; a pass over a recording); the gain and limiter curve. Nothing is mixed."""
     rate = timeline.sample_rate
-    foreground = Meter(rate)
-    for block in mix_blocks(timeline):
-        foreground.feed(block)
-    foreground.finish()
+    foreground = foreground_stats(timeline, ClipSource(rate))
     energy, peaks = foreground.energy(), foreground.peak()
     speech_lufs = integrated_loudness(energy)
     bed_scale = 0.0
     if background is not None:
-        bed = Meter(rate)
-        for block in bed_blocks(timeline, background):
-            bed.feed(block)
-        bed.finish()
+        bed_energy, bed_peaks = bed_levels(timeline, background)
         reference = speech_lufs if math.isfinite(speech_lufs) else finish.loudness
-        bed_scale = 10 ** ((reference + background.level_db - bed_reference_loudness(background, rate)) / 20)
+        bed_db = reference + background.level_db - bed_reference_loudness(background, rate)
+        bed_scale = 10 ** (_steps(bed_db) / 20)
         # Independent signals: energies add; peaks at most add.
-        energy = energy + bed_scale ** 2 * fit(bed.energy(), energy.size)
-        peaks = _add_peaks(peaks, fit(bed.peak(), peaks.size), bed_scale)
+        energy = energy + bed_scale ** 2 * fit(bed_energy, energy.size)
+        peaks = _add_peaks(peaks, fit(bed_peaks, peaks.size), bed_scale)
     measured = integrated_loudness(energy)
     if not math.isfinite(measured):
         return Levels(bed_scale, 1.0, peaks, finish.true_peak, measured, measured)
     # The limiter's effect is estimated on the 10 ms energies; on the bundled library the finished
     # mix then measures within 0.1 LU of the target (tests check the MP3 itself).
     gain_db, expected = _gain_for(finish.loudness, measured, energy, peaks, finish)
-    return Levels(bed_scale, 10 ** (gain_db / 20), peaks, finish.true_peak, measured, expected)
+    return Levels(bed_scale, 10 ** (_steps(gain_db) / 20), peaks, finish.true_peak, measured, expected)
+
+
+LEVEL_STEP_DB = 0.05
+
+
+def _steps(db: float) -> float:
+    """A level in whole steps of LEVEL_STEP_DB (at most 0.025 dB off): a track re-rendered with a few
+    sentences changed usually keeps the very same gain, so its unchanged pieces are the same samples and
+    their encoding is reused (pieces.py)."""
+    return round(db / LEVEL_STEP_DB) * LEVEL_STEP_DB
 
 
 def _add_peaks(foreground: np.ndarray, bed: np.ndarray, scale: float) -> np.ndarray:
@@ -326,7 +346,7 @@ LIMITER_ROUNDS = 8
 
 def finished_blocks(timeline: Timeline, background: Background | None, finish: Finish,
                     levels: Levels | None = None) -> Iterator[np.ndarray]:
-    """Second pass: the finished track, block by block, ready for the encoder."""
+    """The finished track, block by block, ready for the encoder (the one mixing pass)."""
     levels = levels or measure(timeline, background, finish)
     rate = timeline.sample_rate
     window = max(1, rate // 1000)

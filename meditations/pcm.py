@@ -20,11 +20,11 @@ def resampled_length(samples: int, source_rate: int, target_rate: int) -> int:
 
 
 def resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
-    """Float audio at another sample rate (polyphase filtering), as float32."""
-    from scipy.signal import resample_poly
+    """Float audio at another sample rate (polyphase filtering, in numpy: resample.py), as float32."""
+    from .resample import polyphase
 
     up, down = rate_ratio(source_rate, target_rate)
-    return resample_poly(audio, up, down).astype(np.float32)
+    return polyphase(audio, up, down)
 
 
 def trim_silence(audio: np.ndarray, rate: int, threshold: float) -> np.ndarray:

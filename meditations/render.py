@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
-from .cache import write_atomic
-from .encoder import Tags, encode_mp3
-from .transcript import webvtt
-from .errors import RenderError
 from . import mixer
+from .cache import BlobCache, cache_root, write_atomic
+from .encoder import Tags, encode_mp3
+from .errors import RenderError
 from .mixer import finished_blocks
 from .clips import plan_with_speech
 from .script import Script
+from .segments import Segment, cut_points, quiet_stretches, segments
 from .settings import load as load  # the pipeline's first stage, where callers look for it
 from .speech import SpeechEngine
 from .timeline import Timeline
+from .transcript import webvtt
 from .verify import StreamCheck, speech_spans
 
 
@@ -34,7 +35,7 @@ class RenderResult:
 
 def track_tags(script: Script, timeline: Timeline | None = None) -> Tags:
     """The ID3 tags for a script's track (with its chapters once planned)."""
-    chapters = ()
+    chapters: tuple[tuple[str, int, int], ...] = ()
     if timeline is not None:
         rate = timeline.sample_rate
         chapters = tuple((c.title, round(c.start * 1000 / rate), round(c.end * 1000 / rate))
@@ -46,6 +47,12 @@ def track_tags(script: Script, timeline: Timeline | None = None) -> Tags:
 def transcript_path(track: Path) -> Path:
     """Where a track's WebVTT transcript goes: beside it, same name."""
     return track.with_suffix(".vtt")
+
+
+def track_pieces(timeline: Timeline) -> list[Segment]:
+    """The pieces a track is encoded in: cut in its pauses, about a minute each."""
+    quiet = quiet_stretches(timeline.events, timeline.length)
+    return segments(cut_points(quiet, timeline.length, timeline.sample_rate), timeline.length, timeline.sample_rate)
 
 
 def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "",
@@ -61,8 +68,9 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
     result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)  # noqa: E731
     try:
-        encoded = encode_mp3(blocks, script.audio, out_path, tags, check,
-                             before_rename=(lambda encoded: placing(result(encoded))) if placing else None)
+        encoded = encode_mp3(blocks, script.audio, out_path, tags, track_pieces(timeline), check,
+                             before_rename=(lambda encoded: placing(result(encoded))) if placing else None,
+                             cache=BlobCache(cache_root() / "mp3-pieces"))
         write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
     except OSError as exc:  # a read-only or full output folder: one line, never a traceback
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None

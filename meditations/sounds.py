@@ -23,7 +23,6 @@ _BOWL_PARTIALS = ((1.0, 1.00, 9.0), (2.71, 0.55, 6.0), (5.12, 0.30, 3.5), (8.27,
 _BEAT_HZ = (1.3, 2.1, 3.2, 4.0, 5.5)
 BELL_PITCH_HZ = 262.0
 BELL_PEAK = 0.7
-RING_FLOOR_DB = -60.0
 
 
 @dataclass(frozen=True)
@@ -72,12 +71,13 @@ def bell_strike(rate: int, length: int, pitch: float = BELL_PITCH_HZ) -> np.ndar
 def _bell_strike_cached(rate: int, length: int, pitch: float) -> np.ndarray:
     t = np.arange(length, dtype=np.float64) / rate
     out = np.zeros(length, dtype=np.float64)
-    for (ratio, amplitude, decay), beat in zip(_BOWL_PARTIALS, _BEAT_HZ):
+    for (ratio, amplitude, decay), beat in zip(_BOWL_PARTIALS, _BEAT_HZ, strict=False):
         frequency = pitch * ratio
         if frequency >= rate / 2.2:
             continue
         envelope = amplitude * np.exp(-t * 6.9 / decay)
-        out += envelope * 0.5 * (np.sin(2 * math.pi * frequency * t) + np.sin(2 * math.pi * (frequency + beat) * t + 0.7))
+        beating = np.sin(2 * math.pi * (frequency + beat) * t + 0.7)
+        out += envelope * 0.5 * (np.sin(2 * math.pi * frequency * t) + beating)
     attack = min(length, int(0.004 * rate))  # a soft mallet: a few ms of attack, no click
     out[:attack] *= np.linspace(0.0, 1.0, attack)
     release = min(length, int(0.5 * rate))
@@ -131,7 +131,7 @@ class NoiseBed:
         out = np.zeros_like(white)
         corners = (0.99886, 0.99332, 0.96900, 0.86650, 0.55000, -0.7616)
         weights = (0.0555179, 0.0750759, 0.1538520, 0.3104856, 0.5329522, -0.0168980)
-        for index, (pole, weight) in enumerate(zip(corners, weights)):
+        for index, (pole, weight) in enumerate(zip(corners, weights, strict=False)):
             filtered, self.state[index:index + 1] = lfilter([weight], [1.0, -pole], white,
                                                            zi=self.state[index:index + 1])
             out += filtered
@@ -159,7 +159,7 @@ def _pydub():
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         from pydub import AudioSegment
-    AudioSegment.converter = imageio_ffmpeg.get_ffmpeg_exe()
+    setattr(AudioSegment, "converter", imageio_ffmpeg.get_ffmpeg_exe())  # noqa: B010 (pydub reads it)
     return AudioSegment
 
 

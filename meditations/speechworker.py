@@ -65,6 +65,9 @@ class _Speaker:
         audio = self.samples(request, request.text, int(key[:15], 16)) * (self.gain(request) * request.volume)
         samples = trim_clip((np.clip(audio, -1.0, 32767 / 32768) * 32768).astype("<i2"))
         self.cache.put(key, samples.tobytes())
+        from .clipstats import store_for_new_clip  # the mixer's loudness statistics, while the clip is at hand
+
+        store_for_new_clip(key, samples, self.cache.folder.parent)
         return int(samples.size)
 
 

@@ -9,6 +9,7 @@ does not carry a PID (an older meditate's, or not ours at all), is never touched
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -29,10 +30,8 @@ def make_temporary(path: Path) -> tuple[int, Path]:
 
 def remove_quietly(path: Path) -> None:
     """Remove a file if it is there (never following a link: unlink removes the link itself)."""
-    try:
+    with contextlib.suppress(OSError):
         path.unlink()
-    except OSError:
-        pass
 
 
 def owner(path: Path) -> int | None:

@@ -7,7 +7,7 @@ reader can breathe along too. Silences are left as gaps between cues. transcript
 from __future__ import annotations
 
 from .clock import clock
-from .planner import Timeline
+from .timeline import Timeline
 
 
 def _clean(text: str) -> str:

@@ -314,9 +314,9 @@ def test_missing_speech_data_is_one_line(tmp_path):
 
 def test_missing_encoder_is_one_line(tmp_path):
     (tmp_path / "s.yaml").write_text("title: x\nsteps:\n  - say: Hello.\n")
-    result = run_cli(["render", "s.yaml"], tmp_path, prelude="import sys; sys.modules['lameenc'] = None; ")
+    result = run_cli(["render", "s.yaml"], tmp_path, prelude="import sys; sys.modules['imageio_ffmpeg'] = None; ")
     assert (result.returncode, result.stderr) == (1, "Error: the MP3 encoder is missing; install it with: "
-                                                     "pip install lameenc\n")
+                                                     "pip install imageio-ffmpeg\n")
 
 
 # ---------------------------------------------------------------- builds: one at a time, and killed at any moment

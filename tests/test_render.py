@@ -1,4 +1,4 @@
-"""End to end on real components: pyttsx3 + eSpeak NG, the lameenc encoder, mutagen tags, ffmpeg to read back."""
+"""End to end on real components: pyttsx3 + eSpeak NG, LAME in the bundled ffmpeg, mutagen tags, ffmpeg to read back."""
 
 import json
 
