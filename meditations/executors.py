@@ -1,0 +1,166 @@
+"""Where a build's work runs: one `concurrent.futures`-style interface over the local spawn pool (the
+default) and a Dask cluster (`--cluster tcp://HOST:8786`, or `--cluster local` for a LocalCluster here).
+
+A build submits plain functions with picklable arguments (synthesis batches, track renders) and reads the
+results as they complete; it never needs to know where they ran. `remote` says whether the workers may be
+on other machines (then they are sent the script sources and clips they need and return the track's bytes;
+the build's own process writes every file). Opening a cluster executor connects first, with a short
+timeout, so an unreachable scheduler is one clear error before the build takes its lock or writes anything.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+
+from .errors import MeditateError
+
+CONNECT_TIMEOUT = 5  # seconds: a scheduler that does not answer by then is reported, not waited for
+INSTALL_HINT = ("--cluster needs Dask: install it with pip install 'meditate[cluster]' "
+                "(in a clone: pip install '.[cluster]')")
+
+
+class _Closing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the workers."""
+
+
+def cluster_address(given: str | None) -> str | None:
+    """The cluster asked for: --cluster, else MEDITATE_CLUSTER, else None (the local pool)."""
+    address = given if given is not None else os.environ.get("MEDITATE_CLUSTER")
+    return address.strip() or None if address is not None else None
+
+
+class LocalExecutor(_Closing):
+    """The local pool: `jobs` worker processes started with spawn, deaf to the terminal (signals.py)."""
+
+    remote = False
+
+    def __init__(self, jobs: int):
+        import concurrent.futures
+        import multiprocessing
+
+        from .signals import worker_initializer
+
+        self.jobs = jobs
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=worker_initializer)
+
+    def submit(self, function: Callable, *args: Any) -> Any:
+        """Run function(*args) in a worker; a concurrent.futures.Future."""
+        return self.pool.submit(function, *args)
+
+    def as_completed(self, futures: Iterable) -> Iterator:
+        """The futures, each as it completes."""
+        import concurrent.futures
+
+        return concurrent.futures.as_completed(list(futures))
+
+    def stop(self) -> None:
+        """Interrupted: stop every worker now (each unwinds its task), reap them, forget what was queued."""
+        from .signals import stop_processes
+
+        stop_processes(list(self.pool._processes.values()))  # the executor has no public way to stop its workers
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        """Wait for the workers to exit."""
+        self.pool.shutdown(wait=True)
+
+
+class DaskExecutor(_Closing):
+    """A Dask distributed client: on a running scheduler, or on a LocalCluster started for this build."""
+
+    remote = True
+    RETRIES = 2  # a task whose worker died is run again elsewhere (Dask does that); these cover other losses
+
+    def __init__(self, address: str, jobs: int):
+        try:
+            import dask
+            from distributed import Client
+        except ImportError:
+            raise MeditateError(INSTALL_HINT) from None
+        self.cluster = None
+        self.futures: list = []
+        # Our tasks start processes of their own (speech engines, the MP3 encoder): a daemonic Dask worker
+        # process could not, so a LocalCluster's workers are made non-daemonic (docs/scaling.md: `dask worker`).
+        dask.config.set({"distributed.worker.daemon": False})
+        if address == "local":
+            from distributed import LocalCluster
+
+            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, silence_logs=40)
+            address = self.cluster.scheduler_address
+        try:
+            self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            self._close_cluster()
+            raise MeditateError(f"cannot reach the Dask scheduler at {address}: {_reason(exc)}; start it (see "
+                                "docs/scaling.md) or check the address given to --cluster") from None
+        self.jobs = max(1, len(self.client.scheduler_info().get("workers", {}))) if self.cluster is None else jobs
+
+    def submit(self, function: Callable, *args: Any) -> Any:
+        """Run function(*args) on some worker; a distributed.Future (run again if its worker dies)."""
+        future = self.client.submit(function, *args, pure=False, retries=self.RETRIES)
+        self.futures.append(future)
+        return future
+
+    def as_completed(self, futures: Iterable) -> Iterator:
+        """The futures, each as it completes."""
+        from distributed import as_completed
+
+        return iter(as_completed(list(futures)))
+
+    def stop(self) -> None:
+        """Interrupted: cancel every task of this build on the cluster, then disconnect."""
+        try:
+            self.client.cancel(self.futures, force=True)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Disconnect (and stop the LocalCluster this build started)."""
+        try:
+            self.client.close()
+        finally:
+            self._close_cluster()
+
+    def _close_cluster(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).lower()
+    if isinstance(exc, ValueError):
+        return "not an address Dask understands (for example tcp://HOST:8786, or local)"
+    if "timed out" in text or isinstance(exc, TimeoutError):
+        return f"no answer within {CONNECT_TIMEOUT} s"
+    return "the connection was refused"
+
+
+def open_executor(cluster: str | None, jobs: int) -> LocalExecutor | DaskExecutor:
+    """The local spawn pool (cluster None), or a Dask client (an address, or "local")."""
+    if cluster is None:
+        return LocalExecutor(jobs)
+    return DaskExecutor(cluster, jobs)
+
+
+def worker_name() -> str:
+    """Who runs the current task: the Dask worker's address, or this host and process."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        import socket
+
+        return f"{socket.gethostname()} pid {os.getpid()}"
