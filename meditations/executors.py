@@ -11,10 +11,11 @@ timeout, so an unreachable scheduler is one clear error before the build takes i
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 from collections.abc import Callable, Iterable, Iterator
 
-from .errors import MeditateError
+from .errors import MeditateError, excerpt
 
 CONNECT_TIMEOUT = 5  # seconds: a scheduler that does not answer by then is reported, not waited for
 INSTALL_HINT = ("--cluster needs Dask: install it with pip install 'meditate[cluster]' "
@@ -75,6 +76,16 @@ class LocalExecutor(_Closing):
         self.pool.shutdown(wait=True)
 
 
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
+
+
+def check_address(address: str) -> None:
+    """A scheduler address Dask can use, or "local"; else a MeditateError saying what to give."""
+    if address != "local" and not _ADDRESS.match(address):
+        raise MeditateError(f"--cluster '{excerpt(address)}' is not a scheduler address: give tcp://HOST:PORT "
+                            "(tls://HOST:PORT with TLS), or local for a cluster on this machine")
+
+
 class DaskExecutor(_Closing):
     """A Dask distributed client: on a running scheduler, or on a LocalCluster started for this build."""
 
@@ -82,6 +93,7 @@ class DaskExecutor(_Closing):
     RETRIES = 2  # a task whose worker died is run again elsewhere (Dask does that); these cover other losses
 
     def __init__(self, address: str, jobs: int):
+        check_address(address)
         try:
             import dask
             from distributed import Client
@@ -96,14 +108,14 @@ class DaskExecutor(_Closing):
             from distributed import LocalCluster
 
             self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=40)
+                                        dashboard_address=None, silence_logs=50)
             address = self.cluster.scheduler_address
         try:
             self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
+        except (OSError, TimeoutError) as exc:
             self._close_cluster()
-            raise MeditateError(f"cannot reach the Dask scheduler at {address}: {_reason(exc)}; start it (see "
-                                "docs/scaling.md) or check the address given to --cluster") from None
+            raise MeditateError(f"cannot reach the Dask scheduler at {address} ({_reason(exc)}): start it "
+                                "(docs/scaling.md) or check the address given to --cluster") from None
         self.jobs = max(1, len(self.client.scheduler_info().get("workers", {}))) if self.cluster is None else jobs
 
     def submit(self, function: Callable, *args: Any) -> Any:
@@ -116,7 +128,7 @@ class DaskExecutor(_Closing):
         """The futures, each as it completes."""
         from distributed import as_completed
 
-        return iter(as_completed(list(futures)))
+        return iter(as_completed(list(futures), loop=self.client.loop))
 
     def stop(self) -> None:
         """Interrupted: cancel every task of this build on the cluster, then disconnect."""
@@ -139,12 +151,12 @@ class DaskExecutor(_Closing):
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).lower()
-    if isinstance(exc, ValueError):
-        return "not an address Dask understands (for example tcp://HOST:8786, or local)"
-    if "timed out" in text or isinstance(exc, TimeoutError):
-        return f"no answer within {CONNECT_TIMEOUT} s"
-    return "the connection was refused"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        cause = cause.__cause__ or cause.__context__
+    return f"no answer within {CONNECT_TIMEOUT} s"
 
 
 def open_executor(cluster: str | None, jobs: int) -> LocalExecutor | DaskExecutor:
