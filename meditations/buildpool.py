@@ -89,7 +89,10 @@ def _synthesize_remotely(missing, voices, executor, progress) -> None:
     done = 0
     futures = [executor.submit(synthesize_batch, batch, voices) for batch in batches]
     for future in executor.as_completed(futures):
-        made, _ = future.result()
+        try:
+            made, _ = future.result()
+        except Exception:  # noqa: BLE001 - a batch lost (its workers died): each track's render makes its clips
+            made = {}
         for key, payload in made.items():
             cache.put(key, payload)
         done += len(made)
@@ -124,8 +127,13 @@ def build_tracks(tracks, executor, progress: Callable, estimate: Callable) -> No
                 continue
             futures[future] = track
         for future in executor.as_completed(futures):
-            _finish(futures[future], future.result(), executor.remote)
-            progress("done", futures[future])
+            track = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - its workers kept dying (Dask gave up): this track fails
+                outcome = (None, error_lines(track, exc)) if executor.remote else (None, error_lines(track, exc), "")
+            _finish(track, outcome, executor.remote)
+            progress("done", track)
     except Interrupted:
         executor.stop()
         raise

@@ -64,6 +64,7 @@ def synthesize_batch(requests, voices) -> tuple[dict[str, bytes], str]:
     from .executors import worker_name
     from .speech import SpeechEngine, clip_cache
 
+    _check_worker()
     requests = _local_models(list(requests))
     with SpeechEngine(workers=1, voices=voices if not _foreign(voices) else None) as engine:
         engine.synthesize(requests)  # a clip that fails is made (and reported) again by its track's render
@@ -93,6 +94,7 @@ def render_job(job: TrackJob) -> tuple[Rendered | None, list[str]]:
             target.write_bytes(data)
         moved = _moved(track, Path(job.root), here, Path(folder) / "out")
         try:
+            _check_worker()
             script = load_track(moved)
             with SpeechEngine(workers=1) as engine:
                 result = render(script, moved.output, engine, fingerprint=track.fingerprint)
@@ -112,6 +114,18 @@ def _moved(track, root: Path, here: Path, out: Path):
     recordings = track.settings.recordings
     settings = replace(track.settings, recordings=str(mapped(recordings)) if recordings else None)
     return replace(track, script=mapped(track.script), output=out / track.relative, settings=settings, loaded=None)
+
+
+def _check_worker() -> None:
+    """Our tasks start processes (speech engines, the MP3 encoder): a daemonic worker process cannot."""
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        from .executors import worker_name
+
+        raise MeditateError(f"the Dask worker {worker_name()} runs tasks in a daemonic process, which cannot start "
+                            "the speech and encoder processes: start its workers with "
+                            "DASK_DISTRIBUTED__WORKER__DAEMON=False (docs/scaling.md)")
 
 
 def _foreign(voices) -> bool:

@@ -173,6 +173,7 @@ def test_a_worker_killed_mid_build_costs_only_time(clinic, tmp_path):
             process.wait()
         log.close()
     assert build_process.returncode == 0, err.decode()
+    assert list(temporaries[0].glob("meditate-worker-*"))  # the killed worker was rendering (its folder is left)
     lines = out.decode().splitlines()
     assert lines[-1] == "clients: built 3, unchanged 0, failed 0; tracks: built 15, unchanged 0, failed 0"
     for client in CLIENTS:
