@@ -26,7 +26,7 @@ def load_clients(folder: Path) -> Clients:
     files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         raise MeditateError(f"no profiles (*.yaml) in {folder}")
-    profiles, broken, folders = [], [], {}
+    profiles, broken, folders = [], [], {}  # type: ignore[var-annotated]
     for path in files:
         try:
             client = load_profile(path)

@@ -33,12 +33,6 @@ class _Closing:
         """Release the workers."""
 
 
-def cluster_address(given: str | None) -> str | None:
-    """The cluster asked for: --cluster, else MEDITATE_CLUSTER, else None (the local pool)."""
-    address = given if given is not None else os.environ.get("MEDITATE_CLUSTER")
-    return address.strip() or None if address is not None else None
-
-
 class LocalExecutor(_Closing):
     """The local pool: `jobs` worker processes started with spawn, deaf to the terminal (signals.py)."""
 

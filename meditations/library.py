@@ -121,14 +121,19 @@ def ensure_loaded(track: Track):
 def render_track(track: Track, voices, out_dir: Path) -> dict:
     """Render one track (in a worker process); returns its manifest entry, which is also recorded in the
     journal just before the track goes into place. Raises MeditateError."""
-    from .journal import record_finished
     from .render import render
     from .speech import SpeechEngine
 
     with SpeechEngine(workers=1, voices=voices) as engine:
         result = render(ensure_loaded(track), track.output, engine, fingerprint=track.fingerprint,
-                        placing=lambda result: record_finished(out_dir, entry_for(track, result)))
+                        placing=lambda result: _record(out_dir, entry_for(track, result)))
     return entry_for(track, result)
+
+
+def _record(out_dir: Path, entry: dict) -> None:
+    from .journal import record_finished
+
+    record_finished(out_dir, entry)
 
 
 def entry_for(track: Track, result) -> dict:
@@ -196,11 +201,6 @@ def refuse_unusable_outputs(tracks: list[Track]) -> None:
                 others = " and ".join(shown(s) for s in sources if s != track.script)
                 track.error = [f"Error: {shown(track.script)} would be written to {shown(track.output)}, "
                                f"like {others}; rename one of them" if others else f"Error: {message}"]
-
-
-def build(request: BuildRequest, progress: Progress) -> BuildReport:
-    """Build the library: decide, render what changed in parallel, write the manifest."""
-    return build_all([request], progress)[0]
 
 
 def build_all(requests: list[BuildRequest], progress: Progress) -> list[BuildReport]:

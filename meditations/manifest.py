@@ -86,7 +86,7 @@ def write_manifest(out_dir: Path, records: list[dict]) -> None:
 
 def manifest_differs(manifest: dict, records: list[dict]) -> bool:
     """Whether the records name other tracks than the manifest does."""
-    return sorted(e.get("file") for e in manifest.get("tracks", [])) != sorted(r.get("file") for r in records)
+    return sorted(str(e.get("file")) for e in manifest.get("tracks", [])) != sorted(str(r.get("file")) for r in records)
 
 
 def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:

@@ -14,6 +14,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .errors import MeditateError
 
@@ -22,7 +23,7 @@ from .errors import MeditateError
 class TrackJob:
     """Everything a worker needs to render one track."""
 
-    track: object  # library.Track, its paths those of the build machine
+    track: Any  # library.Track, its paths those of the build machine
     root: str  # the build machine's folder that the file names below are relative to
     shown_root: str  # that folder as the build's messages show it (relative when the track's paths are)
     files: tuple[tuple[str, bytes], ...]  # the track's sources: (posix path under root, bytes)

@@ -1,6 +1,7 @@
 """Builds on a Dask cluster (real Dask: a LocalCluster, and a scheduler and workers started with the `dask`
 command line) and every client's set at once (--profiles)."""
 
+import contextlib
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ SCRIPTS = {
                    "  - say: Well done, {name}.\n",
 }
 CLIENTS = ("Annabel", "Bartholomew", "Cordelia")
+SUMMARY = "clients: built {}, unchanged {}, failed {}; tracks: built {}, unchanged {}, failed {}"
 
 
 @pytest.fixture
@@ -53,7 +55,7 @@ def folder_files(folder: Path) -> dict[str, bytes]:
 def test_a_local_cluster_builds_every_client_exactly_as_the_local_pool_does(clinic):
     local = build("-o", "local")
     assert local.exit_code == 0, local.stderr
-    assert local.stdout.splitlines()[-1] == "clients: built 3, unchanged 0, failed 0; tracks: built 6, unchanged 0, failed 0"
+    assert local.stdout.splitlines()[-1] == SUMMARY.format(3, 0, 0, 6, 0, 0)
     cluster = build("-o", "cluster", "--cluster", "local", "--verbose")
     assert cluster.exit_code == 0, cluster.stderr
     assert cluster.stdout.splitlines()[-1] == local.stdout.splitlines()[-1]
@@ -64,7 +66,7 @@ def test_a_local_cluster_builds_every_client_exactly_as_the_local_pool_does(clin
         # Manifests (fingerprints, sources, chapters, SHA-256), transcripts (the plans' speech), MP3s, pages
         assert folder_files(clinic / "cluster" / client.lower()) == folder_files(clinic / "local" / client.lower())
     again = build("-o", "cluster", "--cluster", "local")
-    assert again.stdout.splitlines()[-1] == "clients: built 0, unchanged 3, failed 0; tracks: built 0, unchanged 6, failed 0"
+    assert again.stdout.splitlines()[-1] == SUMMARY.format(0, 3, 0, 0, 6, 0)
 
 
 def test_no_client_s_data_reaches_another_client_s_folder(clinic):
@@ -85,7 +87,7 @@ def test_a_broken_profile_is_located_and_the_others_still_build(clinic):
     result = build("-o", "out")
     assert result.exit_code == 1
     assert result.stderr == f"profiles/broken.yaml:3:18: no script 'nowhere' in {Path('profiles/../scripts')}\n"
-    assert result.stdout.splitlines()[-1] == "clients: built 3, unchanged 0, failed 1; tracks: built 6, unchanged 0, failed 0"
+    assert result.stdout.splitlines()[-1] == SUMMARY.format(3, 0, 1, 6, 0, 0)
     assert sorted(p.name for p in (clinic / "out").iterdir()) == ["annabel", "bartholomew", "cordelia"]
 
 
@@ -141,7 +143,7 @@ def test_a_worker_killed_mid_build_costs_only_time(clinic, tmp_path):
             "scripts: [hello, breath, more0, more1, more2]\n")
     port = free_port()
     processes = []
-    log = open(tmp_path / "dask.log", "wb")
+    log = (tmp_path / "dask.log").open("wb")  # noqa: SIM115 - closed in the finally below
     try:
         processes.append(dask_command("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
                                       log=log))
@@ -166,16 +168,14 @@ def test_a_worker_killed_mid_build_costs_only_time(clinic, tmp_path):
         out, err = build_process.communicate(timeout=600)
     finally:
         for process in processes:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             process.wait()
         log.close()
     assert build_process.returncode == 0, err.decode()
     assert list(temporaries[0].glob("meditate-worker-*"))  # the killed worker was rendering (its folder is left)
     lines = out.decode().splitlines()
-    assert lines[-1] == "clients: built 3, unchanged 0, failed 0; tracks: built 15, unchanged 0, failed 0"
+    assert lines[-1] == SUMMARY.format(3, 0, 0, 15, 0, 0)
     for client in CLIENTS:
         folder = clinic / "out" / client.lower()
         entries = json.loads((folder / "library.json").read_text())["tracks"]
@@ -191,3 +191,44 @@ def wait_for_workers(port: int, count: int) -> None:
 
     with Client(f"tcp://127.0.0.1:{port}", timeout=30) as client:
         client.wait_for_workers(count, timeout=60)
+
+
+def processes_with(marker: str) -> list[int]:
+    """The processes whose environment holds marker (those this test started, and their children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_cluster_s_tasks_and_leaves_nothing(clinic, tmp_path):
+    for n in range(4):
+        (clinic / "scripts" / f"long{n}.yaml").write_text(f"title: Long {n}\nsteps:\n  - pause: 600s\n"
+                                                          f"  - say: Still here, {{name}}.\n")
+    (clinic / "profiles" / "annabel.yaml").write_text(
+        "library: ../scripts\nvariables: {name: Annabel}\nscripts: [long0, long1, long2, long3]\n")
+    temporary = tmp_path / "build-tmp"
+    temporary.mkdir()
+    build_process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "meditate"), "build", "--profiles", "profiles", "-o", "out", "--cluster",
+         "local", "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(temporary), "MEDITATE_CACHE_DIR": str(clinic / "cache")})
+    deadline = time.monotonic() + 300
+    while not list(temporary.glob("meditate-worker-*")):  # a worker is rendering
+        assert build_process.poll() is None and time.monotonic() < deadline, build_process.stderr.read()
+        time.sleep(0.01)
+    build_process.send_signal(signal.SIGINT)
+    _, err = build_process.communicate(timeout=120)
+    assert build_process.returncode == 130
+    assert err.decode().splitlines()[-1] == ("Stopped by SIGINT: finished tracks are kept; run the same command "
+                                             "again to make the rest")
+    deadline = time.monotonic() + 30
+    while processes_with(str(temporary)) and time.monotonic() < deadline:  # the workers are stopping
+        time.sleep(0.1)
+    assert processes_with(str(temporary)) == []
+    assert not [p for p in (clinic / "out").rglob("*") if p.name.endswith(".tmp")]
