@@ -430,6 +430,8 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
         for track in tracks:
             click.echo(f"would build {track.display}: {track.reason}")
         click.echo(f"{len(tracks)} to build, {sum(len(r.unchanged) for r in reports)} unchanged")
+        if broken:
+            sys.exit(EXIT_FAILED)
         return
     for report in reports:
         if verify and not quiet:

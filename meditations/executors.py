@@ -90,27 +90,39 @@ class DaskExecutor(_Closing):
         check_address(address)
         try:
             import dask
-            from distributed import Client
         except ImportError:
             raise MeditateError(INSTALL_HINT) from None
-        self.cluster = None
+        self.address, self.jobs = address, jobs
+        self.cluster: Any = None
+        self._client: Any = None
         self.futures: list = []
         # Our tasks start processes of their own (speech engines, the MP3 encoder): a daemonic Dask worker
         # process could not, so a LocalCluster's workers are made non-daemonic (docs/scaling.md: `dask worker`).
         dask.config.set({"distributed.worker.daemon": False})
-        if address == "local":
-            from distributed import LocalCluster
+        if address != "local":  # a scheduler is reached now, before the build changes anything
+            self.jobs = max(1, len(self.client.scheduler_info().get("workers", {})))
 
-            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=50)
-            address = self.cluster.scheduler_address
-        try:
-            self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            self._close_cluster()
-            raise MeditateError(f"cannot reach the Dask scheduler at {address} ({_reason(exc)}): start it "
-                                "(docs/scaling.md) or check the address given to --cluster") from None
-        self.jobs = max(1, len(self.client.scheduler_info().get("workers", {}))) if self.cluster is None else jobs
+    @property
+    def client(self):
+        """The connected client (a LocalCluster is started when first needed: a build with nothing to
+        render starts none)."""
+        if self._client is None:
+            from distributed import Client
+
+            address = self.address
+            if address == "local":
+                from distributed import LocalCluster
+
+                self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=50)
+                address = self.cluster.scheduler_address
+            try:
+                self._client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            except (OSError, TimeoutError):
+                self._close_cluster()
+                raise MeditateError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT} s: "
+                                    "start it (docs/scaling.md) or check the address given to --cluster") from None
+        return self._client
 
     def submit(self, function: Callable, *args: Any) -> Any:
         """Run function(*args) on some worker; a distributed.Future (run again if its worker dies)."""
@@ -134,7 +146,9 @@ class DaskExecutor(_Closing):
     def close(self) -> None:
         """Disconnect (and stop the LocalCluster this build started)."""
         try:
-            self.client.close()
+            if self._client is not None:
+                self._client.close()
+                self._client = None
         finally:
             self._close_cluster()
 
@@ -142,15 +156,6 @@ class DaskExecutor(_Closing):
         if self.cluster is not None:
             self.cluster.close()
             self.cluster = None
-
-
-def _reason(exc: BaseException) -> str:
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        cause = cause.__cause__ or cause.__context__
-    return f"no answer within {CONNECT_TIMEOUT} s"
 
 
 def open_executor(cluster: str | None, jobs: int) -> LocalExecutor | DaskExecutor:

@@ -94,6 +94,7 @@ def test_a_broken_profile_is_located_and_the_others_still_build(clinic):
 def test_two_profiles_naming_one_output_folder(clinic):
     (clinic / "profiles" / "zed.yaml").write_text("library: ../scripts\noutput: annabel\nscripts: [hello]\n")
     result = build("-o", "out", "--dry-run")
+    assert result.exit_code == 1
     assert result.stderr == ("profiles/zed.yaml:1:1: its output folder 'annabel' is also profiles/annabel.yaml's; "
                              "give one of them another 'output:'\n")
     assert result.stdout.splitlines()[-1] == "6 to build, 0 unchanged"
@@ -106,7 +107,7 @@ def test_an_unreachable_scheduler_changes_nothing(clinic):
     port = free_port()
     result = build("-o", "out", "--cluster", f"tcp://127.0.0.1:{port}")
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} (connection refused): "
+    assert result.stderr == (f"Error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 5 s: "
                              "start it (docs/scaling.md) or check the address given to --cluster\n")
     assert sorted(p.name for p in (clinic / "out").iterdir()) == ["keep.txt"]
 
