@@ -217,6 +217,7 @@ def build_all(requests: list[BuildRequest], progress: Progress) -> list[BuildRep
             report.built = [t for t in tracks if t.reason]
             report.unchanged = [t for t in tracks if not t.reason]
         return reports
+    _allow_open_files(len(requests))
     with open_executor(requests[0].cluster, requests[0].jobs) as executor, ExitStack() as locks:
         for request in requests:
             locks.enter_context(BuildLock(request.out_dir))
@@ -228,6 +229,17 @@ def build_all(requests: list[BuildRequest], progress: Progress) -> list[BuildRep
                 remove_abandoned(request.out_dir)  # the workers are gone: whatever they left is removed now
             raise
     return reports
+
+
+def _allow_open_files(locks: int) -> None:
+    """Every client's folder is locked for the whole build: let this process hold that many files open."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = locks + 256  # and room for the pool's pipes and the files a build reads and writes
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard),
+                                                    hard))
 
 
 @dataclass
