@@ -139,7 +139,8 @@ class DaskExecutor(_Closing):
     def stop(self) -> None:
         """Interrupted: cancel every task of this build on the cluster, then disconnect."""
         try:
-            self.client.cancel(self.futures, force=True)
+            if self._client is not None:  # (a LocalCluster not started yet has nothing to cancel)
+                self._client.cancel(self.futures, force=True)
         finally:
             self.close()
 
