@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -418,55 +419,82 @@ def new_command(name, template) -> None:
                                               "is not as built.")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
               help="Build a client's set (a profile) into OUTPUT/<profile name>/.")
+@click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Build every client's set (each profile of this folder) into OUTPUT/<profile name>/.")
+@click.option("--cluster", envvar="MEDITATE_CLUSTER", metavar="ADDRESS",
+              help="Render on a Dask cluster: its scheduler (tcp://HOST:8786), or 'local' for one on this machine.")
 @click.option("--base-url", metavar="URL", help="Where OUTPUT will be published: also write a podcast feed.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="A line per track built, saying which worker built it.")
 @set_option
 @audio_options
-def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, profile, base_url, quiet, overrides,
-                  sample_rate, channels, bitrate, loudness, length) -> int:
+def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, profile, profiles_dir, cluster, base_url,
+                  quiet, verbose, overrides, sample_rate, channels, bitrate, loudness, length) -> int:
     """Build every script below SCRIPTS_DIR (default scripts/) into OUTPUT, rebuilding only what changed."""
-    from meditations.library import BuildRequest, build
+    from meditations.clients import profile_request
+    from meditations.library import BuildRequest, build_all
 
     settings = command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length)
-    chosen = None
-    if profile is not None:
-        from meditations.profiles import load_profile
-
-        from meditations.profiles import check_profile
-        from meditations.settings import layered
-
-        client = load_profile(profile)
-        check_profile(client)
-        settings = layered(client.settings(), settings)
-        out_dir = out_dir / client.output
-        chosen = tuple((t.script, t.length) for t in client.tracks)
-    elif not scripts_dir.is_dir():
+    if profile is not None and profiles_dir is not None:
+        raise click.UsageError("give --profile or --profiles, not both")
+    if profile is None and profiles_dir is None and not scripts_dir.is_dir():
         raise click.UsageError(f"no folder {scripts_dir}")
     if base_url:
         from meditations.publish import check_base_url
 
         check_base_url(base_url)
+    request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, verify, settings,
+                           None, base_url, (cluster or "").strip() or None)
+    clients, broken = [], 0
+    if profile is not None:
+        from meditations.profiles import check_profile, load_profile
+
+        client = load_profile(profile)
+        check_profile(client)
+        requests = [profile_request(client, request)]
+    elif profiles_dir is not None:
+        requests, broken = profile_requests(profiles_dir, request)
+        clients = requests
+    else:
+        requests = [request]
     if not dry_run:
         from meditations.cache import check_cache_root
 
         check_cache_root()
-    request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, verify, settings,
-                           chosen, base_url)
-    show = BuildProgress(quiet)
+    show = BuildProgress(quiet, verbose)
     try:
-        report = build(request, show.update)
+        reports = build_all(requests, show.update)
     finally:
         show.close()  # also when stopped: the one-line message then starts on a clean line
     if dry_run:
-        for track in report.built:
-            click.echo(f"would build {track.relative}: {track.reason}")
-        click.echo(f"{len(report.built)} to build, {len(report.unchanged)} unchanged")
-        return 0
-    if verify and not quiet:
-        click.echo(verify_summary(report))
-    if not quiet:
-        click.echo(report.summary + (f" ({', '.join(report.pruned)})" if report.pruned else ""))
-    return len(report.failed)
+        tracks = [t for r in reports for t in r.built]
+        for track in tracks:
+            click.echo(f"would build {track.display}: {track.reason}")
+        click.echo(f"{len(tracks)} to build, {sum(len(r.unchanged) for r in reports)} unchanged")
+        return broken
+    for report in reports:
+        if verify and not quiet:
+            click.echo(verify_summary(report))
+        if not quiet and not clients:
+            click.echo(report.summary + (f" ({', '.join(report.pruned)})" if report.pruned else ""))
+    if clients and not quiet:
+        from meditations.clients import clients_summary
+
+        click.echo(clients_summary(reports, broken))
+    return broken + sum(len(r.failed) for r in reports)
+
+
+def profile_requests(folder: Path, request):
+    """A build request per client of the folder, and how many profiles are broken (each reported here)."""
+    from meditations.clients import load_clients, profile_request
+
+    if not folder.is_dir():
+        raise click.UsageError(f"no folder {folder}")
+    loaded = load_clients(folder)
+    for _, exc in loaded.broken:
+        report(exc)
+    requests = [replace(profile_request(client, request), label=client.output) for client in loaded.profiles]
+    return requests, len(loaded.broken)
 
 
 def verify_summary(report) -> str:
@@ -482,37 +510,39 @@ def verify_summary(report) -> str:
 class BuildProgress:
     """A progress bar with the tracks in hand and the time left on a terminal; else a line per track."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, verbose: bool = False):
         import time
 
         self.quiet = quiet
-        self.terminal = sys.stdout.isatty() and not quiet
+        self.verbose = verbose and not quiet
+        self.terminal = sys.stdout.isatty() and not quiet and not self.verbose
         self.started = time.monotonic()
         self.running: list[str] = []
         self.total = 0
         self.finished = 0
         self.said: set[str] = set()
 
-    def update(self, what: str, track, report) -> None:
+    def update(self, what: str, track) -> None:
         if what == "speech":
             self._speech(*track)
             return
         if what == "start":
             self.total += 1
-            self.running.append(track.relative)
+            self.running.append(track.display)
             self._draw()
             return
-        if track.relative in self.running:
-            self.running.remove(track.relative)
+        if track.display in self.running:
+            self.running.remove(track.display)
             self.finished += 1
-        if track.error:
+        if track.error is not None:
             self._clear()
             for line in error_lines(track.error):
                 if line not in self.said:  # one problem of several tracks (a script given twice) is said once
                     click.echo(line, err=True)
                     self.said.add(line)
         elif not self.quiet and not self.terminal:
-            click.echo(f"built {track.relative} ({format_duration(track.record.get('duration', 0))})")
+            worker = f" on {track.worker}" if self.verbose and track.worker else ""
+            click.echo(f"built {track.display} ({format_duration(track.record.get('duration', 0))}){worker}")
         self._draw()
 
     def _speech(self, done: int, total: int) -> None:

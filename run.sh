@@ -34,7 +34,7 @@ ensure_env() {
     stamp="$VENV/.meditate-installed"
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         echo "run.sh: installing meditate and its packages into $VENV" >&2
-        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test,cluster]"
         touch "$stamp"
     fi
 }

@@ -1,86 +1,149 @@
-"""The parallel part of a build: one shared synthesis pass, then a spawn pool rendering a track each.
+"""The parallel part of a build: one shared synthesis pass, then a track render per task, on an executor
+(executors.py): the local spawn pool, or a Dask cluster.
 
-Each worker records its track in the journal as the track goes into place (journal.py), so nothing
-finished is lost to an interruption. On Ctrl-C, SIGTERM or SIGHUP the parent stops every worker with
-SIGTERM (each unwinds its track: encoder killed, temporary file removed, speech workers stopped), reaps
-them, and only then lets the interruption go on (signals.py).
+Locally, each worker records its track in the journal as the track goes into place (journal.py), so nothing
+finished is lost to an interruption. On a cluster, workers send the track's bytes back and this process
+checks and places them (placing.py), journal first, the same way. On Ctrl-C, SIGTERM or SIGHUP the local
+workers are stopped with SIGTERM (each unwinds its track) and reaped; a cluster's tasks are cancelled.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
-from .errors import MeditateError, UnexpectedError
-from .signals import Interrupted, stop_processes, worker_initializer, working
+from .errors import MeditateError, as_failure
+from .signals import Interrupted, working
 
 
-def _worker(args):
-    track, voices, out_dir = args
+def _local_task(track, voices, out_dir: Path):
+    from .executors import worker_name
     from .library import render_track
 
     with working():
         try:
-            record = render_track(track, voices, out_dir)
-        except MeditateError as exc:  # handed back as it is (it pickles): cli.py says it
-            return track.relative, None, exc
-        except Exception as exc:  # a bug must cost one track, not the build; it is reported with the track
-            return track.relative, None, UnexpectedError.of(track.script, exc)
-        return track.relative, record, None
+            return render_track(track, voices, out_dir), None, worker_name()
+        except Exception as exc:  # noqa: BLE001 - reported with the track
+            return None, as_failure(track.script, exc), worker_name()
 
 
-def presynthesize(tracks, jobs: int, progress=None):
+def _remote_task(job):
+    from .remote import render_job
+
+    return render_job(job)
+
+
+def presynthesize(tracks, executor, progress=None):
     """Synthesize every clip the tracks need, once, before rendering: a phrase shared by many tracks (a
-    common opening) is made one time, by all cores; progress(done, total) follows it. Returns the voice list
-    for the workers."""
-    from .library import load_track
+    common opening, every client's practice) is made one time. Locally by a speech pool of all cores; on a
+    cluster in batches spread over its workers, each clip then stored in this machine's cache.
+    progress(done, total) follows it. Returns the voice list and each track's clip keys (by id)."""
+    from .library import ensure_loaded
     from .clips import speech_requests
-    from .speech import SpeechEngine
     from .voicechoice import resolve_voices
+    from .speech import SpeechEngine, clip_cache
 
-    with SpeechEngine(workers=jobs) as engine:
+    with SpeechEngine(workers=executor.jobs) as engine:
         voices = engine.voices()
-        requests = {}
+        requests, needs = {}, {}
         for track in tracks:
             try:
-                script = load_track(track)
-                requests.update(speech_requests(script, resolve_voices(script, voices)))
+                script = ensure_loaded(track)
+                wanted = speech_requests(script, resolve_voices(script, voices))
             except MeditateError:
                 continue  # reported when the track itself is rendered
-        engine.synthesize(requests, progress)
-    return voices
+            requests.update(wanted)
+            needs[id(track)] = [r.key() for r in wanted]
+        if not executor.remote:
+            engine.synthesize(requests, progress)
+            return voices, needs
+    cache = clip_cache()
+    missing = [r for r in requests if not cache.has(r.key())]
+    _synthesize_remotely(missing, voices, executor, progress or _quiet)
+    return voices, needs
 
 
-def build_tracks(tracks, jobs: int, out_dir: Path, report, progress: Callable,
-                 estimate: Callable) -> None:
-    """Render the given tracks on `jobs` processes (started with spawn), longest first."""
-    import concurrent.futures
-    import multiprocessing
+def _quiet(*_progress) -> None:
+    """Progress nobody follows."""
+
+
+def _synthesize_remotely(missing, voices, executor, progress) -> None:
+    from .remote import synthesize_batch
+    from .speech import clip_cache
+
+    if not missing:
+        return
+    cache = clip_cache()
+    size = max(1, -(-len(missing) // (executor.jobs * 4)))  # a few batches per worker: they finish together
+    batches = [missing[i:i + size] for i in range(0, len(missing), size)]
+    progress(0, len(missing))
+    done = 0
+    futures = [executor.submit(synthesize_batch, batch, voices) for batch in batches]
+    for future in executor.as_completed(futures):
+        try:
+            made, _ = future.result()
+        except Exception:  # noqa: BLE001 - a batch lost (its workers died): each track's render makes its clips
+            made = {}
+        for key, payload in made.items():
+            cache.put(key, payload)
+        done += len(made)
+        progress(min(done, len(missing)), len(missing))
+
+
+def build_tracks(tracks, executor, progress: Callable, estimate: Callable) -> None:
+    """Render the given tracks on the executor, longest first; each ends with its `record` (its manifest
+    entry) or its `error` set, and progress("done", track) said."""
+    from .library import ensure_loaded
 
     if not tracks:
         return
-    voices = presynthesize(tracks, jobs, lambda done, total: progress("speech", (done, total), report))
-    ordered = sorted(tracks, key=estimate, reverse=True)  # longest first: the cores finish together
-    by_name = {t.relative: t for t in ordered}
+    voices, needs = presynthesize(tracks, executor, lambda done, total: progress("speech", (done, total)))
+    ordered = sorted(tracks, key=estimate, reverse=True)  # longest first: the workers finish together
     for track in ordered:
-        progress("start", track, report)
-    context = multiprocessing.get_context("spawn")
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                                  initializer=worker_initializer)
+        progress("start", track)
+    futures = {}
     try:
-        futures = [pool.submit(_worker, (track, voices, out_dir)) for track in ordered]
-        for future in concurrent.futures.as_completed(futures):
-            name, record, error = future.result()
-            track = by_name[name]
-            if error is not None:
-                track.error = error
-                report.failed.append(track)
-            else:
-                track.record = record
-                report.built.append(track)
-            progress("done", track, report)
+        for track in ordered:
+            try:
+                script = ensure_loaded(track)
+                if executor.remote:
+                    from .remote import track_job
+
+                    future = executor.submit(_remote_task, track_job(track, script, needs.get(id(track), ())))
+                else:
+                    future = executor.submit(_local_task, track, voices, track.out_dir)
+            except MeditateError as exc:
+                track.error = exc
+                progress("done", track)
+                continue
+            futures[future] = track
+        for future in executor.as_completed(futures):
+            track = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - its workers kept dying (Dask gave up): this track fails
+                failure = as_failure(track.script, exc)
+                outcome = (None, failure) if executor.remote else (None, failure, "")
+            _finish(track, outcome, executor.remote)
+            progress("done", track)
     except Interrupted:
-        stop_processes(list(pool._processes.values()))  # the executor has no public way to stop its workers
-        pool.shutdown(wait=True, cancel_futures=True)
+        executor.stop()
         raise
-    pool.shutdown(wait=True)
+
+
+def _finish(track, outcome, remote: bool) -> None:
+    if remote:
+        rendered, error = outcome
+        if rendered is not None:
+            from .placing import place
+
+            track.worker = rendered.worker
+            try:
+                track.record = place(track, rendered)
+            except MeditateError as exc:
+                error = exc
+    else:
+        track.record, error, track.worker = outcome
+    if error is not None:
+        track.error = error
+        track.record = {}

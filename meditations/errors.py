@@ -98,6 +98,22 @@ class UnexpectedError(MeditateError):
         return cls(f"{item}: unexpected {type(exc).__name__}: {exc}")
 
 
+def as_failure(item, exc: BaseException) -> MeditateError:
+    """What making `item` (a script path) failed with, as an engine error: a MeditateError as it is, anything
+    else (a bug) as an UnexpectedError that carries only text."""
+    return exc if isinstance(exc, MeditateError) else UnexpectedError.of(item, exc)  # type: ignore[arg-type]
+
+
+def relocated(exc: MeditateError, old: str, new: str) -> MeditateError:
+    """The same error with the path `old` written as `new` (a worker's temporary folder as the build
+    machine's library folder)."""
+    if isinstance(exc, ScriptError):
+        return ScriptError([Problem(Location(p.location.file.replace(old, new), p.location.line, p.location.column),
+                                    p.message.replace(old, new)) for p in exc.problems])
+    moved = type(exc)(str(exc).replace(old, new))
+    return moved
+
+
 class ProblemCollector:
     """Collects problems while validating, so that every problem of a file is reported at once."""
 

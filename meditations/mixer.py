@@ -25,7 +25,6 @@ from .clipaudio import clip_samples, edge_fade, fit
 from .clipstats import foreground_stats
 from .errors import Problem, RenderError, ScriptError
 from .loudness import CHUNK, Meter, integrated_loudness, limited_energy, limiter_curve
-from .pcm import resample
 from .timeline import Event, Timeline
 from .script import Background, Finish
 from .sounds import (

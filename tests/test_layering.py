@@ -25,7 +25,12 @@ LAYERS = {
     "meditations.buildpool": ORCHESTRATION,
     "meditations.journal": ORCHESTRATION,
     "meditations.lockfile": ORCHESTRATION,
-    "meditations.manifest_read": ORCHESTRATION,
+    "meditations.manifest": ORCHESTRATION,
+    "meditations.fingerprint": ORCHESTRATION,
+    "meditations.executors": ORCHESTRATION,
+    "meditations.remote": ORCHESTRATION,
+    "meditations.placing": ORCHESTRATION,
+    "meditations.clients": ORCHESTRATION,
     "meditations.samples": ORCHESTRATION,
     # stages: load and validate, plan, synthesize, mix, encode, publish
     "meditations.loading": STAGES,  # the loader package: validators, settings blocks, step parsers, includes

@@ -326,7 +326,7 @@ def test_a_damaged_manifest_never_breaks_publishing(tmp_path_factory, tracks):
     """Whatever library.json holds, reading it and publishing the playlist, page and feed from it never raises."""
     import json
 
-    from meditations.manifest_read import read_manifest
+    from meditations.manifest import read_manifest_file as read_manifest
     from meditations.publish import PublishSettings, publish
 
     out = tmp_path_factory.mktemp("out")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from meditations.errors import MeditateError
-from meditations.library import BuildRequest, build
+from meditations.library import BuildRequest, build_all
 from meditations.publish import PublishSettings, publish
 from meditations.publishing.feed import ITUNES
 
@@ -69,7 +69,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 
 def build_library(scripts: Path, out: Path) -> dict:
     """Build scripts into out with the real build; the manifest it wrote."""
-    report = build(BuildRequest(scripts, out, jobs=2), lambda *args: None)
+    report = build_all([BuildRequest(scripts, out, jobs=2)], lambda *args: None)[0]
     assert not report.failed, [t.error for t in report.failed]
     return json.loads((out / "library.json").read_text(encoding="utf-8"))
 
