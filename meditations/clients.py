@@ -49,7 +49,8 @@ def profile_request(client, request):
     settings (a command-line --set still wins), into OUT/<their folder>/."""
     from .settings import layered
 
-    return replace(request, out_dir=request.out_dir / client.output, settings=layered(client.settings(), request.settings),
+    settings = layered(client.settings(), request.settings)
+    return replace(request, out_dir=request.out_dir / client.output, settings=settings,
                    scripts=tuple((t.script, t.length) for t in client.tracks))
 
 

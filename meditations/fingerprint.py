@@ -49,7 +49,10 @@ class FileHashes:
             return known[2]
         try:
             with open(path, "rb") as handle:  # in chunks: a long recording is never held in memory whole
-                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+                hasher = hashlib.sha256()
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    hasher.update(block)
+                digest = hasher.hexdigest()
         except OSError:
             return None
         self.seen[key] = [stat.st_size, stat.st_mtime_ns, digest]

@@ -11,6 +11,7 @@ writes library.json and removes the journal. A line cut short by a crash is igno
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -72,7 +73,5 @@ def with_finished(manifest: dict, entries: list[dict]) -> dict:
 
 def clear(out_dir: Path) -> None:
     """Forget the journal once library.json holds everything in it."""
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(out_dir / JOURNAL)
-    except OSError:
-        pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -20,7 +21,7 @@ class BuildLock:
         self.path = out_dir / LOCK
         self.fd: int | None = None
 
-    def __enter__(self) -> "BuildLock":
+    def __enter__(self) -> BuildLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while self.fd is None:
             fd = self._open()
@@ -60,9 +61,8 @@ class BuildLock:
 
     def __exit__(self, *exc) -> None:
         # Removed while still held, so no other build can be holding this file when it goes.
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(self.path)
-        except OSError:
-            pass
-        os.close(self.fd)
+        if self.fd is not None:
+            os.close(self.fd)
         self.fd = None

@@ -37,7 +37,7 @@ class Interrupted(BaseException):
 _raised = False
 
 
-def _raise_once(signum, frame) -> None:
+def _raise_once(signum, _frame) -> None:
     # Only the first signal raises: a second Ctrl-C must not cut the clean-up the first one started.
     global _raised
     if not _raised:
@@ -70,7 +70,7 @@ def worker_initializer() -> None:
     signal.signal(signal.SIGTERM, _worker_stop)
 
 
-def _worker_stop(signum, frame) -> None:
+def _worker_stop(signum, _frame) -> None:
     if _working:
         raise Interrupted(signum)
     os._exit(128 + signum)  # idle: nothing to clean up

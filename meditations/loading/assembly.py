@@ -9,7 +9,8 @@ import yaml
 
 from ..errors import Location, Problem, ProblemCollector, ScriptError, shape
 from ..safe_files import FileLimits, file_problem, file_sentence
-from ..script import Chapter, Include, Repeat, Script
+from ..script import Script
+from ..steps import heard
 from ..yamlsource import location_of
 from .blocks import settings_block
 from .context import LoadContext, LoadOptions, compose_file
@@ -70,7 +71,7 @@ def _script_from_entries(root, entries, ctx: LoadContext, library: LibraryDefaul
     if "steps" not in entries:
         ctx.error(root, "missing required key 'steps'")
     steps = parse_steps(entries["steps"][1], ctx) if "steps" in entries else ()
-    if steps and not ctx.problems.problems and not _audible(steps):
+    if steps and not ctx.problems.problems and not heard(steps):
         ctx.error(entries["steps"][1], "the steps have nothing to hear: add a say, pause, breathe or bell step")
     tags = text_list(entries["tags"][1], ctx, "tags") if "tags" in entries else ()
     return Script(
@@ -85,14 +86,3 @@ def _script_from_entries(root, entries, ctx: LoadContext, library: LibraryDefaul
         warnings=tuple(dict.fromkeys(ctx.warnings)),
         steps=steps, sources=tuple(dict.fromkeys(ctx.sources)), library_root=library.root,
     )
-
-
-def _audible(steps) -> bool:
-    """Whether any step makes sound or time (chapters alone do not)."""
-    for step in steps:
-        if isinstance(step, (Repeat, Include)):
-            if _audible(step.steps):
-                return True
-        elif not isinstance(step, Chapter):
-            return True
-    return False
