@@ -38,7 +38,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from common import (BenchError, LoadLog, add_load_option, code_version, command_line, library_versions,  # noqa: E402
-                    machine, machine_table, markdown_table, measured_tree, run_timed, save_results, text_table)
+                    machine, machine_table, markdown_table, measured_tree, only_speech, run_timed, save_results,
+                    text_table)
 
 NO_CHANGE_LIMIT = 0.5  # seconds, absolute
 NO_CHANGE_SPEEDUP = 50  # at least this many times faster than the cold build
@@ -118,14 +119,6 @@ class Bench:
             only_speech(cache)
             self.against.build("warm-j2", cache, folder / "out-against-warm", 2, self.tracks)
         shutil.rmtree(folder, ignore_errors=True)  # outputs of a round: about 40 MB
-
-
-def only_speech(cache: Path) -> None:
-    """Leave in a cache only what `meditate plan` leaves there (speech clips, their statistics, voice
-    gains): a warm build renders every track with nothing of it computed before (no encoded pieces)."""
-    for entry in cache.iterdir():
-        if entry.is_dir() and entry.name not in ("speech", "clip-stats", "voice-gain"):
-            shutil.rmtree(entry)
 
 
 def rows(median: dict[str, float]) -> list[list[str]]:

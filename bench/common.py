@@ -7,6 +7,7 @@ import io
 import os
 import platform
 import statistics
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -189,3 +190,14 @@ def add_load_option(parser) -> None:
     parser.add_argument("--quiet-load", type=float, default=QUIET_LOAD, metavar="LOAD",
                         help="start each round once the 1-minute load average is below this (default: %(default)s; "
                              "waits at most 10 minutes, then measures anyway and says so)")
+
+
+def only_speech(cache: Path) -> None:
+    """Leave in a cache only what `meditate plan` leaves there (speech clips, their statistics, voice
+    gains): a warm render has every clip and nothing else of its track computed before."""
+    for entry in cache.iterdir():
+        if entry.is_dir() and entry.name not in PLAN_LEAVES:
+            shutil.rmtree(entry)
+
+
+PLAN_LEAVES = ("speech", "clip-stats", "voice-gain")

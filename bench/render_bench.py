@@ -45,7 +45,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from common import (BenchError, LoadLog, add_load_option, code_version, command_line, library_versions,  # noqa: E402
-                    machine, machine_table, markdown_table, measured_tree, run_timed, save_results, text_table)
+                    machine, machine_table, markdown_table, measured_tree, only_speech, run_timed, save_results,
+                    text_table)
 
 SCRIPT = HERE / "benchmark-25min.yaml"
 COMMAND = ".venv/bin/python bench/render_bench.py"
@@ -163,15 +164,6 @@ def ours_cold(round_: Round) -> Timing:
     return _ours(round_, "cold", round_.setup.script_path)
 
 
-def only_speech(cache: Path) -> None:
-    """Leave in a cache only what `meditate plan` leaves there (speech clips, their statistics, voice
-    gains): a warm render has every clip and nothing else of its track computed before."""
-    for entry in cache.iterdir():
-        if entry.is_dir() and entry.name not in PLAN_LEAVES:
-            shutil.rmtree(entry)
-
-
-PLAN_LEAVES = ("speech", "clip-stats", "voice-gain")
 
 
 def ours_warm(round_: Round) -> Timing:
