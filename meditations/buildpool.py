@@ -16,6 +16,9 @@ from .errors import MeditateError, as_failure
 from .signals import Interrupted, working
 
 
+MIN_BATCH = 16  # clips: a batch starts a speech engine on its worker (about 2 s), worth it for this many
+
+
 def _local_task(track, voices, out_dir: Path):
     from .executors import worker_name
     from .library import render_track
@@ -74,7 +77,8 @@ def _synthesize_remotely(missing, voices, executor, progress) -> None:
     if not missing:
         return
     cache = clip_cache()
-    size = max(1, -(-len(missing) // (executor.jobs * 4)))  # a few batches per worker: they finish together
+    # A few batches per worker, so they finish together; but never tiny ones: each batch starts a speech engine
+    size = max(MIN_BATCH, -(-len(missing) // (executor.jobs * 4)))
     batches = [missing[i:i + size] for i in range(0, len(missing), size)]
     progress(0, len(missing))
     done = 0

@@ -119,6 +119,15 @@ def test_a_cluster_address_that_is_not_one():
                              "(tls://HOST:PORT with TLS), or local for a cluster on this machine\n")
 
 
+def test_a_local_cluster_s_workers_keep_glibc_s_adaptive_malloc():
+    """Dask's nannies set MALLOC_TRIM_THRESHOLD_ by default, which turns off glibc's adaptive mmap threshold:
+    every block a render mixes was mapped afresh (a million page faults per track, twice the CPU time)."""
+    from meditations.executors import DaskExecutor
+
+    with DaskExecutor("local", 1) as executor:
+        assert executor.submit(os.getenv, "MALLOC_TRIM_THRESHOLD_").result() is None
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
