@@ -82,6 +82,7 @@ def children_map() -> dict[int, list[int]]:
 
 
 def descendants(root: int) -> list[int]:
+    """Every process below root: time's only child, the CLI, first."""
     tree = children_map()
     out, todo = [], list(tree.get(root, []))
     while todo:
@@ -122,13 +123,18 @@ def sample_tree(root: int, done: threading.Event, peak: Peak) -> None:
     while not done.is_set():
         total_rss = total_pss = 0
         pids = descendants(root)
+        counted = 0
         for pid in pids:
+            name = role(pid)
             rss, pss = rss_pss(pid)
+            if not rss or role(pid) != name or (name == "cli" and counted):
+                # Between its start and its exec, an encoder is a clone of the CLI sharing its memory
+                # (subprocess uses vfork): counted as a second CLI, or as an encoder of the CLI's size.
+                continue
+            counted += 1
             total_rss += rss
             total_pss += pss
-            if rss:
-                name = role(pid)
-                peak.by_role[name] = max(peak.by_role.get(name, 0), rss)
+            peak.by_role[name] = max(peak.by_role.get(name, 0), rss)
         peak.tree_rss = max(peak.tree_rss, total_rss)
         peak.tree_pss = max(peak.tree_pss, total_pss)
         peak.processes = max(peak.processes, len(pids))
