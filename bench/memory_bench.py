@@ -7,7 +7,8 @@ workers run) and warm (every clip cached), under `/usr/bin/time -v`. Two figures
 - main process: GNU time's "Maximum resident set size" for `python cli.py render`. That is the
   largest peak of the process or any one of its descendants, not their sum;
 - whole tree: every 0.1 s the RSS of all processes below /usr/bin/time (the CLI, its speech workers and
-  its encoders: one ffmpeg per piece being encoded) is read from /proc and summed; the largest sum is reported. Shared pages (the
+  its encoders: one ffmpeg per piece being encoded) is read from /proc and summed; the largest sum is
+  reported (an encoder caught before its exec, a clone sharing the CLI's memory, is left out). Shared pages (the
   interpreter, numpy, the eSpeak library in each worker) are counted once per process, so the sum
   overstates; the PSS sum, which shares them out, is reported beside it.
 

@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -116,7 +116,7 @@ class PieceEncoder:
         self._buffer = [whole[keep_from - self._buffer_start:]]
         self._buffer_start = keep_from
         # The samples' own bytes (no copy): the encoder's thread reads them while the mix goes on.
-        data = memoryview(np.ascontiguousarray(pcm, dtype="<i2")).cast("B")
+        data = np.ascontiguousarray(pcm, dtype="<i2").data.cast("B")
         self._queued.append(self._pool.submit(self._encode, piece, data))
 
     def _encode(self, piece: Segment, pcm: memoryview) -> bytes:
@@ -155,7 +155,7 @@ class PieceEncoder:
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
             self._running.add(process)
         try:
-            data, said = process.communicate(pcm)
+            data, said = process.communicate(cast(bytes, pcm))  # it writes any bytes-like object
         finally:
             with self._lock:
                 self._running.discard(process)
