@@ -7,7 +7,8 @@ workers run) and warm (every clip cached), under `/usr/bin/time -v`. Two figures
 - main process: GNU time's "Maximum resident set size" for `python cli.py render`. That is the
   largest peak of the process or any one of its descendants, not their sum;
 - whole tree: every 0.1 s the RSS of all processes below /usr/bin/time (the CLI, its speech workers and
-  its encoders: one ffmpeg per piece being encoded) is read from /proc and summed; the largest sum is reported. Shared pages (the
+  its encoders: one ffmpeg per piece being encoded) is read from /proc and summed; the largest sum is
+  reported (an encoder caught before its exec, a clone sharing the CLI's memory, is left out). Shared pages (the
   interpreter, numpy, the eSpeak library in each worker) are counted once per process, so the sum
   overstates; the PSS sum, which shares them out, is reported beside it.
 
@@ -82,6 +83,7 @@ def children_map() -> dict[int, list[int]]:
 
 
 def descendants(root: int) -> list[int]:
+    """Every process below root: time's only child, the CLI, first."""
     tree = children_map()
     out, todo = [], list(tree.get(root, []))
     while todo:
@@ -122,13 +124,18 @@ def sample_tree(root: int, done: threading.Event, peak: Peak) -> None:
     while not done.is_set():
         total_rss = total_pss = 0
         pids = descendants(root)
+        counted = 0
         for pid in pids:
+            name = role(pid)
             rss, pss = rss_pss(pid)
+            if not rss or role(pid) != name or (name == "cli" and counted):
+                # Between its start and its exec, an encoder is a clone of the CLI sharing its memory
+                # (subprocess uses vfork): counted as a second CLI, or as an encoder of the CLI's size.
+                continue
+            counted += 1
             total_rss += rss
             total_pss += pss
-            if rss:
-                name = role(pid)
-                peak.by_role[name] = max(peak.by_role.get(name, 0), rss)
+            peak.by_role[name] = max(peak.by_role.get(name, 0), rss)
         peak.tree_rss = max(peak.tree_rss, total_rss)
         peak.tree_pss = max(peak.tree_pss, total_pss)
         peak.processes = max(peak.processes, len(pids))

@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -115,9 +115,11 @@ class PieceEncoder:
         keep_from = self.pieces[following].feed_start if following < len(self.pieces) else self._fed
         self._buffer = [whole[keep_from - self._buffer_start:]]
         self._buffer_start = keep_from
-        self._queued.append(self._pool.submit(self._encode, piece, pcm.astype("<i2").tobytes()))
+        # The samples' own bytes (no copy): the encoder's thread reads them while the mix goes on.
+        data = np.ascontiguousarray(pcm, dtype="<i2").data.cast("B")
+        self._queued.append(self._pool.submit(self._encode, piece, data))
 
-    def _encode(self, piece: Segment, pcm: bytes) -> bytes:
+    def _encode(self, piece: Segment, pcm: memoryview) -> bytes:
         last = piece.end == self.pieces[-1].end
         count = None if last else (piece.end - piece.start) // self.frame
         key = self._key(piece, pcm, last)
@@ -134,7 +136,7 @@ class PieceEncoder:
             self.cache.put(key, data)
         return data
 
-    def _key(self, piece: Segment, pcm: bytes, last: bool) -> str | None:
+    def _key(self, piece: Segment, pcm: memoryview, last: bool) -> str | None:
         if self.cache is None:
             return None
         from .cache import cache_key
@@ -143,7 +145,7 @@ class PieceEncoder:
                          self.audio.bitrate, LAME_QUALITY, piece.skip, piece.end - piece.start, last,
                          hashlib.sha256(pcm).hexdigest())
 
-    def _run(self, pcm: bytes) -> bytes:
+    def _run(self, pcm: memoryview) -> bytes:
         with self._lock:
             if self._stopped:
                 raise RenderError("the MP3 encoder was stopped")
@@ -153,7 +155,7 @@ class PieceEncoder:
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
             self._running.add(process)
         try:
-            data, said = process.communicate(pcm)
+            data, said = process.communicate(cast(bytes, pcm))  # it writes any bytes-like object
         finally:
             with self._lock:
                 self._running.discard(process)

@@ -108,9 +108,6 @@ def worker_main(connection, cache_folder: str, log_path: str) -> None:
 
 
 def _loudness(audio: np.ndarray) -> float:
-    from .loudness import Meter, integrated_loudness
+    from .clipstats import clip_loudness  # numpy only: no scipy.signal in a worker
 
-    meter = Meter(CLIP_RATE)
-    meter.feed(audio)
-    meter.finish()
-    return integrated_loudness(meter.energy())
+    return clip_loudness(audio, CLIP_RATE)

@@ -141,21 +141,66 @@ class Mp3Facts:
     sha256: str
 
 
+READ_CHUNK = 1 << 20  # check_mp3 reads a track a megabyte at a time: memory does not grow with its length
+
+
+class _ForwardReader:
+    """A file read once from start to end, a chunk at a time, hashing every byte it reads; it hands out
+    the bytes from an ever-increasing position on."""
+
+    def __init__(self, handle):
+        self.handle, self.data, self.base, self.at_end = handle, b"", 0, False
+        self.digest = hashlib.sha256()
+
+    def window(self, position: int, need: int) -> tuple[bytes, int]:
+        """(bytes, offset of `position` in them), at least `need` bytes from it unless the file ends first."""
+        while position - self.base + need > len(self.data) and not self.at_end:
+            offset = position - self.base
+            keep = self.data[offset:]  # empty when position lies past what was read
+            skipped = max(0, offset - len(self.data))
+            size = max(READ_CHUNK, skipped + need)
+            more = self.handle.read(size)
+            self.digest.update(more)
+            self.at_end = len(more) < size
+            self.base, self.data = position, keep + more[skipped:]
+        return self.data, position - self.base
+
+    def sha256(self) -> str:
+        """The SHA-256 of the whole file (the rest is read if the caller stopped early)."""
+        while not self.at_end:
+            more = self.handle.read(READ_CHUNK)
+            self.digest.update(more)
+            self.at_end = not more
+        return self.digest.hexdigest()
+
+
 def check_mp3(path: Path, seconds: float, channels: int | None = None, bitrate: int | None = None) -> Mp3Facts:
     """Read an MP3 back: an ID3v2 tag, then valid frames to the last byte, enough for `seconds` of audio.
-    Raises TrackProblem saying what is wrong; returns the frame count, the audio's length and the SHA-256."""
+    Raises TrackProblem saying what is wrong; returns the frame count, the audio's length and the SHA-256.
+    The file is read in chunks, never whole."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            return _check_frames(_ForwardReader(handle), seconds, channels, bitrate)
     except OSError as exc:
         raise TrackProblem(f"it cannot be read back ({exc.strerror})") from None
-    position = _skip_id3(data)
+
+
+MAX_FRAME = 2881  # the largest Layer III frame: 1152 samples at 320 kbit/s and 32 kHz, padded
+
+
+def _check_frames(reader: _ForwardReader, seconds: float, channels: int | None, bitrate: int | None) -> Mp3Facts:
+    data, offset = reader.window(0, 10)
+    position = _skip_id3(data[offset:offset + 10])
     frames, samples, rate, first = 0, 0, 0, None
-    while position < len(data):
-        header = frame_header(data, position)
+    while True:
+        data, offset = reader.window(position, MAX_FRAME)
+        if offset >= len(data):
+            break
+        header = frame_header(data, offset)
         if header is None:
             raise TrackProblem(f"it is damaged: no MP3 frame at byte {position}")
         size, frame_samples, frame_rate, frame_channels, frame_bitrate = header
-        if position + size > len(data):
+        if offset + size > len(data):
             raise TrackProblem("it is damaged: its last MP3 frame is cut short")
         first = first or (frame_rate, channels or frame_channels, bitrate or frame_bitrate)
         if (frame_rate, frame_channels, frame_bitrate) != first:
@@ -170,7 +215,7 @@ def check_mp3(path: Path, seconds: float, channels: int | None = None, bitrate: 
     if not LAME_DELAY - slack <= extra <= LAME_DELAY + MAX_EXTRA_FRAMES * spf + slack:
         raise TrackProblem(f"it holds {(samples - LAME_DELAY) / rate:.2f} s of audio where the plan has "
                            f"{seconds:.2f} s")
-    return Mp3Facts(frames, samples / rate, hashlib.sha256(data).hexdigest())
+    return Mp3Facts(frames, samples / rate, reader.sha256())
 
 
 def _skip_id3(data: bytes) -> int:

@@ -191,3 +191,20 @@ def test_a_re_render_for_another_name_encodes_only_the_pieces_that_changed(tmp_p
     assert len(runs) - encoded_first == 2
     kept = sum((p.end - p.start) // 1152 for p in pieces[:-2])
     assert split_frames(audio_frames(second.path))[:kept] == split_frames(audio_frames(first.path))[:kept]
+
+
+def test_a_clips_loudness_from_its_statistics_is_the_meters():
+    """A speech worker measures a voice's reference sentence from the clip statistics (numpy only, no
+    scipy.signal in a worker): the same loudness as the BS.1770 meter."""
+    from meditations.clipstats import clip_loudness
+    from meditations.loudness import Meter, integrated_loudness
+
+    rate = 22050
+    rng = np.random.default_rng(5)
+    t = np.arange(6 * rate) / rate
+    audio = (0.2 * rng.standard_normal(t.size) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.7 * t))).astype(np.float32)
+    audio[2 * rate:3 * rate] = 0.0  # a pause the gate leaves out
+    meter = Meter(rate)
+    meter.feed(audio)
+    meter.finish()
+    assert abs(clip_loudness(audio, rate) - integrated_loudness(meter.energy())) < 0.01

@@ -88,7 +88,9 @@ def track(script, engine, tmp_path):
     return result, tmp_path / "s.mp3"
 
 
-def test_reading_the_track_back(track):
+@pytest.mark.parametrize("chunk", [1 << 20, 997])  # 997: the tag and frames straddle the chunks it reads
+def test_reading_the_track_back(track, chunk, monkeypatch):
+    monkeypatch.setattr("meditations.verify.READ_CHUNK", chunk)
     result, path = track
     data = path.read_bytes()
     facts = check_mp3(path, result.timeline.duration, 1, 64)
