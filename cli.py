@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from cli_parts.messages import Batch, error_lines, report  # noqa: F401 - error_lines: the tests' way to the lines
+from cli_parts.options import audio_options, check_overrides, command_line_settings, set_option
+from cli_parts.progress import BuildProgress, format_plan, verify_summary
 from meditations import __version__
-from meditations.durations import format_duration, parse_duration
+from meditations.durations import format_duration
 from meditations.errors import MeditateError, ScriptError
 from meditations.containment import refuse_bad_name, refuse_shared_outputs, shown
 from meditations.discovery import find_scripts, find_scripts_with_names, output_name, refuse_non_track
@@ -49,125 +51,6 @@ class MeditateGroup(click.Group):
             ctx.exit(EXIT_FAILED)
 
 
-def error_lines(exc: MeditateError) -> list[str]:
-    """An engine error as the lines a user sees: located problems as FILE:LINE:COL lines, anything else as
-    'Error: ...'."""
-    if isinstance(exc, ScriptError):
-        return [str(problem) for problem in exc.problems]
-    return [f"Error: {exc}"]
-
-
-def report(exc: MeditateError) -> None:
-    """Print an engine error on stderr."""
-    for line in error_lines(exc):
-        click.echo(line, err=True)
-
-
-class Batch:
-    """Runs each item of a command (a script to render or validate), reports each failure and goes on past
-    it, and counts the failures (the command returns the count: MeditateGroup maps it to the exit code).
-
-    `alone`: the command has one item, whose error ends it like any other error. `catch`: the errors that
-    cost one item (others end the command). `deferred`: the failures are said together at the end."""
-
-    def __init__(self, total: int, alone: bool = False, catch: type[MeditateError] = MeditateError,
-                 deferred: bool = False):
-        self.total = total
-        self.alone = alone
-        self.catch = catch
-        self.deferred = deferred
-        self.errors: list[MeditateError] = []
-
-    def run(self, action, *args):
-        """action(*args), or None when it raised an error of this batch's kind (reported, counted)."""
-        try:
-            return action(*args)
-        except MeditateError as exc:
-            if self.alone or not isinstance(exc, self.catch):
-                raise
-            self.errors.append(exc)
-            if not self.deferred:
-                report(exc)
-            return None
-
-    def finish(self, summary: bool = True) -> int:
-        """Say the deferred failures and (with `summary`) how many items failed; returns that count."""
-        if self.deferred:
-            for exc in self.errors:
-                report(exc)
-        if self.errors and summary:
-            click.echo(f"{len(self.errors)} of {self.total} scripts failed", err=True)
-        return len(self.errors)
-
-
-def parse_set(_ctx, _param, values) -> tuple[tuple[str, str], ...]:
-    """--set KEY=VALUE pairs."""
-    from meditations.errors import excerpt
-    from meditations.safe_files import env_limit
-    from meditations.loading.values import value_problem
-
-    pairs = []
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"'{excerpt(value)}' is not KEY=VALUE (for example --set name=Ana)")
-        problem = value_problem(text, env_limit("MEDITATE_MAX_TEXT_CHARS", 20_000))
-        if problem is not None:
-            raise click.BadParameter(f"the value of {excerpt(key.strip())} {problem}")
-        pairs.append((key.strip(), text))
-    return tuple(pairs)
-
-
-def set_option(function):
-    return click.option("--set", "overrides", multiple=True, callback=parse_set, metavar="KEY=VALUE",
-                        help="Fill a {placeholder}: overrides the script's variables. Repeatable.")(function)
-
-
-def parse_length(_ctx, _param, value):
-    """--length 10m"""
-    if value is None:
-        return None
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    if seconds <= 0:
-        raise click.BadParameter(f"'{value}' must be longer than zero")
-    return seconds
-
-
-def parse_loudness(_ctx, _param, value):
-    """--loudness -18: a finite number (click's range check lets NaN through: it compares false)."""
-    import math
-
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a number meditate can use")
-    return value
-
-
-def audio_options(function):
-    function = click.option("--length", callback=parse_length, metavar="DURATION",
-                            help="Fit the track to this length (e.g. 10m): pauses and timed breathing "
-                                 "stretch.")(function)
-    function = click.option("--loudness", type=click.FloatRange(-36, -9), callback=parse_loudness, metavar="LUFS",
-                            help="Target loudness in LUFS (default -16).")(function)
-    function = click.option("--bitrate", type=click.Choice(["32", "48", "64", "96", "128", "160", "192"]),
-                            help="MP3 bitrate in kbit/s (default 64).")(function)
-    function = click.option("--channels", type=click.Choice(["1", "2"]), help="1 mono (default) or 2 stereo.")(function)
-    function = click.option("--sample-rate", type=click.Choice(["22050", "24000", "32000", "44100", "48000"]),
-                            help="Sample rate in Hz (default 44100).")(function)
-    return function
-
-
-def command_line_settings(overrides, sample_rate, channels, bitrate, loudness=None, length=None):
-    """The command line's layer of the settings (meditations.settings): --set and the audio options."""
-    from meditations.settings import Settings
-
-    as_int = lambda v: int(v) if v else None  # noqa: E731
-    return Settings(variables=tuple(overrides), sample_rate=as_int(sample_rate), channels=as_int(channels),
-                    bitrate=as_int(bitrate), loudness=loudness, length=length)
-
-
 def default_workers() -> int:
     """One worker per core."""
     import os
@@ -183,20 +66,6 @@ def speech_engine():
 
     check_cache_root()
     return SpeechEngine(workers=default_workers())
-
-
-def check_overrides(scripts, overrides) -> None:
-    """A --set name that no script declares or uses is a usage error: a typo must not pass silently."""
-    if not scripts:
-        return
-    unused = [name for name, _ in overrides if all(name in s.unused_overrides(overrides) for s in scripts)]
-    if unused:
-        known = ", ".join(sorted({v for s in scripts for v in s.declared_variables})) or "none"
-        if len(scripts) == 1:
-            raise click.UsageError(f"--set {unused[0]}: {scripts[0].display} has no variable '{unused[0]}' "
-                                   f"(its variables: {known})")
-        raise click.UsageError(f"--set {unused[0]}: none of these scripts has a variable '{unused[0]}' "
-                               f"(their variables: {known})")
 
 
 @click.group(cls=MeditateGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -346,23 +215,6 @@ def show_warnings(script) -> None:
         click.echo(str(warning), err=True)
 
 
-def format_plan(timeline) -> str:
-    """The timeline as a table a person can read."""
-    rate = timeline.sample_rate
-    factor = f", pauses x{timeline.length_factor:.3f} to fit the length" if timeline.length_factor != 1 else ""
-    lines = [f"{timeline.title} — {format_duration(timeline.duration)}, "
-             f"{len(timeline.chapters)} chapter{'s' if len(timeline.chapters) != 1 else ''}{factor}", ""]
-    chapters = list(timeline.chapters)
-    lines.append(f"{'start':>9}  {'end':>9}  {'kind':<8} text")
-    for event in timeline.events:
-        while chapters and chapters[0].start <= event.start:
-            lines.append(f"{format_duration(chapters[0].start / rate):>9}  chapter: {chapters.pop(0).title}")
-        label = f"{event.kind} {event.phase}" if event.phase else event.kind
-        lines.append(f"{format_duration(event.start / rate):>9}  {format_duration(event.end / rate):>9}  "
-                     f"{label:<8} {event.text}".rstrip())
-    return "\n".join(lines)
-
-
 @main.command("voices")
 @click.argument("wanted", nargs=-1, metavar="[VOICE]...")
 @click.option("--sample", is_flag=True, help="Render a short sample of each voice (or of those named) to listen to.")
@@ -472,11 +324,11 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
             click.echo(f"would build {track.display}: {track.reason}")
         click.echo(f"{len(tracks)} to build, {sum(len(r.unchanged) for r in reports)} unchanged")
         return broken
-    for report in reports:
+    for built in reports:
         if verify and not quiet:
-            click.echo(verify_summary(report))
+            click.echo(verify_summary(built))
         if not quiet and not clients:
-            click.echo(report.summary + (f" ({', '.join(report.pruned)})" if report.pruned else ""))
+            click.echo(built.summary + (f" ({', '.join(built.pruned)})" if built.pruned else ""))
     if clients and not quiet:
         from meditations.clients import clients_summary
 
@@ -496,91 +348,6 @@ def profile_requests(folder: Path, request):
     requests = [replace(profile_request(client, request), label=client.output) for client in loaded.profiles]
     return requests, len(loaded.broken)
 
-
-def verify_summary(report) -> str:
-    """What --verify found: every track read again, and those that were not as built."""
-    tracks = report.built + report.unchanged + report.failed
-    bad = [t for t in tracks if t.found]
-    text = f"verified {len(tracks)} track{'s' if len(tracks) != 1 else ''}: "
-    if not bad:
-        return text + "all as built"
-    return text + f"{len(bad)} not as built, rebuilt (" + "; ".join(f"{t.relative}: {t.found}" for t in bad) + ")"
-
-
-class BuildProgress:
-    """A progress bar with the tracks in hand and the time left on a terminal; else a line per track."""
-
-    def __init__(self, quiet: bool, verbose: bool = False):
-        import time
-
-        self.quiet = quiet
-        self.verbose = verbose and not quiet
-        self.terminal = sys.stdout.isatty() and not quiet and not self.verbose
-        self.started = time.monotonic()
-        self.running: list[str] = []
-        self.total = 0
-        self.finished = 0
-        self.said: set[str] = set()
-
-    def update(self, what: str, track) -> None:
-        if what == "speech":
-            self._speech(*track)
-            return
-        if what == "start":
-            self.total += 1
-            self.running.append(track.display)
-            self._draw()
-            return
-        if track.display in self.running:
-            self.running.remove(track.display)
-            self.finished += 1
-        if track.error is not None:
-            self._clear()
-            for line in error_lines(track.error):
-                if line not in self.said:  # one problem of several tracks (a script given twice) is said once
-                    click.echo(line, err=True)
-                    self.said.add(line)
-        elif not self.quiet and not self.terminal:
-            worker = f" on {track.worker}" if self.verbose and track.worker else ""
-            click.echo(f"built {track.display} ({format_duration(track.record.get('duration', 0))}){worker}")
-        self._draw()
-
-    def _speech(self, done: int, total: int) -> None:
-        """The first build synthesizes every sentence once: say so, with progress (a bar on a terminal, a
-        line per quarter elsewhere)."""
-        if self.quiet:
-            return
-        if done == 0:
-            click.echo(f"synthesizing speech: {total} sentence{'s' if total != 1 else ''} not yet in the cache "
-                       "(made once; later builds reuse them)")
-        if self.terminal:
-            width = 24
-            filled = int(width * done / total)
-            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} sentences", nl=False)
-            if done == total:
-                click.echo("")
-        elif done and done * 4 // total != (done - 1) * 4 // total:
-            click.echo(f"synthesizing speech: {done}/{total} sentences")
-
-    def _draw(self) -> None:
-        if not self.terminal or not self.total:
-            return
-        from meditations.library import eta_seconds
-
-        width = 24
-        filled = int(width * self.finished / self.total)
-        left = eta_seconds(self.started, self.finished, self.total)
-        eta = f", about {format_duration(left).split('.')[0]} left" if left is not None else ""
-        now = ", ".join(self.running[:2]) + (" ..." if len(self.running) > 2 else "")
-        line = f"[{'#' * filled}{'.' * (width - filled)}] {self.finished}/{self.total}{eta}  {now}"
-        click.echo("\r" + line[:118].ljust(118), nl=False)
-
-    def _clear(self) -> None:
-        if self.terminal:
-            click.echo("\r" + " " * 118 + "\r", nl=False)
-
-    def close(self) -> None:
-        self._clear()
 
 
 if __name__ == "__main__":
