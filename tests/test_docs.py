@@ -413,7 +413,7 @@ def test_durations_table(tmp_path, monkeypatch):
 
 
 def _source_nodes():
-    for source in list((ROOT / "meditations").rglob("*.py")) + [ROOT / "cli.py"]:
+    for source in [*(ROOT / "meditations").rglob("*.py"), ROOT / "cli.py", *(ROOT / "cli_parts").glob("*.py")]:
         yield from ast.walk(ast.parse(source.read_text(encoding="utf-8")))
 
 
