@@ -17,6 +17,7 @@ from .signals import Interrupted, working
 
 
 MIN_BATCH = 16  # clips: a batch starts a speech engine on its worker (about 2 s), worth it for this many
+IN_FLIGHT_PER_WORKER = 2  # track jobs in flight per cluster worker thread: one running, one ready
 
 
 def _local_task(track, voices, out_dir: Path):
@@ -82,32 +83,62 @@ def _synthesize_remotely(missing, voices, executor, progress) -> None:
     batches = [missing[i:i + size] for i in range(0, len(missing), size)]
     progress(0, len(missing))
     done = 0
-    futures = [executor.submit(synthesize_batch, batch, voices) for batch in batches]
-    for future in executor.as_completed(futures):
-        try:
-            made, _ = future.result()
-        except Exception:  # noqa: BLE001 - a batch lost (its workers died): each track's render makes its clips
-            made = {}
-        for key, payload in made.items():
-            cache.put(key, payload)
-        done += len(made)
+    running = {executor.submit(synthesize_batch, batch, voices) for batch in batches}
+    while running:
+        finished = executor.first_done(running)
+        running -= finished  # a batch's clips are held on its worker until its result is read and dropped
+        for future in finished:
+            done += _store_batch(future, cache)
         progress(min(done, len(missing)), len(missing))
+
+
+def _store_batch(future, cache) -> int:
+    """Put a finished batch's clips into this machine's cache; how many it made."""
+    try:
+        made, _ = future.result()
+    except Exception:  # noqa: BLE001 - a batch lost (its workers died): each track's render makes its clips
+        return 0
+    for key, payload in made.items():
+        if not cache.has(key):  # (a cache the workers share holds them already)
+            cache.put(key, payload)
+    return len(made)
 
 
 def build_tracks(tracks, executor, progress: Callable, estimate: Callable) -> None:
     """Render the given tracks on the executor, longest first; each ends with its `record` (its manifest
     entry) or its `error` set, and progress("done", track) said."""
-    from .library import ensure_loaded
-
     if not tracks:
         return
     voices, needs = presynthesize(tracks, executor, lambda done, total: progress("speech", (done, total)))
     ordered = sorted(tracks, key=estimate, reverse=True)  # longest first: the workers finish together
     for track in ordered:
         progress("start", track)
-    futures = {}
     try:
-        for track in ordered:
+        for future, track in _submitted(ordered, executor, voices, needs, progress):
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - its workers kept dying (Dask gave up): this track fails
+                failure = as_failure(track.script, exc)
+                outcome = (None, failure) if executor.remote else (None, failure, "")
+            _finish(track, outcome, executor.remote)
+            progress("done", track)
+    except Interrupted:
+        executor.stop()
+        raise
+
+
+def _submitted(ordered, executor, voices, needs, progress):
+    """Submit each track's render and yield (future, track) as each completes. A cluster's track jobs carry
+    the track's sources and clips (megabytes each), so only a few per worker are packed and in flight at a
+    time: a clinic's thousands of tracks never sit in this process's (or the scheduler's) memory at once."""
+    from .library import ensure_loaded
+
+    running: dict = {}
+    waiting = list(reversed(ordered))
+    while waiting or running:
+        window = executor.slots() * IN_FLIGHT_PER_WORKER if executor.remote else len(ordered)
+        while waiting and len(running) < window:
+            track = waiting.pop()
             try:
                 script = ensure_loaded(track)
                 if executor.remote:
@@ -120,19 +151,10 @@ def build_tracks(tracks, executor, progress: Callable, estimate: Callable) -> No
                 track.error = exc
                 progress("done", track)
                 continue
-            futures[future] = track
-        for future in executor.as_completed(futures):
-            track = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as exc:  # noqa: BLE001 - its workers kept dying (Dask gave up): this track fails
-                failure = as_failure(track.script, exc)
-                outcome = (None, failure) if executor.remote else (None, failure, "")
-            _finish(track, outcome, executor.remote)
-            progress("done", track)
-    except Interrupted:
-        executor.stop()
-        raise
+            running[future] = track
+        if running:
+            for future in executor.first_done(running):
+                yield future, running.pop(future)
 
 
 def _finish(track, outcome, remote: bool) -> None:

@@ -1,11 +1,12 @@
 """Where a build's work runs: one `concurrent.futures`-style interface over the local spawn pool (the
 default) and a Dask cluster (`--cluster tcp://HOST:8786`, or `--cluster local` for a LocalCluster here).
 
-A build submits plain functions with picklable arguments (synthesis batches, track renders) and reads the
-results as they complete; it never needs to know where they ran. `remote` says whether the workers may be
-on other machines (then they are sent the script sources and clips they need and return the track's bytes;
-the build's own process writes every file). Opening a cluster executor connects first, with a short
-timeout, so an unreachable scheduler is one clear error before the build takes its lock or writes anything.
+A build submits plain functions with picklable arguments (synthesis batches, track renders) and waits for the
+first of them to be done (`first_done`, as `concurrent.futures.wait` with FIRST_COMPLETED); it never needs to
+know where they ran. `remote` says whether the workers may be on other machines (then they are sent the script
+sources and clips they need and return the track's bytes; the build's own process writes every file). Opening
+a cluster executor connects first, with a short timeout, so an unreachable scheduler is one clear error before
+the build takes its lock or writes anything.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 from .errors import MeditateError, excerpt
 
@@ -61,11 +62,11 @@ class LocalExecutor(_Closing):
         """Run function(*args) in a worker; a concurrent.futures.Future."""
         return self.pool.submit(function, *args)
 
-    def as_completed(self, futures: Iterable) -> Iterator:
-        """The futures, each as it completes."""
+    def first_done(self, futures: Iterable) -> set:
+        """Wait until at least one of the futures is done; those that are."""
         import concurrent.futures
 
-        return concurrent.futures.as_completed(list(futures))
+        return concurrent.futures.wait(list(futures), return_when=concurrent.futures.FIRST_COMPLETED).done
 
     def stop(self) -> None:
         """Interrupted: stop every worker now (each unwinds its task), reap them, forget what was queued."""
@@ -104,10 +105,10 @@ class DaskExecutor(_Closing):
         self.address, self.jobs = address, jobs
         self.cluster: Any = None
         self._client: Any = None
-        self.futures: list = []
+        self.futures: set = set()  # this build's tasks not yet done: what an interruption cancels
         dask.config.set(WORKER_CONFIG)
         if address != "local":  # a scheduler is reached now, before the build changes anything
-            self.jobs = max(1, len(self.client.scheduler_info().get("workers", {})))
+            self.jobs = self.slots()
 
     @property
     def client(self):
@@ -131,23 +132,33 @@ class DaskExecutor(_Closing):
                                     "start it (docs/scaling.md) or check the address given to --cluster") from None
         return self._client
 
+    def slots(self) -> int:
+        """How many tasks the cluster runs at once now (its workers' threads; workers may come and go)."""
+        if self.address == "local" and self._client is None:
+            return self.jobs
+        return max(1, sum(self.client.nthreads().values()))
+
     def submit(self, function: Callable, *args: Any) -> Any:
         """Run function(*args) on some worker; a distributed.Future (run again if its worker dies)."""
         future = self.client.submit(function, *args, pure=False, retries=self.RETRIES)
-        self.futures.append(future)
+        self.futures.add(future)
         return future
 
-    def as_completed(self, futures: Iterable) -> Iterator:
-        """The futures, each as it completes."""
+    def first_done(self, futures: Iterable) -> set:
+        """Wait until at least one of the futures is done; those that are."""
         from distributed import as_completed
 
-        return iter(as_completed(list(futures), loop=self.client.loop))
+        futures = list(futures)
+        first = next(iter(as_completed(futures, loop=self.client.loop)))  # (distributed.wait needs a default client)
+        done = {first, *(f for f in futures if f.done())}
+        self.futures -= done  # a result is then held only until the build has read it: its worker frees it
+        return done
 
     def stop(self) -> None:
         """Interrupted: cancel every task of this build on the cluster, then disconnect."""
         try:
             if self._client is not None:  # (a LocalCluster not started yet has nothing to cancel)
-                self._client.cancel(self.futures, force=True)
+                self._client.cancel(list(self.futures), force=True)
         finally:
             self.close()
 

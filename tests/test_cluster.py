@@ -69,6 +69,33 @@ def test_a_local_cluster_builds_every_client_exactly_as_the_local_pool_does(clin
     assert again.stdout.splitlines()[-1] == SUMMARY.format(0, 3, 0, 0, 6, 0)
 
 
+def test_a_cluster_is_sent_a_few_tracks_per_worker_at_a_time(clinic, monkeypatch):
+    """Each track job carries megabytes (sources and clips): a clinic's thousands must not all be packed at
+    once. With one worker, at most two jobs are packed and not yet placed at any moment."""
+    import meditations.placing
+    import meditations.remote
+
+    packed, placed, most = [], [], [0]
+    real_job, real_place = meditations.remote.track_job, meditations.placing.place
+
+    def counting_job(*args):
+        packed.append(args[0].display)
+        most[0] = max(most[0], len(packed) - len(placed))
+        return real_job(*args)
+
+    def counting_place(*args):
+        placed.append(args[0].display)
+        return real_place(*args)
+
+    monkeypatch.setattr(meditations.remote, "track_job", counting_job)
+    monkeypatch.setattr(meditations.placing, "place", counting_place)
+    result = CliRunner().invoke(main, ["build", "--profiles", "profiles", "-j", "1", "-o", "out", "--cluster", "local"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == SUMMARY.format(3, 0, 0, 6, 0, 0)
+    assert sorted(packed) == sorted(placed) and len(packed) == 6
+    assert most[0] == 2
+
+
 def test_no_client_s_data_reaches_another_client_s_folder(clinic):
     result = build("-o", "out")
     assert result.exit_code == 0, result.stderr
