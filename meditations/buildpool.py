@@ -16,7 +16,7 @@ from .errors import MeditateError, as_failure
 from .signals import Interrupted, working
 
 
-MIN_BATCH = 16  # clips: a batch starts a speech engine on its worker (about 2 s), worth it for this many
+MIN_BATCH = 64  # clips: a batch starts a speech engine on its worker (a Piper voice: 2 s or more)
 IN_FLIGHT_PER_WORKER = 2  # track jobs in flight per cluster worker thread: one running, one ready
 
 
@@ -78,9 +78,7 @@ def _synthesize_remotely(missing, voices, executor, progress) -> None:
     if not missing:
         return
     cache = clip_cache()
-    # A few batches per worker, so they finish together; but never tiny ones: each batch starts a speech engine
-    size = max(MIN_BATCH, -(-len(missing) // (executor.jobs * 4)))
-    batches = [missing[i:i + size] for i in range(0, len(missing), size)]
+    batches = synthesis_batches(missing, executor.slots())
     progress(0, len(missing))
     done = 0
     running = {executor.submit(synthesize_batch, batch, voices) for batch in batches}
@@ -90,6 +88,16 @@ def _synthesize_remotely(missing, voices, executor, progress) -> None:
         for future in finished:
             done += _store_batch(future, cache)
         progress(min(done, len(missing)), len(missing))
+
+
+def synthesis_batches(missing: list, slots: int) -> list[list]:
+    """The clips to make, in batches for `slots` worker threads: one batch each, and up to four each when
+    there are enough clips (so the workers finish together), never batches much under MIN_BATCH (each starts
+    a speech engine); the count a multiple of the slots, so no worker is left with an extra batch."""
+    count = min(slots * 4, max(slots, len(missing) // MIN_BATCH))
+    count = max(1, min(len(missing), count - count % slots or slots))
+    size = -(-len(missing) // count)
+    return [missing[i:i + size] for i in range(0, len(missing), size)]
 
 
 def _store_batch(future, cache) -> int:

@@ -269,3 +269,19 @@ def test_ctrl_c_cancels_the_cluster_s_tasks_and_leaves_nothing(clinic, tmp_path)
         time.sleep(0.1)
     assert processes_with(str(temporary)) == []
     assert not [p for p in (clinic / "out").rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("clips, slots, sizes", [
+    (1, 2, [1]),
+    (160, 2, [80, 80]),  # one batch per worker: each batch loads a voice, so not eight of 20
+    (300, 2, [75] * 4),
+    (1000, 2, [125] * 8),  # four per worker at most: they finish together
+    (200, 5, [40] * 5),
+    (3, 8, [1, 1, 1]),
+])
+def test_synthesis_batches_start_few_speech_engines_and_keep_every_worker_busy(clips, slots, sizes):
+    from meditations.buildpool import synthesis_batches
+
+    batches = synthesis_batches(list(range(clips)), slots)
+    assert [len(b) for b in batches] == sizes
+    assert [c for b in batches for c in b] == list(range(clips))
