@@ -94,8 +94,7 @@ def synthesis_batches(missing: list, slots: int) -> list[list]:
     """The clips to make, in batches for `slots` worker threads: one batch each, and up to four each when
     there are enough clips (so the workers finish together), never batches much under MIN_BATCH (each starts
     a speech engine); the count a multiple of the slots, so no worker is left with an extra batch."""
-    count = min(slots * 4, max(slots, len(missing) // MIN_BATCH))
-    count = max(1, min(len(missing), count - count % slots or slots))
+    count = min(len(missing), slots * min(4, max(1, len(missing) // (MIN_BATCH * slots))))
     size = -(-len(missing) // count)
     return [missing[i:i + size] for i in range(0, len(missing), size)]
 
@@ -143,8 +142,10 @@ def _submitted(ordered, executor, voices, needs, progress):
 
     running: dict = {}
     waiting = list(reversed(ordered))
+    window = len(ordered)
     while waiting or running:
-        window = executor.slots() * IN_FLIGHT_PER_WORKER if executor.remote else len(ordered)
+        if executor.remote and waiting:  # asked again each time: workers may come and go
+            window = executor.slots() * IN_FLIGHT_PER_WORKER
         while waiting and len(running) < window:
             track = waiting.pop()
             try:
