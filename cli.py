@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cli_parts.messages import Batch, error_lines, report  # noqa: F401 - error_lines: the tests' way to the lines
+from cli_parts.messages import Batch, report
 from cli_parts.options import audio_options, check_overrides, command_line_settings, set_option
 from cli_parts.progress import BuildProgress, format_plan, verify_summary
 from meditations import __version__

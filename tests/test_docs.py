@@ -72,7 +72,7 @@ import yaml
 from click.testing import CliRunner
 
 from meditations import loading as loader
-from cli import error_lines
+from cli_parts.messages import error_lines
 from meditations.errors import ProblemCollector, ScriptError
 from meditations.loading import LoadOptions, load_library, load_script
 from meditations.clips import check_cues, plan_with_speech as plan

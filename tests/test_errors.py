@@ -3,7 +3,7 @@
 import pickle
 from pathlib import Path
 
-from cli import error_lines
+from cli_parts.messages import error_lines
 from meditations.errors import Location, MeditateError, Problem, RenderError, ScriptError, UnexpectedError
 
 

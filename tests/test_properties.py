@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli import error_lines
+from cli_parts.messages import error_lines
 from meditations.errors import ScriptError
 from meditations.loading import load_script
 
