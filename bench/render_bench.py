@@ -345,7 +345,7 @@ def variable_copy(script_path: Path, folder: Path) -> Path:
 
 
 def _says(steps):
-    from meditations.script import Include, Repeat, Say
+    from meditations.model.script import Include, Repeat, Say
 
     for step in steps:
         if isinstance(step, Say):
@@ -371,10 +371,10 @@ def prepare(script_path: Path, tree: Path, work: Path) -> Setup:
     try:
         import imageio_ffmpeg
 
-        from meditations.encoder import LAME_QUALITY
-        from meditations.voicechoice import resolve_voices
-        from meditations.render import load
-        from meditations.speech import SpeechEngine
+        from meditations.encode.encoder import LAME_QUALITY
+        from meditations.speech.voicechoice import resolve_voices
+        from meditations.build.track import load
+        from meditations.speech.pool import SpeechEngine
     except ImportError as exc:
         raise BenchError(f"{exc}: run the benchmark with the project's environment: {COMMAND}") from None
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()

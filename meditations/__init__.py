@@ -1,3 +1,5 @@
 """meditate: YAML meditation scripts in, finished guided-meditation tracks out."""
 
-__version__ = "0.3.0"
+from .version import __version__
+
+__all__ = ["__version__"]

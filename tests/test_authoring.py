@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from meditations.cli.commands import main
 from conftest import decode, ffmpeg_duration
-from meditations.templates import TEMPLATES
+from meditations.loading.templates import TEMPLATES
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

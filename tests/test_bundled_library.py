@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from meditations.cli.commands import main
 from conftest import ROOT, decode, ffmpeg, ffmpeg_duration
 
 pytestmark = pytest.mark.slow
@@ -54,10 +54,10 @@ def test_every_bundled_track_meets_the_loudness_target(built, name):
 def test_every_bundled_track_sounds_where_its_plan_says(built, engine, name):
     from scipy.signal import correlate
 
-    from meditations.mixer import speech_samples
-    from meditations.clips import plan_with_speech as plan
-    from meditations.render import load
-    from meditations.verify import LAME_DELAY
+    from meditations.mix.mixer import speech_samples
+    from meditations.speech.prepare import plan_with_speech as plan
+    from meditations.build.track import load
+    from meditations.encode.verify import LAME_DELAY
 
     out, manifest = built
     record = next(t for t in manifest["tracks"] if t["file"] == f"{name}.mp3")

@@ -3,8 +3,8 @@
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from meditations import __version__
+from meditations.cli.commands import main
+from meditations.version import __version__
 
 
 @pytest.mark.parametrize("command", sorted(main.commands))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from meditations.clock import clock, whole_seconds
+from meditations.model.clock import clock, whole_seconds
 
 
 @pytest.mark.parametrize("seconds, hours, millis, expected", [

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from meditations.verify import check_mp3
+from meditations.cli.commands import main
+from meditations.encode.verify import check_mp3
 
 SCRIPTS = {
     "library.yaml": "album: Clinic\nlead_in: 0.2s\nfade_out: 0.3s\nvariables: {name: friend}\n",
@@ -72,11 +72,11 @@ def test_a_local_cluster_builds_every_client_exactly_as_the_local_pool_does(clin
 def test_a_cluster_is_sent_a_few_tracks_per_worker_at_a_time(clinic, monkeypatch):
     """Each track job carries megabytes (sources and clips): a clinic's thousands must not all be packed at
     once. With one worker, at most two jobs are packed and not yet placed at any moment."""
-    import meditations.placing
-    import meditations.remote
+    import meditations.build.placing
+    import meditations.build.remote
 
     packed, placed, most = [], [], [0]
-    real_job, real_place = meditations.remote.track_job, meditations.placing.place
+    real_job, real_place = meditations.build.remote.track_job, meditations.build.placing.place
 
     def counting_job(*args):
         packed.append(args[0].display)
@@ -87,8 +87,8 @@ def test_a_cluster_is_sent_a_few_tracks_per_worker_at_a_time(clinic, monkeypatch
         placed.append(args[0].display)
         return real_place(*args)
 
-    monkeypatch.setattr(meditations.remote, "track_job", counting_job)
-    monkeypatch.setattr(meditations.placing, "place", counting_place)
+    monkeypatch.setattr(meditations.build.remote, "track_job", counting_job)
+    monkeypatch.setattr(meditations.build.placing, "place", counting_place)
     result = CliRunner().invoke(main, ["build", "--profiles", "profiles", "-j", "1", "-o", "out", "--cluster", "local"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[-1] == SUMMARY.format(3, 0, 0, 6, 0, 0)
@@ -149,7 +149,7 @@ def test_a_cluster_address_that_is_not_one():
 def test_a_local_cluster_s_workers_keep_glibc_s_adaptive_malloc():
     """Dask's nannies set MALLOC_TRIM_THRESHOLD_ by default, which turns off glibc's adaptive mmap threshold:
     every block a render mixes was mapped afresh (a million page faults per track, twice the CPU time)."""
-    from meditations.executors import DaskExecutor
+    from meditations.build.executors import DaskExecutor
 
     with DaskExecutor("local", 1) as executor:
         assert executor.submit(os.getenv, "MALLOC_TRIM_THRESHOLD_").result() is None
@@ -280,7 +280,7 @@ def test_ctrl_c_cancels_the_cluster_s_tasks_and_leaves_nothing(clinic, tmp_path)
     (3, 8, [1, 1, 1]),
 ])
 def test_synthesis_batches_start_few_speech_engines_and_keep_every_worker_busy(clips, slots, sizes):
-    from meditations.buildpool import synthesis_batches
+    from meditations.build.pool import synthesis_batches
 
     batches = synthesis_batches(list(range(clips)), slots)
     assert [len(b) for b in batches] == sizes

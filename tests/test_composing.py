@@ -5,7 +5,7 @@ import json
 
 from click.testing import CliRunner
 
-from cli import main
+from meditations.cli.commands import main
 from test_authoring import write_wav
 
 BOX = """
@@ -172,8 +172,8 @@ def test_a_relative_rate_follows_the_rate_it_would_otherwise_have(tmp_path, monk
     (tmp_path / "ana.yaml").write_text("library: scripts\nvoice: {rate: 100}\nscripts: [calm]\n")
     (tmp_path / "ben.yaml").write_text("library: scripts\nvoice: {rate: 80%}\nscripts: [calm]\n")
     monkeypatch.chdir(tmp_path)
-    from meditations.profiles import load_profile
-    from meditations.render import load
+    from meditations.loading.profiles import load_profile
+    from meditations.build.track import load
 
     def rates(settings=None):
         script = load("scripts/calm.yaml", settings)

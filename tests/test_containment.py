@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from meditations.cli.commands import main
 
 SCRIPT = "title: Short\nsteps:\n  - say: Rest here.\n  - pause: 1s\n"
 
@@ -153,7 +153,7 @@ def test_too_many_chapters_is_the_real_limit_of_id3():
 
     from mutagen.id3 import ID3
 
-    from meditations.encoder import Tags, write_tags
+    from meditations.encode.encoder import Tags, write_tags
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "t.mp3"
@@ -226,7 +226,7 @@ def test_a_long_bed_is_decoded_only_as_far_as_the_track_needs(work, tmp_path):
     """A bed far longer than the audio limit plays under a short track: only what the track needs is read."""
     from conftest import ffmpeg
 
-    from meditations.sounds import read_audio_file
+    from meditations.audio.sounds import read_audio_file
 
     bed = work / "bed.ogg"
     subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=110:duration=40", "-ar", "8000",
@@ -288,7 +288,7 @@ def test_transcripts_escape_what_webvtt_requires(work):
     assert vtt.splitlines()[4] == "Tom &amp; Jerry &lt;b&gt;rest&lt;/b&gt; --&gt; here."
     assert vtt.count("-->") == 1  # the timing line only
 
-    from meditations.transcript_read import parse_vtt
+    from meditations.encode.webvtt_read import parse_vtt
 
     assert parse_vtt(vtt)[0].text == "Tom & Jerry <b>rest</b> --> here."
 

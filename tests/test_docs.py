@@ -22,7 +22,7 @@ to this test; readers of the rendered page do not see it):
     block, in order; file names read `example.yaml:LINE:COL` (or PATH for `file:` blocks) because
     the loader is given a relative path from inside the folder.
     "Loads" always means what `meditate validate` does: meditations.loading.load_script, then
-    meditations.clips.check_cues with the real speech engine (every voice exists, and every
+    meditations.speech.prepare.check_cues with the real speech engine (every voice exists, and every
     spoken breathing cue fits its phase). Nothing is mocked. Warnings (which do not fail a script)
     are shown with `<!-- run -->` console blocks.
 
@@ -72,11 +72,11 @@ import yaml
 from click.testing import CliRunner
 
 from meditations import loading as loader
-from cli_parts.messages import error_lines
-from meditations.errors import ProblemCollector, ScriptError
+from meditations.cli.messages import error_lines
+from meditations.model.errors import ProblemCollector, ScriptError
 from meditations.loading import LoadOptions, load_library, load_script
-from meditations.clips import check_cues, plan_with_speech as plan
-from meditations.speech import SpeechEngine
+from meditations.speech.prepare import check_cues, plan_with_speech as plan
+from meditations.speech.pool import SpeechEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "script-format.md"
@@ -285,7 +285,7 @@ def test_example_library_file(block, example_library, monkeypatch, doc_engine):
             f"no script of the example library includes {relative}"
         return
     if _is_profile(block.text):
-        from meditations.profiles import check_profile, load_profile
+        from meditations.loading.profiles import check_profile, load_profile
 
         assert block.expected is None, "error examples of profiles are not supported"
         profile = load_profile(relative)
@@ -372,7 +372,7 @@ def _commands(block: Block) -> list[tuple[list[str], list[str]]]:
 
 @pytest.mark.parametrize("block", RUN_BLOCKS, ids=[b.id for b in RUN_BLOCKS])
 def test_console_example(block, example_library, monkeypatch):
-    from cli import main
+    from meditations.cli.commands import main
 
     monkeypatch.chdir(example_library)
     exit_code = 0
@@ -413,7 +413,7 @@ def test_durations_table(tmp_path, monkeypatch):
 
 
 def _source_nodes():
-    for source in [*(ROOT / "meditations").rglob("*.py"), ROOT / "cli.py", *(ROOT / "cli_parts").glob("*.py")]:
+    for source in [*(ROOT / "meditations").rglob("*.py"), ROOT / "cli.py"]:
         yield from ast.walk(ast.parse(source.read_text(encoding="utf-8")))
 
 

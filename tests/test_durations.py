@@ -1,6 +1,6 @@
 import pytest
 
-from meditations.durations import format_duration, parse_duration
+from meditations.model.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize("text, seconds", [

@@ -3,8 +3,8 @@
 import pickle
 from pathlib import Path
 
-from cli_parts.messages import error_lines
-from meditations.errors import Location, MeditateError, Problem, RenderError, ScriptError, UnexpectedError
+from meditations.cli.messages import error_lines
+from meditations.model.errors import Location, MeditateError, Problem, RenderError, ScriptError, UnexpectedError
 
 
 def round_trip(exc):
@@ -39,7 +39,7 @@ def test_a_track_that_fails_in_its_worker_is_reported_by_the_cli_and_the_build_g
     back across the process boundary and is said like any other, once; the other track is built."""
     from click.testing import CliRunner
 
-    from cli import main
+    from meditations.cli.commands import main
 
     scripts = tmp_path / "scripts"
     scripts.mkdir()

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from meditations.cli.commands import main
 from conftest import decode, ffmpeg, ffmpeg_duration
 from meditations.loading import load_script
-from meditations.mixer import duck_depth, duck_spans, speech_samples
-from meditations.clips import plan_with_speech as plan
-from meditations.render import load, render
-from meditations.sounds import LoopedFile, seamless_loop
+from meditations.mix.mixer import duck_depth, duck_spans, speech_samples
+from meditations.speech.prepare import plan_with_speech as plan
+from meditations.build.track import load, render
+from meditations.audio.sounds import LoopedFile, seamless_loop
 
 
 def ebur128(path):
@@ -226,7 +226,7 @@ def test_a_recording_loops_without_a_seam(tmp_path):
 
 
 def test_clip_edges_are_faded(engine):
-    from meditations.speech import SpeechRequest
+    from meditations.speech.pool import SpeechRequest
 
     request = SpeechRequest("Soft edges.", "gmw/en-us", 130, 1.0)
     engine.synthesize([request])

@@ -202,11 +202,11 @@ def test_a_render_whose_file_is_taken_away_says_so_and_fails(tmp_path):
 # ---------------------------------------------------------------- temporary files: whose they are
 
 def test_clean_up_removes_only_the_temporaries_of_processes_that_are_gone(tmp_path):
-    from meditations.tempfiles import make_temporary, remove_abandoned
+    from meditations.files.tempfiles import make_temporary, remove_abandoned
 
     track = tmp_path / "t.mp3"
     # a live process's file: made by a child that holds it open
-    code = ("import sys, time; from pathlib import Path; from meditations.tempfiles import make_temporary\n"
+    code = ("import sys, time; from pathlib import Path; from meditations.files.tempfiles import make_temporary\n"
             "fd, p = make_temporary(Path(sys.argv[1])); print(p, flush=True); time.sleep(60)\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     holder = subprocess.Popen([sys.executable, "-c", code, str(track)], stdout=subprocess.PIPE, text=True, env=env)

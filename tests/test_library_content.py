@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from meditations.layout import Clip, Layout
-from meditations.planner import lay_out
-from meditations.render import load
-from meditations.settings import Settings
-from meditations.script import Breathe, Include, Repeat, Say, VoiceSettings
-from meditations.speech import ENGINE_SAMPLE_RATE
+from meditations.plan.layout import Clip, Layout
+from meditations.plan.planner import lay_out
+from meditations.build.track import load
+from meditations.loading.settings import Settings
+from meditations.model.script import Breathe, Include, Repeat, Say, VoiceSettings
+from meditations.speech.pool import ENGINE_SAMPLE_RATE
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"

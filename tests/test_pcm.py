@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from meditations.pcm import rate_ratio, resample, resampled_length, trim_silence
+from meditations.audio.pcm import rate_ratio, resample, resampled_length, trim_silence
 
 
 @pytest.mark.parametrize("source, target", [(22050, 44100), (22050, 48000), (16000, 22050), (44100, 22050)])

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from conftest import decode, ffmpeg
 
-from meditations.settings import Settings
-from meditations import mixer, segments
-from meditations.cache import cache_root
-from meditations.mixer import finished_blocks, speech_samples
-from meditations.pieces import split_frames
-from meditations.render import load, render, track_pieces
-from meditations.verify import LAME_DELAY
+from meditations.loading.settings import Settings
+from meditations.mix import mixer
+from meditations.encode import segments
+from meditations.files.cache import cache_root
+from meditations.mix.mixer import finished_blocks, speech_samples
+from meditations.encode.pieces import split_frames
+from meditations.build.track import load, render, track_pieces
+from meditations.encode.verify import LAME_DELAY
 
 SCRIPT = """
 title: Pieces
@@ -136,9 +137,9 @@ def test_the_pieced_track_meets_the_loudness_target(tracks):
 
 
 def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks):
-    from meditations.clipstats import foreground_stats
-    from meditations.loudness import Meter, integrated_loudness
-    from meditations.mixer import ClipSource, mix_blocks
+    from meditations.audio.clipstats import foreground_stats
+    from meditations.audio.loudness import Meter, integrated_loudness
+    from meditations.mix.mixer import ClipSource, mix_blocks
 
     _, pieced, _, _ = tracks
     timeline = pieced.timeline
@@ -153,9 +154,9 @@ def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks
 
 
 def test_a_noise_bed_is_estimated_as_if_measured(tracks):
-    from meditations.bedlevels import noise_bed_levels
-    from meditations.loudness import Meter, integrated_loudness
-    from meditations.mixer import bed_blocks
+    from meditations.mix.bed import noise_bed_levels
+    from meditations.audio.loudness import Meter, integrated_loudness
+    from meditations.mix.mixer import bed_blocks
 
     script, pieced, _, _ = tracks
     meter = Meter(pieced.timeline.sample_rate)
@@ -169,7 +170,7 @@ def test_a_noise_bed_is_estimated_as_if_measured(tracks):
 
 
 def test_a_re_render_for_another_name_encodes_only_the_pieces_that_changed(tmp_path, engine, monkeypatch):
-    from meditations.pieces import PieceEncoder
+    from meditations.encode.pieces import PieceEncoder
 
     text = SCRIPT.replace("title: Pieces", "title: Pieces\nvariables: {name: Alex}").replace(
         "open your eyes.", "open your eyes, {name}.")
@@ -196,8 +197,8 @@ def test_a_re_render_for_another_name_encodes_only_the_pieces_that_changed(tmp_p
 def test_a_clips_loudness_from_its_statistics_is_the_meters():
     """A speech worker measures a voice's reference sentence from the clip statistics (numpy only, no
     scipy.signal in a worker): the same loudness as the BS.1770 meter."""
-    from meditations.clipstats import clip_loudness
-    from meditations.loudness import Meter, integrated_loudness
+    from meditations.audio.clipstats import clip_loudness
+    from meditations.audio.loudness import Meter, integrated_loudness
 
     rate = 22050
     rng = np.random.default_rng(5)

@@ -13,8 +13,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli_parts.messages import error_lines
-from meditations.errors import ScriptError
+from meditations.cli.messages import error_lines
+from meditations.model.errors import ScriptError
 from meditations.loading import load_script
 
 PROFILE = os.environ.get("MEDITATE_HYPOTHESIS_PROFILE", "suite")
@@ -88,7 +88,7 @@ def folder(tmp_path_factory):
 @settings(max_examples=examples(25))
 @given(document=script)
 def test_generated_valid_scripts_always_plan(folder, engine, document):
-    from meditations.clips import plan_with_speech as plan
+    from meditations.speech.prepare import plan_with_speech as plan
 
     path = folder / "g.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
@@ -107,7 +107,7 @@ def test_generated_valid_scripts_always_plan(folder, engine, document):
 @given(document=script)
 def test_generated_valid_scripts_always_render_to_their_planned_length(folder, engine, document):
     from conftest import ffmpeg_duration
-    from meditations.render import load, render
+    from meditations.build.track import load, render
 
     path = folder / "r.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
@@ -209,7 +209,7 @@ def test_random_yaml_structures_end_in_located_errors(folder, document):
 def test_the_command_line_never_shows_a_traceback(folder, data):
     from click.testing import CliRunner
 
-    from cli import main
+    from meditations.cli.commands import main
 
     text = mutate(VALID, data)
     (folder / "c.yaml").write_bytes(text.encode("utf-8", errors="surrogatepass"))
@@ -260,7 +260,7 @@ def one_line_error(result) -> bool:
 def test_any_command_line_options_end_in_success_or_one_line(folder, loudness, length, pairs, limit):
     from click.testing import CliRunner
 
-    from cli import main
+    from meditations.cli.commands import main
 
     (folder / "opts.yaml").write_text(FUZZ_SCRIPT, encoding="utf-8")
     args = ["plan", str(folder / "opts.yaml"), "--json"]
@@ -282,7 +282,7 @@ def test_any_command_line_options_end_in_success_or_one_line(folder, loudness, l
 def test_any_steps_option_ends_in_success_or_one_line(folder, spec):
     from click.testing import CliRunner
 
-    from cli import main
+    from meditations.cli.commands import main
 
     (folder / "steps.yaml").write_text(FUZZ_SCRIPT, encoding="utf-8")
     result = CliRunner().invoke(main, ["render", str(folder / "steps.yaml"), "-o", str(folder / "out"),
@@ -297,7 +297,7 @@ def test_any_steps_option_ends_in_success_or_one_line(folder, spec):
 def test_playlists_stay_valid_whatever_the_names(names, titles):
     """A name meditate accepts for a track gives exactly one entry line in the playlist, never a comment, and a
     title never adds a line."""
-    from meditations.containment import name_problem
+    from meditations.files.containment import name_problem
     from meditations.publishing.common import PublishSettings
     from meditations.publishing.playlist import playlist
 
@@ -326,8 +326,8 @@ def test_a_damaged_manifest_never_breaks_publishing(tmp_path_factory, tracks):
     """Whatever library.json holds, reading it and publishing the playlist, page and feed from it never raises."""
     import json
 
-    from meditations.manifest import read_manifest_file as read_manifest
-    from meditations.publish import PublishSettings, publish
+    from meditations.build.manifest import read_manifest_file as read_manifest
+    from meditations.publishing.publish import PublishSettings, publish
 
     out = tmp_path_factory.mktemp("out")
     (out / "a.mp3").write_bytes(b"\xff\xfb" + bytes(100))
@@ -365,7 +365,7 @@ def test_weird_scalars_in_any_place_end_in_located_errors(folder, data):
 def test_any_build_options_end_in_success_or_one_line(folder, base_url, jobs):
     from click.testing import CliRunner
 
-    from cli import main
+    from meditations.cli.commands import main
 
     library = folder / "library"
     library.mkdir(exist_ok=True)

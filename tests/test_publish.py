@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from meditations.errors import MeditateError
-from meditations.library import BuildRequest, build_all
-from meditations.publish import PublishSettings, publish
+from meditations.model.errors import MeditateError
+from meditations.build.library import BuildRequest, build_all
+from meditations.publishing.publish import PublishSettings, publish
 from meditations.publishing.feed import ITUNES
 
 HOSTILE = "Rest & <script>window.injected = 1</script> \"now\""
@@ -530,7 +530,7 @@ def test_chapters_as_ffprobe_shows_them(tmp_path, monkeypatch):
                                      "  - pause: 2s\n  - chapter: Resting\n  - say: Rest now.\n")
     monkeypatch.chdir(tmp_path)
     from click.testing import CliRunner
-    from cli import main
+    from meditations.cli.commands import main
 
     assert CliRunner().invoke(main, ["render", "c.yaml", "-o", "."]).exit_code == 0
     plan = json.loads(CliRunner().invoke(main, ["plan", "c.yaml", "--json"]).stdout)
@@ -551,7 +551,7 @@ def test_cover_art_is_embedded_and_published(tmp_path, monkeypatch):
     from click.testing import CliRunner
     from mutagen.id3 import ID3
 
-    from cli import main
+    from meditations.cli.commands import main
 
     def png(width, height):
         rows = b"".join(b"\x00" + bytes([90, 140, 120]) * width for _ in range(height))

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from meditations import script as script_module
-from meditations.engines import CLIP_RATE
-from meditations.errors import Location, ScriptError
-from meditations.layout import Clip, Layout, Recordings
+from meditations.model import script as script_module
+from meditations.speech.engines import CLIP_RATE
+from meditations.model.errors import Location, ScriptError
+from meditations.plan.layout import Clip, Layout, Recordings
 from meditations.loading import LoadOptions, load_script
-from meditations.planner import PLANNERS, lay_out, plan
-from meditations.preview import chapter_titles, select_chapter, select_steps
-from meditations.script import Background, Chapter, Repeat, Say, VoiceSettings
-from meditations.sounds import RecordingSound
-from meditations.steps import SILENT, SPEAKS, heard, spoken, walk
+from meditations.plan.planner import PLANNERS, lay_out, plan
+from meditations.plan.preview import chapter_titles, select_chapter, select_steps
+from meditations.model.script import Background, Chapter, Repeat, Say, VoiceSettings
+from meditations.audio.sounds import RecordingSound
+from meditations.model.walk import SILENT, SPEAKS, heard, spoken, walk
 
 
 def every_clip(seconds: float):
@@ -165,7 +165,7 @@ def test_a_step_kind_marked_silent_is_not_counted_as_heard(monkeypatch):
     location = Location("x.yaml", 1, 1)
     chime = Chime("Ding.", 1.0, VoiceSettings(volume=1.0), location)
     assert heard([chime])
-    monkeypatch.setattr("meditations.steps.SILENT", SILENT | {Chime})
+    monkeypatch.setattr("meditations.model.walk.SILENT", SILENT | {Chime})
     assert not heard([chime, Chapter("A", location)])
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from meditations.cli.commands import main
 from conftest import decode, ffmpeg_duration
-from meditations.render import load, render
+from meditations.build.track import load, render
 
 SCRIPT = """
 lead_in: 0

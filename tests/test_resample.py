@@ -5,8 +5,8 @@ import pytest
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
-from meditations.loudness import LIMITER_HOLD, LIMITER_RAMP, _running
-from meditations.resample import polyphase as resample
+from meditations.audio.loudness import LIMITER_HOLD, LIMITER_RAMP, _running
+from meditations.audio.resample import polyphase as resample
 
 
 @pytest.mark.parametrize("up, down", [(2, 1), (160, 147), (320, 441), (1, 1)])

@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from meditations.cli.commands import main
 
 CASES = [
     ("unknown key with a suggestion", "title: x\ntitel: y\nsteps:\n  - say: Hi.\n",

@@ -7,11 +7,11 @@ from dataclasses import fields, replace
 
 import pytest
 
-from cli import command_line_settings
+from meditations.cli.commands import command_line_settings
 from test_authoring import write_wav
-from meditations.profiles import load_profile
-from meditations.script import VoiceSettings
-from meditations.settings import Settings, layered, load, settings_key
+from meditations.loading.profiles import load_profile
+from meditations.model.script import VoiceSettings
+from meditations.loading.settings import Settings, layered, load, settings_key
 
 SAMPLES = {  # a value other than the default, for every field
     "variables": (("name", "Ana"),),
@@ -40,7 +40,7 @@ def test_the_recordings_folder_is_not_in_the_key(tmp_path):
 
 
 def test_the_key_ignores_where_a_voice_was_written():
-    from meditations.errors import Location
+    from meditations.model.errors import Location
 
     placed = VoiceSettings(name="en", name_location=Location("a.yaml", 3, 9))
     assert settings_key(Settings(voice=placed)) == settings_key(Settings(voice=VoiceSettings(name="en")))

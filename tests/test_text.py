@@ -1,5 +1,5 @@
-from meditations.script import ParagraphBreak, Sentence, TextPause
-from meditations.text import MAX_SENTENCE_CHARS, parse_say_text, split_sentences
+from meditations.model.script import ParagraphBreak, Sentence, TextPause
+from meditations.loading.text import MAX_SENTENCE_CHARS, parse_say_text, split_sentences
 
 
 def parse(text, variables=None):

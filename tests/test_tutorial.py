@@ -200,7 +200,7 @@ def test_the_wildcards(shown, real, times_vary, ok):
 # ---------------------------------------------------------------- doing what the reader does
 
 def run_meditate(args: list[str]):
-    from cli import main
+    from meditations.cli.commands import main
 
     result = CliRunner().invoke(main, args, prog_name="meditate")
     assert result.exception is None or isinstance(result.exception, SystemExit), \
@@ -211,7 +211,7 @@ def run_meditate(args: list[str]):
 def make_recording(path: Path) -> None:
     """A therapist's recording of the welcome: another voice, much quieter than meditate's, with
     half a second of silence either side."""
-    from meditations.speech import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, load_clip
+    from meditations.speech.pool import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, load_clip
 
     request = SpeechRequest(WELCOME, "gmw/en-us", 110, 0.9)
     with SpeechEngine(workers=1) as engine:
@@ -273,7 +273,7 @@ class Walk:
                 target.write_bytes(before)
             return
         if relative.startswith("profiles/"):
-            from meditations.profiles import load_profile
+            from meditations.loading.profiles import load_profile
 
             profile = load_profile(relative)
             assert profile.tracks, item.where
@@ -323,7 +323,7 @@ class Walk:
 
 def check_illustrative(item: Item) -> None:
     """A console block that is not run: its commands must still be valid."""
-    from cli import main
+    from meditations.cli.commands import main
     import click
 
     tasks = re.findall(r"^\s{4}([a-z]+)\)$", (ROOT / "run.sh").read_text(encoding="utf-8"), re.M)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import Location, Problem, ProblemCollector, ScriptError, shape
-from ..safe_files import FileLimits, file_problem, file_sentence
-from ..script import Script
-from ..steps import heard
-from ..yamlsource import location_of
+from meditations.model.errors import Location, Problem, ProblemCollector, ScriptError, shape
+from meditations.files.reads import FileLimits, file_problem, file_sentence
+from meditations.model.script import Script
+from meditations.model.walk import heard
+from .yamlsource import location_of
 from .blocks import settings_block
 from .context import LoadContext, LoadOptions, compose_file
 from .format_limits import check_chapter_count

@@ -11,14 +11,16 @@ from typing import Any
 
 import yaml
 
-from ..breathing import DEFAULT_WORDS
-from ..errors import excerpt
-from ..safe_files import image_problem
-from ..script import DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Finish, Pace, VoiceSettings
-from ..yamlsource import scalar_value
+from meditations.model.breathing import DEFAULT_WORDS
+from meditations.model.errors import excerpt
+from meditations.files.reads import image_problem
+from meditations.model.script import DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Finish, Pace, VoiceSettings
+from .yamlsource import scalar_value
 from .context import LoadContext
-from .validators import (choice_value, decibel_value, duration_value, filled_text, is_zero_duration, library_file,
-                         loudness_value, mapping_keys, text_value, variable_defaults)
+from .validators import (
+    choice_value, decibel_value, duration_value, filled_text, is_zero_duration, library_file, loudness_value,
+    mapping_keys, text_value, variable_defaults,
+)
 from .values import cue_word_problem
 from .voicespec import voice_settings
 

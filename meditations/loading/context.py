@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from ..breathing import DEFAULT_WORDS
-from ..errors import Location, Problem, ProblemCollector, ScriptError, excerpt
-from ..script import Pace, VoiceSettings
-from ..yamlsource import Limits, compose, env_limit, location_of, read_text, scalar_value
+from meditations.model.breathing import DEFAULT_WORDS
+from meditations.model.errors import Location, Problem, ProblemCollector, ScriptError, excerpt
+from meditations.model.script import Pace, VoiceSettings
+from .yamlsource import Limits, compose, env_limit, location_of, read_text, scalar_value
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import yaml
 
-from ..errors import excerpt
-from ..script import Include, Repeat, Step
-from ..yamlsource import scalar_value
+from meditations.model.errors import excerpt
+from meditations.model.script import Include, Repeat, Step
+from .yamlsource import scalar_value
 from .context import LoadContext, node_kind
 from .includes import include_target, load_partial
 from .steps import parse_bell, parse_breathe, parse_chapter, parse_pause, parse_say

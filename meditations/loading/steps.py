@@ -7,14 +7,16 @@ from pathlib import Path
 
 import yaml
 
-from ..breathing import PRESETS, parse_pattern
-from ..recordings import in_client_folder
-from ..script import Bell, Breathe, Chapter, Pause, Say
-from ..text import fill_placeholders, parse_say_text
+from meditations.model.breathing import PRESETS, parse_pattern
+from .recordings import in_client_folder
+from meditations.model.script import Bell, Breathe, Chapter, Pause, Say
+from .text import fill_placeholders, parse_say_text
 from .blocks import AUDIO_FORMATS, AUDIO_SUFFIXES, cue_words
 from .context import LoadContext, scalar
-from .validators import (RecordingVariables, choice_value, duration_value, filled_text, int_value, library_file,
-                         mapping_keys, text_reporter, text_value)
+from .validators import (
+    RecordingVariables, choice_value, duration_value, filled_text, int_value, library_file, mapping_keys,
+    text_reporter, text_value,
+)
 from .values import speaks_words
 from .voicespec import voice_settings
 

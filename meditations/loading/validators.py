@@ -10,11 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from ..durations import parse_duration
-from ..errors import Location, excerpt
-from ..safe_files import file_problem, within
-from ..text import fill_placeholders, is_variable_name
-from ..yamlsource import location_of, scalar_value
+from meditations.model.durations import parse_duration
+from meditations.model.errors import Location, excerpt
+from meditations.files.reads import file_problem, within
+from .text import fill_placeholders, is_variable_name
+from .yamlsource import location_of, scalar_value
 from .context import LoadContext, node_kind, scalar, show_path
 from .values import control_character, value_problem
 

@@ -6,9 +6,9 @@ import os
 
 import yaml
 
-from ..engines import ENGINES
-from ..script import VoiceSettings
-from ..yamlsource import scalar_value
+from meditations.speech.engines import ENGINES
+from meditations.model.script import VoiceSettings
+from .yamlsource import scalar_value
 from .context import LoadContext
 from .validators import int_value, library_file, mapping_keys, number_value, percent_value, text_value
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from ..containment import inside
+from meditations.files.containment import inside
 
 PLAYLIST = "library.m3u8"
 PAGE = "index.html"

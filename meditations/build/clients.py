@@ -1,0 +1,64 @@
+"""Every client's set in one build (`meditate build --profiles FOLDER`): one output folder per client,
+OUT/<profile name>/, each with its own manifest, page and feed, built together so that a sentence several
+clients share is synthesized once. A broken profile is reported (located) and the others still build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from meditations.model.errors import Location, MeditateError, Problem, ScriptError
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The profiles of a folder: those that load, and the errors of those that do not."""
+
+    profiles: tuple  # profiles.Profile, in file-name order
+    broken: tuple[tuple[Path, MeditateError], ...]
+
+
+def load_clients(folder: Path) -> Clients:
+    """Load and check every profile file (*.yaml, *.yml) of the folder."""
+    from meditations.loading.profiles import check_profile, load_profile
+
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise MeditateError(f"no profiles (*.yaml) in {folder}")
+    profiles, broken, folders = [], [], {}  # type: ignore[var-annotated]
+    for path in files:
+        try:
+            client = load_profile(path)
+            check_profile(client)
+        except MeditateError as exc:
+            broken.append((path, exc))
+            continue
+        if client.output in folders:
+            broken.append((path, ScriptError([Problem(Location(str(path), 1, 1), (
+                f"its output folder '{client.output}' is also {folders[client.output]}'s; "
+                "give one of them another 'output:'"))])))
+            continue
+        folders[client.output] = str(path)
+        profiles.append(client)
+    return Clients(tuple(profiles), tuple(broken))
+
+
+def profile_request(client, request):
+    """A build request for one client's set: their variables, voice and recordings over the build's
+    settings (a command-line --set still wins), into OUT/<their folder>/."""
+    from meditations.loading.settings import layered
+
+    settings = layered(client.settings(), request.settings)
+    return replace(request, out_dir=request.out_dir / client.output, settings=settings,
+                   scripts=tuple((t.script, t.length) for t in client.tracks))
+
+
+def clients_summary(reports: list, broken: int) -> str:
+    """One line: clients built, unchanged and failed, then their tracks."""
+    failed = broken + sum(1 for r in reports if r.failed)
+    built = sum(1 for r in reports if r.built and not r.failed)
+    unchanged = len(reports) + broken - failed - built
+    tracks = [sum(len(getattr(r, kind)) for r in reports) for kind in ("built", "unchanged", "failed")]
+    return (f"clients: built {built}, unchanged {unchanged}, failed {failed}; "
+            f"tracks: built {tracks[0]}, unchanged {tracks[1]}, failed {tracks[2]}")

@@ -1,0 +1,196 @@
+"""Where a build's work runs: one `concurrent.futures`-style interface over the local spawn pool (the
+default) and a Dask cluster (`--cluster tcp://HOST:8786`, or `--cluster local` for a LocalCluster here).
+
+A build submits plain functions with picklable arguments (synthesis batches, track renders) and waits for the
+first of them to be done (`first_done`, as `concurrent.futures.wait` with FIRST_COMPLETED); it never needs to
+know where they ran. `remote` says whether the workers may be on other machines (then they are sent the script
+sources and clips they need and return the track's bytes; the build's own process writes every file). Opening
+a cluster executor connects first, with a short timeout, so an unreachable scheduler is one clear error before
+the build takes its lock or writes anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+from collections.abc import Callable, Iterable
+
+from meditations.model.errors import MeditateError, excerpt
+
+CONNECT_TIMEOUT = 5  # seconds: a scheduler that does not answer by then is reported, not waited for
+INSTALL_HINT = ("--cluster needs Dask: install it with pip install 'meditate[cluster]' "
+                "(in a clone: pip install '.[cluster]')")
+
+
+# What a LocalCluster's workers need (docs/scaling.md gives the same for `dask worker`):
+# - not daemonic: our tasks start processes of their own (speech engines, the MP3 encoder);
+# - glibc's malloc left as it is: Dask's nannies set MALLOC_TRIM_THRESHOLD_, which turns off glibc's
+#   adaptive mmap threshold, so every mixing block of a render (each larger than 128 KiB) was mapped and
+#   unmapped afresh: a million page faults per track, the render's CPU time doubled in the kernel.
+WORKER_CONFIG = {"distributed.worker.daemon": False,
+                 "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
+class _Closing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the workers."""
+
+
+class LocalExecutor(_Closing):
+    """The local pool: `jobs` worker processes started with spawn, deaf to the terminal (signals.py)."""
+
+    remote = False
+
+    def __init__(self, jobs: int):
+        import concurrent.futures
+        import multiprocessing
+
+        from meditations.files.signals import worker_initializer
+
+        self.jobs = jobs
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=worker_initializer)
+
+    def submit(self, function: Callable, *args: Any) -> Any:
+        """Run function(*args) in a worker; a concurrent.futures.Future."""
+        return self.pool.submit(function, *args)
+
+    def first_done(self, futures: Iterable) -> set:
+        """Wait until at least one of the futures is done; those that are."""
+        import concurrent.futures
+
+        return concurrent.futures.wait(list(futures), return_when=concurrent.futures.FIRST_COMPLETED).done
+
+    def stop(self) -> None:
+        """Interrupted: stop every worker now (each unwinds its task), reap them, forget what was queued."""
+        from meditations.files.signals import stop_processes
+
+        stop_processes(list(self.pool._processes.values()))  # the executor has no public way to stop its workers
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        """Wait for the workers to exit."""
+        self.pool.shutdown(wait=True)
+
+
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
+
+
+def check_address(address: str) -> None:
+    """A scheduler address Dask can use, or "local"; else a MeditateError saying what to give."""
+    if address != "local" and not _ADDRESS.match(address):
+        raise MeditateError(f"--cluster '{excerpt(address)}' is not a scheduler address: give tcp://HOST:PORT "
+                            "(tls://HOST:PORT with TLS), or local for a cluster on this machine")
+
+
+class DaskExecutor(_Closing):
+    """A Dask distributed client: on a running scheduler, or on a LocalCluster started for this build."""
+
+    remote = True
+    RETRIES = 2  # a task whose worker died is run again elsewhere (Dask does that); these cover other losses
+
+    def __init__(self, address: str, jobs: int):
+        check_address(address)
+        try:
+            import dask
+        except ImportError:
+            raise MeditateError(INSTALL_HINT) from None
+        self.address, self.jobs = address, jobs
+        self.cluster: Any = None
+        self._client: Any = None
+        self.futures: set = set()  # this build's tasks not yet done: what an interruption cancels
+        dask.config.set(WORKER_CONFIG)
+        if address != "local":  # a scheduler is reached now, before the build changes anything
+            self.jobs = self.slots()
+
+    @property
+    def client(self):
+        """The connected client (a LocalCluster is started when first needed: a build with nothing to
+        render starts none)."""
+        if self._client is None:
+            from distributed import Client
+
+            address = self.address
+            if address == "local":
+                from distributed import LocalCluster
+
+                self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=50)
+                address = self.cluster.scheduler_address
+            try:
+                self._client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            except (OSError, TimeoutError):
+                self._close_cluster()
+                raise MeditateError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT} s: "
+                                    "start it (docs/scaling.md) or check the address given to --cluster") from None
+        return self._client
+
+    def slots(self) -> int:
+        """How many tasks the cluster runs at once now (its workers' threads; workers may come and go)."""
+        if self.address == "local" and self._client is None:
+            return self.jobs
+        return max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, function: Callable, *args: Any) -> Any:
+        """Run function(*args) on some worker; a distributed.Future (run again if its worker dies)."""
+        future = self.client.submit(function, *args, pure=False, retries=self.RETRIES)
+        self.futures.add(future)
+        return future
+
+    def first_done(self, futures: Iterable) -> set:
+        """Wait until at least one of the futures is done; those that are."""
+        from distributed import as_completed
+
+        futures = list(futures)
+        first = next(iter(as_completed(futures, loop=self.client.loop)))  # (distributed.wait needs a default client)
+        done = {first, *(f for f in futures if f.done())}
+        self.futures -= done  # a result is then held only until the build has read it: its worker frees it
+        return done
+
+    def stop(self) -> None:
+        """Interrupted: cancel every task of this build on the cluster, then disconnect."""
+        try:
+            if self._client is not None:  # (a LocalCluster not started yet has nothing to cancel)
+                self._client.cancel(list(self.futures), force=True)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Disconnect (and stop the LocalCluster this build started)."""
+        try:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+        finally:
+            self._close_cluster()
+
+    def _close_cluster(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+
+def open_executor(cluster: str | None, jobs: int) -> LocalExecutor | DaskExecutor:
+    """The local spawn pool (cluster None), or a Dask client (an address, or "local")."""
+    if cluster is None:
+        return LocalExecutor(jobs)
+    return DaskExecutor(cluster, jobs)
+
+
+def worker_name() -> str:
+    """Who runs the current task: the Dask worker's address, or this host and process."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        import socket
+
+        return f"{socket.gethostname()} pid {os.getpid()}"

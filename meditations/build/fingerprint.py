@@ -1,0 +1,153 @@
+"""What a track is made from, and whether it must be built again.
+
+A track is up to date when its MP3 exists and carries the fingerprint of everything it is made from:
+the bytes of the script and of every file it uses (partials, recordings, background and bell files,
+library.yaml), the variables and settings it is built with, and the versions of this tool and of the
+speech engine. Nothing else triggers a rebuild.
+
+The no-change path reads only the manifest, a small stat cache and the files' bytes where their size or
+time changed: no YAML is parsed and no audio library is imported, so it takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from stat import S_ISREG
+from collections.abc import Callable
+
+from meditations.version import __version__
+from meditations.files.cache import write_atomic
+from meditations.model.errors import MeditateError
+from meditations.loading.settings import settings_key
+
+STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
+
+
+class FileHashes:
+    """sha256 of files, remembered by (size, mtime) across builds so unchanged files are not re-read."""
+
+    def __init__(self, state: dict):
+        self.state = state
+        self.seen: dict[str, list] = {}
+
+    def sha(self, path: Path, fresh: bool = False) -> str | None:
+        """The file's sha256 (read again when fresh), or None when it cannot be read."""
+        key = os.path.realpath(path)  # realpath: a link loop is "cannot be read", never an exception
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        if not S_ISREG(stat.st_mode):  # a FIFO or a device is never read (it could block or never end)
+            return None
+        known = self.state.get(key)
+        if isinstance(known, list) and len(known) == 3 and known[:2] == [stat.st_size, stat.st_mtime_ns] \
+                and isinstance(known[2], str) and not fresh:  # a damaged stat cache is ignored, never trusted
+            self.seen[key] = known
+            return known[2]
+        try:
+            with open(path, "rb") as handle:  # in chunks: a long recording is never held in memory whole
+                hasher = hashlib.sha256()
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    hasher.update(block)
+                digest = hasher.hexdigest()
+        except OSError:
+            return None
+        self.seen[key] = [stat.st_size, stat.st_mtime_ns, digest]
+        return digest
+
+    def remember(self, path: Path, digest: str) -> None:
+        """Record the hash of a file just written, so the next build need not read it."""
+        stat = path.stat()
+        self.seen[os.path.realpath(path)] = [stat.st_size, stat.st_mtime_ns, digest]
+
+    def save(self, out_dir: Path) -> None:
+        """Write the stat cache of out_dir, when it changed."""
+        if self.seen != self.state:
+            write_atomic(out_dir / STATE, json.dumps(self.seen, sort_keys=True).encode("utf-8"))
+            self.state = dict(self.seen)
+
+
+def engine_version() -> str:
+    """The speech engine's identity (part of every fingerprint)."""
+    from meditations.speech.versions import engine_identity
+
+    return engine_identity()
+
+
+def fingerprint(sources: dict[str, str], settings_key: str, engine: str) -> str:
+    """The fingerprint of a track from its sources' hashes, its settings and the versions that make it."""
+    payload = json.dumps([__version__, engine, settings_key, sorted(sources.items())])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def relative_name(path: Path, base: Path) -> str:
+    """A path as shown in the manifest and messages: relative to base where possible."""
+    try:
+        return Path(os.path.relpath(os.path.realpath(path), os.path.realpath(base))).as_posix()
+    except ValueError:
+        return Path(os.path.realpath(path)).as_posix()
+
+
+def plan_build(tracks: list, manifest: dict, hashes: FileHashes, engine: str, base: Path, load: Callable,
+               force: bool = False, verify: bool = False) -> None:
+    """Set each track's fingerprint and the reason it must be built (or none). A script is loaded (by
+    `load`) only when one of its files changed; it is kept on the track for the rest of the build."""
+    previous = {entry["file"]: entry for entry in manifest.get("tracks", [])}
+    for track in tracks:
+        before = previous.get(track.relative)
+        if before and not force and _unchanged_sources(before, hashes, base):
+            track.sources = dict(before["sources"])
+        else:
+            _read_sources(track, hashes, base, load)
+        if track.error:
+            track.reason = "its script has problems"
+            continue
+        track.fingerprint = fingerprint(track.sources, settings_key(track.settings), engine)
+        track.reason = _reason(track, before, force, hashes, verify)
+
+
+def _unchanged_sources(entry: dict, hashes: FileHashes, base: Path) -> bool:
+    return all(hashes.sha(base / name) == digest for name, digest in entry.get("sources", {}).items())
+
+
+def _read_sources(track, hashes: FileHashes, base: Path, load: Callable) -> None:
+    """Load the script to learn every file it uses, and hash them."""
+    if track.error:  # refused before loading (its name, or an output another script makes)
+        return
+    try:
+        script = track.loaded = load(track)
+    except MeditateError as exc:
+        track.error = exc
+        return
+    track.estimate = script.estimated_seconds
+    track.sources = {}
+    for source in script.sources:
+        digest = hashes.sha(Path(source))
+        track.sources[relative_name(Path(source), base)] = digest or "missing"
+
+
+def _reason(track, before: dict | None, force: bool, hashes: FileHashes, verify: bool) -> str:
+    if force:
+        return "forced"
+    if before is None:
+        return "new"
+    if not track.output.exists():
+        return "its track is missing"
+    if before.get("fingerprint") == track.fingerprint:
+        from meditations.encode.verify import placed_track_problem
+
+        problem = placed_track_problem(track.output, before, lambda path: hashes.sha(path, fresh=verify), verify)
+        if not problem:
+            track.record = before
+        track.found = problem
+        return problem
+    changed = sorted(name for name, digest in track.sources.items() if before["sources"].get(name) != digest)
+    added = sorted(set(track.sources) - set(before["sources"]))
+    if changed or added:
+        return "changed: " + ", ".join(changed + [a for a in added if a not in changed])
+    if before.get("settings") != settings_key(track.settings):
+        return "its settings changed"
+    return "the tool or speech engine changed"

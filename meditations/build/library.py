@@ -1,0 +1,301 @@
+"""Stage 6: build a whole library, like make: only what changed, on every core or a cluster, never a
+broken track. Fingerprints (what a track is made from) are in fingerprint.py, the manifest in manifest.py,
+the parallel part in buildpool.py (on an executor of executors.py); a build of every client's set in
+clients.py.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from collections.abc import Callable
+
+from meditations.files.containment import bad_name_message, name_problem, shared_outputs, shown
+from meditations.loading.discovery import find_scripts_with_names, output_name
+from meditations.model.errors import MeditateError
+from .fingerprint import STATE, FileHashes, engine_version, plan_build
+from .journal import clear as clear_journal, finished_entries
+from .lockfile import BuildLock
+from .manifest import MANIFEST, manifest_differs, prune, read_json, read_manifest, read_manifest_file, write_manifest
+from meditations.loading.settings import Settings, load, settings_key
+from meditations.files.signals import Interrupted
+from meditations.files.tempfiles import remove_abandoned
+
+
+@dataclass
+class Track:
+    """One script of the library and what the build decides about it."""
+
+    script: Path
+    output: Path
+    relative: str  # the output's path inside OUT_DIR, with / separators
+    settings: Settings
+    fingerprint: str = ""
+    sources: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
+    reason: str = ""  # why it must be built ("" when up to date)
+    estimate: float = 0.0  # seconds, roughly: longest tracks are started first
+    error: MeditateError | None = None  # why it failed; cli.py says it
+    found: str = ""  # what checking its track found wrong (it is rebuilt)
+    record: dict = field(default_factory=dict)  # its manifest entry once built
+    out_dir: Path = Path()  # the output folder it belongs to (a client's, with --profiles)
+    label: str = ""  # how progress names it: its file, under the client's folder with --profiles
+    worker: str = ""  # who built it
+    loaded: object = field(default=None, repr=False, compare=False)  # its Script, once loaded (loaded once)
+
+    @property
+    def display(self) -> str:
+        """The track as progress lines name it."""
+        return self.label or self.relative
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    built: list[Track] = field(default_factory=list)
+    unchanged: list[Track] = field(default_factory=list)
+    failed: list[Track] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        """One line: built, unchanged, failed (and pruned)."""
+        text = f"built {len(self.built)}, unchanged {len(self.unchanged)}, failed {len(self.failed)}"
+        return text + (f", pruned {len(self.pruned)}" if self.pruned else "")
+
+
+Progress = Callable[[str, Track], None]
+
+
+# ---------------------------------------------------------------- building
+
+def load_track(track: Track):
+    """The track's script, loaded with the build's settings."""
+    return load(track.script, track.settings)
+
+
+def ensure_loaded(track: Track):
+    """The track's script, loaded once per build (kept on the track, and sent with it to a local worker)."""
+    if track.loaded is None:
+        track.loaded = load_track(track)
+    return track.loaded
+
+
+def render_track(track: Track, voices, out_dir: Path) -> dict:
+    """Render one track (in a worker process); returns its manifest entry, which is also recorded in the
+    journal just before the track goes into place. Raises MeditateError."""
+    from .track import render
+    from meditations.speech.pool import SpeechEngine
+
+    with SpeechEngine(workers=1, voices=voices) as engine:
+        result = render(ensure_loaded(track), track.output, engine, fingerprint=track.fingerprint,
+                        placing=lambda result: _record(out_dir, entry_for(track, result)))
+    return entry_for(track, result)
+
+
+def _record(out_dir: Path, entry: dict) -> None:
+    from .journal import record_finished
+
+    record_finished(out_dir, entry)
+
+
+def entry_for(track: Track, result) -> dict:
+    """The track's manifest entry, from its render's result."""
+    script, rate = result.script, result.timeline.sample_rate
+    return {
+        "title": script.title, "description": script.description, "file": track.relative,
+        "script": track.script.as_posix(), "duration": round(result.timeline.duration, 3),
+        "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
+        "sources": dict(sorted(track.sources.items())), "settings": settings_key(track.settings),
+        "size": result.size, "sha256": result.sha256, "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
+    }
+
+
+# ---------------------------------------------------------------- the whole build
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What `meditate build` was asked to do (for one output folder)."""
+
+    scripts_dir: Path
+    out_dir: Path
+    jobs: int
+    force: bool = False
+    dry_run: bool = False
+    prune: bool = False
+    verify: bool = False  # read every track again: its SHA-256 and its MP3 frames
+    settings: Settings = Settings()
+    scripts: tuple[tuple[Path, float | None], ...] | None = None  # a profile's set instead of the folder
+    base_url: str | None = None  # where the library is published: a podcast feed is written too
+    cluster: str | None = None  # a Dask scheduler's address, or "local"; None: the local spawn pool
+    label: str = ""  # the client's folder, with --profiles: progress names its tracks under it
+
+
+def collect_tracks(request: BuildRequest) -> list[Track]:
+    """The tracks of the library (or a profile's set), each mapped to its output path."""
+    tracks = []
+    if request.scripts is not None:
+        for path, length in request.scripts:
+            settings = replace(request.settings, length=length) if length and not request.settings.length \
+                else request.settings
+            tracks.append(_track(request, path, output_name(path), settings))
+    else:
+        for path, name in find_scripts_with_names([request.scripts_dir]):
+            tracks.append(_track(request, path, name, request.settings))
+    refuse_unusable_outputs(tracks)
+    return tracks
+
+
+def _track(request: BuildRequest, script: Path, name: str, settings: Settings) -> Track:
+    relative = f"{name}.mp3"
+    label = f"{request.label}/{relative}" if request.label else ""
+    return Track(script, request.out_dir / relative, relative, settings, out_dir=request.out_dir, label=label)
+
+
+def refuse_unusable_outputs(tracks: list[Track]) -> None:
+    """A track whose name cannot be used, or whose output another script also makes, fails with a clear line
+    (the other tracks are built)."""
+    for track in tracks:
+        if name_problem(track.relative) is not None:
+            track.error = MeditateError(bad_name_message(track.script, track.relative))
+    for sources, message in shared_outputs([(t.script, t.output) for t in tracks]):
+        for track in tracks:
+            if track.script in sources:
+                others = " and ".join(shown(s) for s in sources if s != track.script)
+                track.error = MeditateError(f"{shown(track.script)} would be written to {shown(track.output)}, "
+                                            f"like {others}; rename one of them" if others else message)
+
+
+def build_all(requests: list[BuildRequest], progress: Progress) -> list[BuildReport]:
+    """Build several output folders (every client's set) in one pass: one synthesis of every sentence they
+    share, one pool of renders. The executor connects (a cluster) before any lock is taken or file written."""
+    from .executors import open_executor
+
+    reports = [BuildReport() for _ in requests]
+    if not requests:
+        return reports
+    if requests[0].dry_run:
+        for request, report in zip(requests, reports, strict=True):
+            tracks, _ = _decide(request, read_manifest(request.out_dir))
+            report.built = [t for t in tracks if t.reason]
+            report.unchanged = [t for t in tracks if not t.reason]
+        return reports
+    _allow_open_files(len(requests))
+    with open_executor(requests[0].cluster, requests[0].jobs) as executor, ExitStack() as locks:
+        for request in requests:
+            locks.enter_context(BuildLock(request.out_dir))
+            remove_abandoned(request.out_dir)
+        try:
+            _build_locked(requests, reports, executor, progress)
+        except Interrupted:
+            for request in requests:
+                remove_abandoned(request.out_dir)  # the workers are gone: whatever they left is removed now
+            raise
+    return reports
+
+
+def _allow_open_files(locks: int) -> None:
+    """Every client's folder is locked for the whole build: let this process hold that many files open."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = locks + 256  # and room for the pool's pipes and the files a build reads and writes
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard),
+                                                    hard))
+
+
+@dataclass
+class _Folder:
+    """One output folder during a build."""
+
+    request: BuildRequest
+    report: BuildReport
+    manifest: dict
+    tracks: list[Track]
+    hashes: FileHashes
+
+
+def _build_locked(requests: list[BuildRequest], reports: list[BuildReport], executor, progress: Progress) -> None:
+    from .pool import build_tracks
+
+    folders, stale, durations = [], [], {}
+    for request, report in zip(requests, reports, strict=True):
+        manifest = read_manifest(request.out_dir)
+        tracks, hashes = _decide(request, manifest)
+        folders.append(_Folder(request, report, manifest, tracks, hashes))
+        stale += [t for t in tracks if t.reason and not t.error]
+        report.unchanged = [t for t in tracks if not t.reason]
+        report.failed = [t for t in tracks if t.error]
+        for track in report.failed:
+            progress("done", track)
+        durations.update({(request.out_dir, e["file"]): e.get("duration", 0) for e in manifest.get("tracks", [])})
+    build_tracks(stale, executor, progress, lambda t: durations.get((t.out_dir, t.relative)) or t.estimate)
+    for folder in folders:
+        built = [t for t in folder.tracks if t.reason and not t.error and t.record]
+        folder.report.built = built
+        folder.report.failed = [t for t in folder.tracks if t.error]
+        _finish_folder(folder)
+
+
+def _finish_folder(folder: _Folder) -> None:
+    """Record what was built in the folder's manifest and stat cache, prune, publish."""
+    request, report, manifest, hashes = folder.request, folder.report, folder.manifest, folder.hashes
+    out_dir = request.out_dir
+    for track in report.built:
+        hashes.remember(track.output, track.record["sha256"])
+    hashes.save(out_dir)
+    records = [t.record for t in report.built + report.unchanged]
+    # a failed track keeps its previous good output, and its previous entry
+    previous = {e["file"]: e for e in manifest.get("tracks", [])}
+    records += [previous[t.relative] for t in report.failed if t.relative in previous]
+    if request.prune:
+        report.pruned = prune(out_dir, manifest, {t.relative for t in folder.tracks})
+    elif request.scripts is None:
+        records += [e for name, e in previous.items()
+                    if name not in {t.relative for t in folder.tracks} and (out_dir / name).exists()]
+    if report.built or report.pruned or not (out_dir / MANIFEST).exists() or finished_entries(out_dir) \
+            or manifest_differs(manifest, records):
+        write_manifest(out_dir, records)
+    clear_journal(out_dir)
+    publish_library(request)
+
+
+def publish_library(request: BuildRequest) -> list[Path]:
+    """The playlist, the web page and (with a base URL) the podcast feed, each rewritten only if it changed."""
+    from meditations.loading import LoadOptions, find_library_root, load_library
+    from meditations.model.errors import ProblemCollector
+    from meditations.publishing.publish import PublishSettings, publish, write_if_changed
+
+    first = request.scripts[0][0] if request.scripts else request.scripts_dir / "library.yaml"
+    problems = ProblemCollector()
+    library = load_library(find_library_root(first), problems, LoadOptions())
+    problems.raise_if_any()
+    cover = None
+    if library.cover is not None:
+        cover = f"cover{library.cover.suffix.lower()}"
+        write_if_changed(request.out_dir / cover, library.cover.read_bytes())
+    settings = PublishSettings(album=library.album or "Meditations", artist=library.artist,
+                               description=library.description, base_url=request.base_url or library.base_url,
+                               cover=cover, language=library.language)
+    return publish(request.out_dir, read_manifest_file(request.out_dir / MANIFEST), settings)
+
+
+def _decide(request: BuildRequest, manifest: dict) -> tuple[list[Track], FileHashes]:
+    hashes = FileHashes(read_json(request.out_dir / STATE))
+    tracks = collect_tracks(request)
+    plan_build(tracks, manifest, hashes, engine_version(), request.scripts_dir, load_track, request.force,
+               request.verify)
+    if not request.dry_run:
+        hashes.save(request.out_dir)
+    return tracks, hashes
+
+
+def eta_seconds(started: float, done_weight: float, total_weight: float) -> float | None:
+    """Time left, from the share of the work done so far."""
+    if done_weight <= 0 or total_weight <= 0:
+        return None
+    elapsed = time.monotonic() - started
+    return max(0.0, elapsed * (total_weight - done_weight) / done_weight)

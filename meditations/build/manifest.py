@@ -1,0 +1,112 @@
+"""OUT_DIR/library.json, the manifest of a built library: read defensively (a damaged or hand-edited
+manifest never crashes a build), with the tracks an interrupted build finished laid over it (journal.py),
+written deterministically, and used to prune tracks whose script is gone.
+
+An entry the build and the publishing step cannot use as it is (not a mapping, a file name that is not a
+plain path inside the output folder, numbers that are not numbers, sources that are not a mapping of
+names to hashes) is dropped: its track is then built again, as a new one, and the manifest rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path, PurePosixPath
+
+from meditations.version import __version__
+from meditations.files.cache import write_atomic
+from meditations.files.containment import inside, name_problem, shown
+from meditations.model.errors import MeditateError
+from .journal import finished_entries, with_finished
+from meditations.files.reads import is_regular_file
+
+MANIFEST = "library.json"
+_TEXTS = ("title", "description", "script", "fingerprint", "settings", "transcript")
+
+
+def read_json(path: Path) -> dict:
+    """A JSON file's object, or {} when missing or damaged (it is then rebuilt)."""
+    if not is_regular_file(path):  # missing, or something that is not ours to read (a FIFO would block)
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_manifest_file(path: Path) -> dict:
+    """The manifest with only its well-formed track entries ({} when missing or not a JSON object)."""
+    data = read_json(path)
+    tracks = data.get("tracks")
+    data["tracks"] = [entry for entry in tracks if well_formed(entry)] if isinstance(tracks, list) else []
+    return data
+
+
+def read_manifest(out_dir: Path) -> dict:
+    """library.json (its well-formed entries) with the tracks finished since it was written (by an interrupted
+    build) laid over it."""
+    finished = [entry for entry in finished_entries(out_dir) if well_formed(entry)]
+    return with_finished(read_manifest_file(out_dir / MANIFEST), finished)
+
+
+def well_formed(entry) -> bool:
+    """Whether a manifest entry has the shape meditate writes."""
+    if not isinstance(entry, dict):
+        return False
+    name = entry.get("file")
+    if not isinstance(name, str) or not name or name_problem(name) is not None:
+        return False
+    parts = PurePosixPath(name).parts
+    if PurePosixPath(name).is_absolute() or ".." in parts or "\\" in name:
+        return False
+    if any(key in entry and not isinstance(entry[key], str) for key in _TEXTS):
+        return False
+    if "duration" in entry and not _finite(entry["duration"]):
+        return False
+    if "size" in entry and not (isinstance(entry["size"], int) and not isinstance(entry["size"], bool)):
+        return False
+    sources = entry.get("sources", {})
+    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
+        return False
+    chapters = entry.get("chapters", [])
+    return isinstance(chapters, list) and all(isinstance(c, dict) and _finite(c.get("start", 0)) for c in chapters)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+def write_manifest(out_dir: Path, records: list[dict]) -> None:
+    """OUT_DIR/library.json: every track, sorted, nothing that changes between identical builds."""
+    public = [{k: v for k, v in r.items() if k not in ("settings",)} for r in records]
+    data = {"tool": "meditate", "version": __version__, "tracks": sorted(public, key=lambda r: r["file"])}
+    write_atomic(out_dir / MANIFEST, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def manifest_differs(manifest: dict, records: list[dict]) -> bool:
+    """Whether the records name other tracks than the manifest does."""
+    return sorted(str(e.get("file")) for e in manifest.get("tracks", [])) != sorted(str(r.get("file")) for r in records)
+
+
+def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
+    """Remove tracks this tool made whose script is gone (listed in the manifest and tagged by us)."""
+    from meditations.encode.encoder import read_fingerprint
+
+    removed = []
+    for entry in manifest.get("tracks", []):
+        name = entry.get("file", "")
+        path = inside(out_dir, name)  # never a path outside out_dir or through a link, whatever the manifest says
+        if name in keep or path is None:
+            continue
+        if read_fingerprint(path) != entry.get("fingerprint"):
+            continue  # not the file we made: never delete it
+        transcript = inside(out_dir, PurePosixPath(name).with_suffix(".vtt").as_posix())  # made with the track
+        for made in (path, transcript):
+            try:
+                if made is not None:
+                    made.unlink()
+            except OSError as exc:
+                raise MeditateError(f"cannot remove {shown(made)}: {exc.strerror}") from None
+        removed.append(name)
+    return removed

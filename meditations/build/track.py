@@ -1,0 +1,79 @@
+"""The pipeline in one place: load -> plan -> synthesize (cached) -> mix -> encode + tag."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from meditations.mix import mixer
+from meditations.files.cache import BlobCache, cache_root, write_atomic
+from meditations.encode.encoder import Tags, encode_mp3
+from meditations.model.errors import RenderError
+from meditations.mix.mixer import finished_blocks
+from meditations.speech.prepare import plan_with_speech
+from meditations.model.script import Script
+from meditations.encode.segments import Segment, cut_points, quiet_stretches, segments
+from meditations.loading.settings import load as load  # the pipeline's first stage, where callers look for it
+from meditations.speech.pool import SpeechEngine
+from meditations.model.timeline import Timeline
+from meditations.encode.webvtt import webvtt
+from meditations.encode.verify import StreamCheck, speech_spans
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What rendering one script produced."""
+
+    script: Script
+    path: Path
+    timeline: Timeline
+    size: int
+    sha256: str = ""
+
+
+def track_tags(script: Script, timeline: Timeline | None = None) -> Tags:
+    """The ID3 tags for a script's track (with its chapters once planned)."""
+    chapters: tuple[tuple[str, int, int], ...] = ()
+    if timeline is not None:
+        rate = timeline.sample_rate
+        chapters = tuple((c.title, round(c.start * 1000 / rate), round(c.end * 1000 / rate))
+                         for c in timeline.chapters)
+    return Tags(title=script.title, artist=script.author, album=script.album, genre=script.genre,
+                comment=script.description, chapters=chapters, cover=str(script.cover or ""))
+
+
+def transcript_path(track: Path) -> Path:
+    """Where a track's WebVTT transcript goes: beside it, same name."""
+    return track.with_suffix(".vtt")
+
+
+def track_pieces(timeline: Timeline) -> list[Segment]:
+    """The pieces a track is encoded in: cut in its pauses, about a minute each."""
+    quiet = quiet_stretches(timeline.events, timeline.length)
+    return segments(cut_points(quiet, timeline.length, timeline.sample_rate), timeline.length, timeline.sample_rate)
+
+
+def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "",
+           placing: Callable[[RenderResult], None] | None = None) -> RenderResult:
+    """Render one script to an MP3, checked against its plan before it is renamed into place.
+    `placing` is called with the result once the track is checked, just before it goes into place."""
+    timeline = plan_with_speech(script, engine)
+    levels = mixer.measure(timeline, script.background, script.finish)
+    blocks = finished_blocks(timeline, script.background, script.finish, levels)
+    audible = math.isfinite(levels.measured_lufs)  # pauses alone make a silent track, as planned
+    check = StreamCheck(timeline.sample_rate, timeline.length,
+                        (script.finish.loudness, levels.expected_lufs) if audible else None, speech_spans(timeline))
+    tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
+    result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)  # noqa: E731
+    try:
+        encoded = encode_mp3(blocks, script.audio, out_path, tags, track_pieces(timeline), check,
+                             before_rename=(lambda encoded: placing(result(encoded))) if placing else None,
+                             cache=BlobCache(cache_root() / "mp3-pieces"))
+        write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
+    except OSError as exc:  # a read-only or full output folder: one line, never a traceback
+        raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
+    return result(encoded)
+
+

@@ -1,0 +1,350 @@
+"""The meditate command line: a thin click front end over the meditations engine."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from .messages import Batch, report
+from .options import audio_options, check_overrides, command_line_settings, set_option
+from .progress import BuildProgress, format_plan, verify_summary
+from meditations.version import __version__
+from meditations.model.durations import format_duration
+from meditations.model.errors import MeditateError, ScriptError
+from meditations.files.containment import refuse_bad_name, refuse_shared_outputs, shown
+from meditations.loading.discovery import find_scripts, find_scripts_with_names, output_name, refuse_non_track
+from meditations.loading.templates import TEMPLATES
+
+EXIT_FAILED = 1
+
+
+class MeditateGroup(click.Group):
+    """Turns engine errors into messages and exit codes, in this one place. A command returns how many of its
+    items (scripts, tracks) failed; any failure makes the exit code EXIT_FAILED."""
+
+    def invoke(self, ctx: click.Context):
+        from meditations.files.signals import Interrupted, interruptible
+
+        try:
+            with interruptible():
+                failed = super().invoke(ctx)
+        except MeditateError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            report(exc)
+            ctx.exit(EXIT_FAILED)
+        except Interrupted as stop:
+            # Everything has unwound by now: workers stopped and reaped, temporary files gone, lock released.
+            click.echo(f"Stopped by {stop.name}: finished tracks are kept; run the same command again "
+                       "to make the rest", err=True)
+            ctx.exit(stop.exit_code)
+        except OSError as exc:  # the disk or the system refused (full, read-only, permissions): one line
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            where = f"{shown(exc.filename)}: " if exc.filename else ""
+            click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(EXIT_FAILED)
+        if failed:
+            ctx.exit(EXIT_FAILED)
+
+
+def default_workers() -> int:
+    """One worker per core."""
+    import os
+
+    return os.cpu_count() or 1
+
+
+def speech_engine():
+    """The speech engine, once its cache folder is known to be usable (else one clear line, not a crash of
+    its worker processes)."""
+    from meditations.files.cache import check_cache_root
+    from meditations.speech.pool import SpeechEngine
+
+    check_cache_root()
+    return SpeechEngine(workers=default_workers())
+
+
+@click.group(cls=MeditateGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="meditate")
+@click.option("--debug", is_flag=True, help="Show a full traceback for errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Turn YAML meditation scripts into finished guided-meditation tracks."""
+    ctx.obj = {"debug": debug}
+
+
+@main.command("render")
+@click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", default="audio_out", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the MP3 files.")
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
+              help="A client profile: render the client's set into OUTPUT/<profile name>/.")
+@click.option("--steps", "step_spec", metavar="N[-M]", help="Preview only these steps (e.g. 3-5) of one script.")
+@click.option("--chapter", metavar="NAME", help="Preview only this chapter of one script.")
+@set_option
+@audio_options
+def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sample_rate, channels, bitrate, loudness,
+                   length) -> int:
+    """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
+    from meditations.plan.preview import preview_suffix, select_chapter, select_steps
+    from meditations.build.track import load, render
+
+    command_line = command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length)
+    jobs, out_dir = render_jobs(scripts, profile, out_dir, command_line, preview=bool(step_spec or chapter))
+    if (step_spec or chapter) and len(jobs) != 1:
+        raise click.UsageError("--steps and --chapter preview one script at a time")
+
+    def load_one(path, settings):
+        refuse_non_track(path)
+        script = load(path, settings)
+        show_warnings(script)
+        if step_spec:
+            return select_steps(script, step_spec)
+        if chapter:
+            return select_chapter(script, chapter)
+        return script
+
+    def render_one(path, script, target):
+        refuse_bad_name(path, target.name)
+        return render(script, target, engine)
+
+    batch = Batch(len(jobs), alone=len(jobs) == 1)
+    loaded = [(path, name, batch.run(load_one, path, settings)) for path, settings, name in jobs]
+    scripts_loaded = [(path, name, script) for path, name, script in loaded if script is not None]
+    check_overrides([s for _, _, s in scripts_loaded], overrides)
+    suffix = preview_suffix(step_spec, chapter)
+    targets = [(path, script, out_dir / f"{name}{suffix}.mp3") for path, name, script in scripts_loaded]
+    refuse_shared_outputs([(path, target) for path, _, target in targets])  # never a silent overwrite
+    with speech_engine() as engine:
+        for path, script, target in targets:
+            result = batch.run(render_one, path, script, target)
+            if result is not None:
+                click.echo(f"wrote {result.path} ({format_duration(result.timeline.duration)})")
+    return batch.finish()
+
+
+def render_jobs(scripts, profile, out_dir, command_line, preview=False):
+    """What to render: (script path, settings, output name) triples, and the output folder.
+    A preview of a named script with a --profile uses the client's settings for that script alone."""
+    from meditations.loading.profiles import check_profile, load_profile
+    from meditations.loading.settings import layered
+
+    jobs, named = [], command_line
+    if profile is not None:
+        client = load_profile(profile)
+        check_profile(client)
+        named = layered(client.settings(), command_line)
+        out_dir = out_dir / client.output
+        if not (preview and scripts):
+            jobs = [(track.script, layered(client.settings(track), command_line), output_name(track.script))
+                    for track in client.tracks]
+    jobs += [(path, named, name) for path, name in find_scripts_with_names(scripts)]
+    if not jobs:
+        raise click.UsageError("name the scripts to render, or a client --profile")
+    return jobs, out_dir
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
+              help="Check a client profile, and its scripts with the client's settings.")
+def validate_command(paths, profile) -> int:
+    """Check scripts (files, or every script below folders) without rendering."""
+    from meditations.speech.prepare import check_cues
+    from meditations.build.track import load
+
+    if profile is not None:
+        from meditations.loading.profiles import check_profile, load_profile
+
+        client = load_profile(profile)
+        check_profile(client)
+        if not paths:
+            click.echo(f"{profile}: {len(client.tracks)} script{'s' if len(client.tracks) != 1 else ''} valid")
+            return 0
+    if not paths:
+        raise click.UsageError("name the scripts or folders to check, or a --profile")
+    scripts = find_scripts(paths)
+
+    def check(path):
+        script = load(path)
+        show_warnings(script)
+        check_cues(script, engine)
+
+    batch = Batch(len(scripts), catch=ScriptError, deferred=True)  # problems after every warning, as a list
+    with speech_engine() as engine:
+        for path in scripts:
+            batch.run(check, path)
+    failed = batch.finish(summary=False)
+    if failed:
+        return failed
+    if not scripts:
+        raise click.UsageError("no scripts found in " + ", ".join(map(str, paths))
+                               + " (partials are checked through the scripts that include them)")
+    click.echo(f"{len(scripts)} script{'s' if len(scripts) != 1 else ''} valid")
+    return 0
+
+
+@main.command("plan")
+@click.argument("script_path", metavar="SCRIPT", type=click.Path(path_type=Path))
+@set_option
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as one JSON object.")
+@audio_options
+def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate, loudness, length) -> None:
+    """Show the exact timeline the renderer will produce."""
+    from meditations.speech.prepare import plan_with_speech
+    from meditations.build.track import load
+
+    script = load(script_path, command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length))
+    show_warnings(script)
+    check_overrides([script], overrides)
+    with speech_engine() as engine:
+        timeline = plan_with_speech(script, engine)
+    if as_json:
+        click.echo(json.dumps(timeline.to_json(), ensure_ascii=False))
+        return
+    click.echo(format_plan(timeline))
+
+
+def show_warnings(script) -> None:
+    """Print a script's warnings (breathing safety) on stderr."""
+    for warning in script.warnings:
+        click.echo(str(warning), err=True)
+
+
+@main.command("voices")
+@click.argument("wanted", nargs=-1, metavar="[VOICE]...")
+@click.option("--sample", is_flag=True, help="Render a short sample of each voice (or of those named) to listen to.")
+@click.option("--language", metavar="CODE", help="Only voices of this language (e.g. en, de, fr).")
+@click.option("-o", "--output", "out_dir", default="audio_out/voices", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the samples.")
+def voices_command(wanted, sample, language, out_dir) -> None:
+    """List the voices of every speech engine, or render samples to choose one by ear."""
+    from meditations.build.samples import choose_voices, render_sample
+
+    if language is not None and not language.strip():  # "" would match every voice: a sample of each
+        raise click.BadParameter("give a language code, for example en or fr-fr", param_hint="'--language'")
+    with speech_engine() as engine:
+        voices = choose_voices(engine.voices(), wanted, language)
+        if not sample:
+            width = max((len(v.id) for v in voices), default=0)
+            for voice in voices:
+                click.echo(f"{voice.engine:<8} {voice.id:<{width}}  {voice.language:<16} {voice.sample_rate:>5} Hz  "
+                           f"{voice.name}, from {voice.source}")
+            return
+        for voice in voices:
+            result = render_sample(voice, out_dir, engine)
+            click.echo(f"wrote {result.path} ({voice.name})")
+
+
+@main.command("new")
+@click.argument("name", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--template", type=click.Choice(TEMPLATES),
+              default="visualization", show_default=True, help="What kind of practice to start from.")
+def new_command(name, template) -> None:
+    """Start a new script NAME(.yaml) from a commented template (never overwrites a file)."""
+    from meditations.loading.templates import new_script
+
+    if not name.name or not str(name).strip() or name.name in (".", ".."):
+        raise click.BadParameter("give the new script a file name, for example scripts/evening-calm",
+                                 param_hint="NAME")
+    from meditations.files.containment import name_problem
+
+    if name_problem(str(name)) is not None:  # the build would refuse to make a track of it
+        raise click.BadParameter(f"'{shown(name)}': {name_problem(str(name))}", param_hint="NAME")
+    path = new_script(name, template)
+    click.echo(f"wrote {path}: edit it, then try: meditate render {path}")
+
+
+@main.command("build")
+@click.argument("scripts_dir", default="scripts", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", default="audio_out", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the library's tracks.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Tracks rendered at once (default: one per core).")
+@click.option("--force", is_flag=True, help="Rebuild every track.")
+@click.option("--dry-run", is_flag=True, help="List what would be rebuilt, and why; change nothing.")
+@click.option("--prune", is_flag=True, help="Remove tracks this tool made whose script no longer exists.")
+@click.option("--verify", is_flag=True, help="Read every track again (its SHA-256 and MP3 frames); rebuild any that "
+                                              "is not as built.")
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
+              help="Build a client's set (a profile) into OUTPUT/<profile name>/.")
+@click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Build every client's set (each profile of this folder) into OUTPUT/<profile name>/.")
+@click.option("--cluster", envvar="MEDITATE_CLUSTER", metavar="ADDRESS",
+              help="Render on a Dask cluster: its scheduler (tcp://HOST:8786), or 'local' for one on this machine.")
+@click.option("--base-url", metavar="URL", help="Where OUTPUT will be published: also write a podcast feed.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="A line per track built, saying which worker built it.")
+@set_option
+@audio_options
+def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, profile, profiles_dir, cluster, base_url,
+                  quiet, verbose, overrides, sample_rate, channels, bitrate, loudness, length) -> int:
+    """Build every script below SCRIPTS_DIR (default scripts/) into OUTPUT, rebuilding only what changed."""
+    from meditations.build.clients import profile_request
+    from meditations.build.library import BuildRequest, build_all
+
+    settings = command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length)
+    if profile is not None and profiles_dir is not None:
+        raise click.UsageError("give --profile or --profiles, not both")
+    if profile is None and profiles_dir is None and not scripts_dir.is_dir():
+        raise click.UsageError(f"no folder {scripts_dir}")
+    if base_url:
+        from meditations.publishing.publish import check_base_url
+
+        check_base_url(base_url)
+    request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, verify, settings,
+                           None, base_url, (cluster or "").strip() or None)
+    clients, broken = [], 0
+    if profile is not None:
+        from meditations.loading.profiles import check_profile, load_profile
+
+        client = load_profile(profile)
+        check_profile(client)
+        requests = [profile_request(client, request)]
+    elif profiles_dir is not None:
+        requests, broken = profile_requests(profiles_dir, request)
+        clients = requests
+    else:
+        requests = [request]
+    if not dry_run:
+        from meditations.files.cache import check_cache_root
+
+        check_cache_root()
+    show = BuildProgress(quiet, verbose)
+    try:
+        reports = build_all(requests, show.update)
+    finally:
+        show.close()  # also when stopped: the one-line message then starts on a clean line
+    if dry_run:
+        tracks = [t for r in reports for t in r.built]
+        for track in tracks:
+            click.echo(f"would build {track.display}: {track.reason}")
+        click.echo(f"{len(tracks)} to build, {sum(len(r.unchanged) for r in reports)} unchanged")
+        return broken
+    for built in reports:
+        if verify and not quiet:
+            click.echo(verify_summary(built))
+        if not quiet and not clients:
+            click.echo(built.summary + (f" ({', '.join(built.pruned)})" if built.pruned else ""))
+    if clients and not quiet:
+        from meditations.build.clients import clients_summary
+
+        click.echo(clients_summary(reports, broken))
+    return broken + sum(len(r.failed) for r in reports)
+
+
+def profile_requests(folder: Path, request):
+    """A build request per client of the folder, and how many profiles are broken (each reported here)."""
+    from meditations.build.clients import load_clients, profile_request
+
+    if not folder.is_dir():
+        raise click.UsageError(f"no folder {folder}")
+    loaded = load_clients(folder)
+    for _, exc in loaded.broken:
+        report(exc)
+    requests = [replace(profile_request(client, request), label=client.output) for client in loaded.profiles]
+    return requests, len(loaded.broken)
+

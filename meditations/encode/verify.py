@@ -1,0 +1,268 @@
+"""Checks that a track is what its plan says before it is renamed into place.
+
+Two parts, both cheap next to a render:
+
+- `StreamCheck` watches the finished samples on their way to the encoder: every one a finite number,
+  exactly the planned count, loudness (BS.1770, K-weighted energy per 100 ms from an FFT of each)
+  within LOUDNESS_TOLERANCE of the target (or of the mixer's prediction, when it had to stay under the
+  target), and sound wherever the plan speaks.
+- `check_mp3` reads the encoded file back: an ID3v2 tag followed by MPEG audio frames, each with a
+  valid header of the expected format, back to back to the last byte, as many as the planned samples
+  need (LAME adds its fixed delay and pads the end: see MIN_/MAX_EXTRA), and returns its SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from meditations.model.errors import RenderError
+
+# The finished mix measures within 0.1 LU of the target on the bundled library; a track whose gain the
+# mixer had to cap lands between its prediction and the target. 1 LU is about the smallest change of level
+# listeners notice: beyond it on either side, the gain or the mix went wrong.
+LOUDNESS_TOLERANCE = 1.0
+# Where the plan speaks, the finished track must peak above this (-50 dBFS): speech finished to any
+# allowed loudness (-36 LUFS at the quietest) peaks near -20 dBFS or above, so this only fails on silence.
+SPEECH_FLOOR = 10 ** (-50 / 20)
+# LAME 3.100 (in the bundled ffmpeg) delays the audio by 576 + 529 samples and pads the end to whole frames,
+# plus at most one frame more: measured over every rate, channel count and bitrate meditate offers.
+LAME_DELAY = 1105
+MAX_EXTRA_FRAMES = 2
+
+_BITRATES = {3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+             2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+class TrackProblem(RenderError):
+    """A track that is not what its plan says; the message says how (\"it holds no audio\")."""
+
+
+@dataclass(frozen=True)
+class SpeechSpan:
+    """Where the plan speaks: samples [start, end) and the script location it comes from."""
+
+    start: int
+    end: int
+    where: str
+
+
+class StreamCheck:
+    """Checks the finished samples of one track as they stream to the encoder."""
+
+    def __init__(self, rate: int, length: int, loudness: tuple[float, float] | None, speech: list[SpeechSpan]):
+        """loudness: the target and what the mixer predicted for this track (it may have had to stay
+        under the target, see mixer.MAX_LIMITING_DB); the track must land within tolerance of either.
+        None for a plan with nothing to hear (pauses only): then the track must be silent."""
+        from meditations.audio.loudness import k_weighting_power
+
+        self.rate, self.length = rate, length
+        finite = [value for value in loudness or () if math.isfinite(value)]
+        self.loudness_range = (min(finite) - LOUDNESS_TOLERANCE, max(finite) + LOUDNESS_TOLERANCE) if finite else None
+        # K-weighted energy per 100 ms (ten of the meter's 10 ms windows) from an FFT of each, which agrees
+        # with the filter within 0.01 LU on the bundled tracks; the filter would need scipy.signal, whose
+        # import costs a render more than this check does.
+        self.chunk = 100 * max(1, rate // 1000)
+        self.power = k_weighting_power(rate, self.chunk)
+        self.energies: list[np.ndarray] = []
+        self.rest = np.zeros(0, dtype=np.float32)
+        self.seen = 0
+        self.speech = sorted(speech, key=lambda s: s.start)
+        self.peaks = [0.0] * len(self.speech)
+        self.first = 0  # spans before this one ended in an earlier block
+
+    def feed(self, block: np.ndarray) -> None:
+        """Check and measure the next block."""
+        if not math.isfinite(float(np.add.reduce(block, dtype=np.float64))):  # NaN and inf survive a sum
+            raise TrackProblem(f"the mix made samples that are not numbers at {self.seen / self.rate:.2f} s")
+        start, self.seen = self.seen, self.seen + block.size
+        samples = np.concatenate([self.rest, block]) if self.rest.size else block
+        whole = samples.size // self.chunk * self.chunk
+        if whole:
+            spectrum = np.fft.rfft(samples[:whole].reshape(-1, self.chunk), axis=1)
+            self.energies.append((spectrum.real ** 2 + spectrum.imag ** 2) @ self.power)
+        self.rest = samples[whole:].astype(np.float32, copy=True)
+        while self.first < len(self.speech) and self.speech[self.first].end <= start:
+            self.first += 1
+        for index in range(self.first, len(self.speech)):
+            span = self.speech[index]
+            if span.start >= self.seen:
+                break
+            piece = block[max(span.start, start) - start:min(span.end, self.seen) - start]
+            if piece.size:
+                self.peaks[index] = max(self.peaks[index], float(piece.max()), -float(piece.min()))
+
+    def finish(self) -> float:
+        """Raise TrackProblem unless the whole stream matched the plan; returns its loudness (LUFS)."""
+        from meditations.audio.loudness import integrated_loudness
+
+        if self.seen != self.length:
+            raise TrackProblem(f"the mix made {self.seen} samples where the plan has {self.length}")
+        for span, peak in zip(self.speech, self.peaks, strict=False):
+            if span.end > span.start and peak < SPEECH_FLOOR:
+                raise TrackProblem(f"it is silent where {span.where} speaks")
+        energies = list(self.energies)
+        if self.rest.size:  # the last, shorter piece: zero-padded, its energy over its own samples
+            spectrum = np.fft.rfft(self.rest, n=self.chunk)
+            energies.append(np.array([(spectrum.real ** 2 + spectrum.imag ** 2) @ self.power
+                                      * self.chunk / self.rest.size]))
+        energy = np.repeat(np.concatenate(energies), 10) if energies else np.zeros(0)
+        loudness = integrated_loudness(energy) if energy.size else -math.inf
+        if self.loudness_range is None:
+            if math.isfinite(loudness):
+                raise TrackProblem(f"it measures {loudness:.1f} LUFS where the plan is silent")
+            return loudness
+        if not math.isfinite(loudness):
+            raise TrackProblem("it is silent")
+        low, high = self.loudness_range
+        if not low <= loudness <= high:
+            planned = sorted({f"{low + LOUDNESS_TOLERANCE:.1f}", f"{high - LOUDNESS_TOLERANCE:.1f}"}, key=float)
+            raise TrackProblem(f"it measures {loudness:.1f} LUFS where {' to '.join(planned)} LUFS was planned")
+        return loudness
+
+
+def speech_spans(timeline) -> list[SpeechSpan]:
+    """The spans of a timeline where something is spoken (synthesized or recorded)."""
+    return [SpeechSpan(e.start, e.end, str(e.location) if e.location else f"'{e.text[:40]}'")
+            for e in timeline.events if e.kind == "speech" and e.audible and e.end > e.start]
+
+
+@dataclass(frozen=True)
+class Mp3Facts:
+    """What reading an MP3 back found."""
+
+    frames: int
+    seconds: float  # audio in the frames (LAME's delay and padding included)
+    sha256: str
+
+
+READ_CHUNK = 1 << 20  # check_mp3 reads a track a megabyte at a time: memory does not grow with its length
+
+
+class _ForwardReader:
+    """A file read once from start to end, a chunk at a time, hashing every byte it reads; it hands out
+    the bytes from an ever-increasing position on."""
+
+    def __init__(self, handle):
+        self.handle, self.data, self.base, self.at_end = handle, b"", 0, False
+        self.digest = hashlib.sha256()
+
+    def window(self, position: int, need: int) -> tuple[bytes, int]:
+        """(bytes, offset of `position` in them), at least `need` bytes from it unless the file ends first."""
+        while position - self.base + need > len(self.data) and not self.at_end:
+            offset = position - self.base
+            keep = self.data[offset:]  # empty when position lies past what was read
+            skipped = max(0, offset - len(self.data))
+            size = max(READ_CHUNK, skipped + need)
+            more = self.handle.read(size)
+            self.digest.update(more)
+            self.at_end = len(more) < size
+            self.base, self.data = position, keep + more[skipped:]
+        return self.data, position - self.base
+
+    def sha256(self) -> str:
+        """The SHA-256 of the whole file (the rest is read if the caller stopped early)."""
+        while not self.at_end:
+            more = self.handle.read(READ_CHUNK)
+            self.digest.update(more)
+            self.at_end = not more
+        return self.digest.hexdigest()
+
+
+def check_mp3(path: Path, seconds: float, channels: int | None = None, bitrate: int | None = None) -> Mp3Facts:
+    """Read an MP3 back: an ID3v2 tag, then valid frames to the last byte, enough for `seconds` of audio.
+    Raises TrackProblem saying what is wrong; returns the frame count, the audio's length and the SHA-256.
+    The file is read in chunks, never whole."""
+    try:
+        with open(path, "rb") as handle:
+            return _check_frames(_ForwardReader(handle), seconds, channels, bitrate)
+    except OSError as exc:
+        raise TrackProblem(f"it cannot be read back ({exc.strerror})") from None
+
+
+MAX_FRAME = 2881  # the largest Layer III frame: 1152 samples at 320 kbit/s and 32 kHz, padded
+
+
+def _check_frames(reader: _ForwardReader, seconds: float, channels: int | None, bitrate: int | None) -> Mp3Facts:
+    data, offset = reader.window(0, 10)
+    position = _skip_id3(data[offset:offset + 10])
+    frames, samples, rate, first = 0, 0, 0, None
+    while True:
+        data, offset = reader.window(position, MAX_FRAME)
+        if offset >= len(data):
+            break
+        header = frame_header(data, offset)
+        if header is None:
+            raise TrackProblem(f"it is damaged: no MP3 frame at byte {position}")
+        size, frame_samples, frame_rate, frame_channels, frame_bitrate = header
+        if offset + size > len(data):
+            raise TrackProblem("it is damaged: its last MP3 frame is cut short")
+        first = first or (frame_rate, channels or frame_channels, bitrate or frame_bitrate)
+        if (frame_rate, frame_channels, frame_bitrate) != first:
+            raise TrackProblem(f"it is damaged: MP3 frame {frames + 1} is not in the track's format")
+        rate = frame_rate
+        frames, samples, position = frames + 1, samples + frame_samples, position + size
+    if frames == 0:
+        raise TrackProblem("it holds no audio")
+    extra = samples - seconds * rate
+    spf = samples // frames
+    slack = rate / 1000  # a manifest's durations are rounded to the millisecond
+    if not LAME_DELAY - slack <= extra <= LAME_DELAY + MAX_EXTRA_FRAMES * spf + slack:
+        raise TrackProblem(f"it holds {(samples - LAME_DELAY) / rate:.2f} s of audio where the plan has "
+                           f"{seconds:.2f} s")
+    return Mp3Facts(frames, samples / rate, reader.sha256())
+
+
+def _skip_id3(data: bytes) -> int:
+    if data[:3] != b"ID3" or len(data) < 10:
+        return 0
+    size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
+    return 10 + size + (10 if data[5] & 0x10 else 0)  # a footer follows when the flag says so
+
+
+def frame_header(data: bytes, position: int):
+    """(size in bytes, samples, rate, channels, kbit/s) of the Layer III frame at position, or None."""
+    if position + 4 > len(data):
+        return None
+    word = int.from_bytes(data[position:position + 4], "big")
+    version, layer = (word >> 19) & 3, (word >> 17) & 3
+    rate_index, bitrate_index = (word >> 10) & 3, (word >> 12) & 15
+    if word >> 21 != 0x7FF or version == 1 or layer != 1 or rate_index == 3 or bitrate_index in (0, 15):
+        return None
+    kbits = _BITRATES[3 if version == 3 else 2][bitrate_index]
+    rate = _RATES[version][rate_index]
+    per_frame = 1152 if version == 3 else 576
+    size = per_frame // 8 * kbits * 1000 // rate + ((word >> 9) & 1)
+    channels = 1 if (word >> 6) & 3 == 3 else 2
+    return size, per_frame, rate, channels, kbits
+
+
+CHANGED_OUTSIDE = "its track was changed outside meditate"
+
+
+def placed_track_problem(path: Path, entry: dict, sha, thorough: bool = False) -> str:
+    """Why the track at `path` is not the one its manifest entry records ("" when it is).
+
+    `sha(path)` gives the file's SHA-256 (a build's stat cache reads it again only when the size or time
+    changed; --verify always reads it). Thorough: the MP3's frames are checked against the duration too."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "its track is missing"
+    recorded = entry.get("sha256")
+    if recorded is None:  # recorded by an older meditate, before tracks were hashed: compare the size
+        if size != entry.get("size"):
+            return CHANGED_OUTSIDE
+    elif sha(path) != recorded:
+        return CHANGED_OUTSIDE
+    if thorough:
+        try:
+            check_mp3(path, float(entry.get("duration", 0)))
+        except TrackProblem as problem:
+            return f"its track failed its check: {problem}"
+    return ""

@@ -1,0 +1,184 @@
+"""Client profiles: one small YAML file per client saying which practices they get, and how.
+
+```yaml
+client: Ana                      # for messages only
+library: ../scripts              # where the scripts are (default: scripts/ in the working folder)
+variables: {name: Ana}
+voice: {rate: 120}               # optional, over every script's voice
+length: 10m                      # optional, every track fitted to it
+output: ana                      # the folder under the output folder (default: this file's name)
+recordings: ana-recordings       # optional: the client's own recordings, found before the library's
+scripts:
+  - compassionate-breathing
+  - {script: box-breathing, length: 5m}
+```
+
+Profiles hold personal data: keep them out of version control (the repository ignores profiles/).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from meditations.model.errors import Location, Problem, ProblemCollector, ScriptError, excerpt
+from . import LoadContext, LoadOptions, node_kind
+from .validators import duration_value, mapping_keys, text_value, variable_defaults
+from .voicespec import voice_settings
+from meditations.files.reads import within
+from .settings import Settings, load
+from meditations.model.script import DEFAULT_VOICE, Pace, VoiceSettings
+from .yamlsource import compose, location_of, read_text
+
+PROFILE_KEYS = ("client", "library", "variables", "voice", "length", "output", "recordings", "scripts")
+ENTRY_KEYS = ("script", "length")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class ProfileTrack:
+    """One practice in a client's set."""
+
+    script: Path
+    length: float | None
+    location: Location
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A client's set of practices and personal settings."""
+
+    path: Path
+    client: str
+    variables: tuple[tuple[str, str], ...]
+    voice: VoiceSettings | None
+    output: str
+    tracks: tuple[ProfileTrack, ...]
+    variable_locations: tuple[tuple[str, Location], ...] = ()
+    recordings: Path | None = None  # the client's own recordings folder
+
+    def settings(self, track: ProfileTrack | None = None) -> Settings:
+        """This profile's layer of the settings (settings.layered puts the command line's over it): its
+        variables, voice and recordings folder, and a track's length."""
+        return Settings(variables=self.variables, voice=self.voice, recordings=self.recordings,
+                        length=track.length if track else None)
+
+
+def check_profile(profile: Profile) -> None:
+    """Load every script of the set with the profile's settings; a variable no script declares or uses is
+    a located error (a typo must not leave the client's name out of their tracks)."""
+    problems: list[Problem] = []
+    known: set[str] = set()
+    used: set[str] = set()
+    for track in profile.tracks:
+        try:
+            script = load(track.script, profile.settings())
+        except ScriptError as exc:
+            problems.extend(exc.problems)
+            continue
+        known.update(script.declared_variables)
+        used.update(script.placeholders)
+    if not problems:
+        for name, location in profile.variable_locations:
+            if name not in known | used:
+                choices = ", ".join(sorted(known)) or "none"
+                problems.append(Problem(location, f"no script of this profile has a variable '{name}' "
+                                                  f"(their variables: {choices})"))
+    if problems:
+        raise ScriptError(problems)
+
+
+def safe_folder_name(text: str) -> str:
+    """A folder name made only of safe characters (never a path)."""
+    name = _SAFE_NAME.sub("-", text).strip(".-")
+    return name or "profile"
+
+
+def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profile:
+    """Read and check a profile; every problem is located."""
+    options = options or LoadOptions()
+    path = Path(path)
+    display = str(path)
+    problems = ProblemCollector()
+    root = compose(read_text(path, display, options.limits), display, options.limits)
+    if root is None or not isinstance(root, yaml.MappingNode):
+        problems.add(Location(display, 1, 1) if root is None else location_of(root, display),
+                     "a profile must be a mapping with 'scripts:' listing the client's practices")
+        raise ScriptError(problems.problems)
+    ctx = LoadContext(display, path.resolve(), problems, {}, DEFAULT_VOICE, Pace(), path.resolve().parent, options)
+    entries = mapping_keys(root, ctx, "profile", PROFILE_KEYS)
+    client = text_value(entries["client"][1], ctx, "client") if "client" in entries else None
+    library = Path.cwd() / "scripts"
+    if "library" in entries:
+        folder = text_value(entries["library"][1], ctx, "library")
+        if folder is not None:
+            library = (path.parent / folder)
+            if not library.is_dir():
+                ctx.error(entries["library"][1], f"library folder '{excerpt(folder)}' not found")
+    variables = variable_defaults(entries["variables"][1], ctx) if "variables" in entries else {}
+    variable_places = {}
+    if "variables" in entries and isinstance(entries["variables"][1], yaml.MappingNode):
+        variable_places = {k.value: ctx.at(k) for k, _ in entries["variables"][1].value if k.value in variables}
+    voice = voice_settings(entries["voice"][1], ctx) if "voice" in entries else None
+    length = duration_value(entries["length"][1], ctx, "length") if "length" in entries else None
+    output = path.stem
+    if "output" in entries:
+        output = text_value(entries["output"][1], ctx, "output") or output
+    recordings = _recordings_folder(entries["recordings"][1], ctx, path) if "recordings" in entries else None
+    tracks: tuple[ProfileTrack, ...] = ()
+    if "scripts" not in entries:
+        ctx.error(root, "missing required key 'scripts' (the client's practices)")
+    else:
+        tracks = _tracks(entries["scripts"][1], ctx, library, length)
+    problems.raise_if_any()
+    return Profile(path, client or path.stem, tuple(variables.items()), voice, safe_folder_name(output), tracks,
+                   tuple(variable_places.items()), recordings)
+
+
+def _recordings_folder(node, ctx: LoadContext, profile: Path) -> Path | None:
+    """The client's own recordings folder, relative to the profile file."""
+    folder = text_value(node, ctx, "recordings")
+    if folder is None:
+        return None
+    path = profile.parent / folder
+    if not path.is_dir():
+        ctx.error(node, f"recordings folder '{folder}' not found")
+        return None
+    return path
+
+
+def _tracks(node, ctx: LoadContext, library: Path, default_length: float | None) -> tuple[ProfileTrack, ...]:
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        ctx.error(node, f"'scripts' must be a list of script names, got {node_kind(node)}")
+        return ()
+    tracks = []
+    for item in node.value:
+        length = default_length
+        name_node = item
+        if isinstance(item, yaml.MappingNode):
+            fields = mapping_keys(item, ctx, "scripts", ENTRY_KEYS)
+            if "script" not in fields:
+                ctx.error(item, "each entry needs 'script:' (a script name)")
+                continue
+            name_node = fields["script"][1]
+            if "length" in fields:
+                length = duration_value(fields["length"][1], ctx, "length")
+        name = text_value(name_node, ctx, "scripts")
+        if name is None:
+            continue
+        script = _find_script(library, name)
+        if script is None:
+            ctx.error(name_node, f"no script '{excerpt(name)}' in {library}")
+            continue
+        tracks.append(ProfileTrack(script, length, ctx.at(name_node)))
+    return tuple(tracks)
+
+
+def _find_script(library: Path, name: str) -> Path | None:
+    for candidate in (library / name, library / f"{name}.yaml", library / f"{name}.yml"):
+        if candidate.is_file() and within(candidate, library):
+            return candidate
+    return None

@@ -1,0 +1,171 @@
+"""Say texts: {placeholders}, [pause 3s] markers, paragraphs and sentences."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+
+from meditations.model.durations import parse_duration
+from meditations.model.errors import excerpt
+from meditations.model.script import ParagraphBreak, Sentence, TextPause, TextPiece
+
+# One token of a raw text: a literal brace, a placeholder, a pause marker, or a stray brace.
+_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]*)\}|\[pause\b([^\]\n]*)\]|[{}]", re.IGNORECASE)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[.!?…][\"'”’)])\s+")
+_SOFT_BREAK = re.compile(r"(?<=[,;:—])\s+")
+MAX_SENTENCE_CHARS = 400
+
+Report = Callable[[int, str], None]  # (offset in the raw text, message)
+
+
+_KEEP = "\ue000"  # a private-use character: stands for a space inside a value while sentences are cut
+_KEEP_RUN = re.compile(r"\s+")
+
+
+class _Value(str):
+    """A placeholder's value inside a text being assembled."""
+
+
+class _Marker:
+    """A pause inside the text while it is being assembled."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+
+def fill_placeholders(raw: str, variables: Mapping[str, str], report: Report) -> str:
+    """The text with {placeholders} filled in and {{ }} made literal; pause markers kept as written."""
+    return "".join(_scan(raw, variables, report, markers=False))
+
+
+def parse_say_text(raw: str, variables: Mapping[str, str], report: Report) -> tuple[TextPiece, ...]:
+    """Split a say text into sentences, exact pauses and paragraph breaks."""
+    parts = _scan(raw, variables, report)
+    pieces: list[TextPiece] = []
+    buffer: list[str] = []
+
+    def flush_text() -> None:
+        # a value's spaces are held while the text is cut into sentences: a value never ends a sentence
+        text = "".join(_KEEP_RUN.sub(_KEEP, p) if isinstance(p, _Value) else p for p in buffer)
+        buffer.clear()
+        for index, paragraph in enumerate(_PARAGRAPH.split(text)):
+            if index:
+                pieces.append(ParagraphBreak())
+            pieces.extend(Sentence(" ".join(s.text.replace(_KEEP, " ").split()), s.joined)
+                          for s in split_sentences(paragraph))
+
+    for part in parts:
+        if isinstance(part, _Marker):
+            flush_text()
+            pieces.append(TextPause(part.seconds))
+        else:
+            buffer.append(part)
+    flush_text()
+    return _tidy(pieces)
+
+
+def split_sentences(paragraph: str) -> list[Sentence]:
+    """Sentences of a paragraph; an over-long sentence is cut at commas, then at spaces."""
+    sentences = []
+    for sentence in _SENTENCE_END.split(" ".join(paragraph.split())):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        for index, piece in enumerate(_cut_long(sentence)):
+            sentences.append(Sentence(piece, joined=index > 0))
+    return sentences
+
+
+def _cut_long(sentence: str) -> list[str]:
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return [sentence]
+    pieces, current = [], ""
+    for chunk in _SOFT_BREAK.split(sentence):
+        while len(chunk) > MAX_SENTENCE_CHARS:
+            cut = max(chunk.rfind(" ", 0, MAX_SENTENCE_CHARS), chunk.rfind(_KEEP, 0, MAX_SENTENCE_CHARS))
+            cut = cut if cut > 0 else MAX_SENTENCE_CHARS
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(chunk[:cut].strip())
+            chunk = chunk[cut:].strip()
+        if current and len(current) + 1 + len(chunk) > MAX_SENTENCE_CHARS:
+            pieces.append(current)
+            current = chunk
+        else:
+            current = f"{current} {chunk}".strip()
+    if current:
+        pieces.append(current)
+    return [p for p in pieces if p]
+
+
+def _tidy(pieces: list[TextPiece]) -> tuple[TextPiece, ...]:
+    """Drop paragraph breaks that separate nothing (leading, trailing, doubled, next to a pause)."""
+    tidy: list[TextPiece] = []
+    for piece in pieces:
+        if isinstance(piece, ParagraphBreak) and (not tidy or not isinstance(tidy[-1], Sentence)):
+            continue
+        tidy.append(piece)
+    while tidy and isinstance(tidy[-1], ParagraphBreak):
+        tidy.pop()
+    return tuple(piece for piece, following in zip(tidy, tidy[1:] + [None], strict=True)
+                 if not (isinstance(piece, ParagraphBreak) and isinstance(following, TextPause)))
+
+
+def _scan(raw: str, variables: Mapping[str, str], report: Report, markers: bool = True):
+    parts: list = []
+    position = 0
+    for match in _TOKEN.finditer(raw):
+        parts.append(raw[position:match.start()])
+        position = match.end()
+        token = match.group(0)
+        if token == "{{":
+            parts.append("{")
+        elif token == "}}":
+            parts.append("}")
+        elif token in ("{", "}"):
+            report(match.start(), f"a single '{token}' must be written '{token}{token}' to appear in the text")
+        elif token.startswith("{"):
+            parts.append(_placeholder(match.group(1), match.start(), variables, report))
+        elif not markers:
+            parts.append(token)
+        else:
+            marker = _pause_marker(match.group(2), match.start(), report)
+            if marker is not None:
+                parts.append(marker)
+    parts.append(raw[position:])
+    return [p for p in parts if not (isinstance(p, str) and p == "")]
+
+
+def is_variable_name(name: str) -> bool:
+    """Names of variables and placeholders: a word of letters, digits and underscores, not starting with a digit."""
+    return name.isidentifier()
+
+
+def _placeholder(name: str, offset: int, variables: Mapping[str, str], report: Report) -> str:
+    if not is_variable_name(name):
+        report(offset, f"'{{{excerpt(name)}}}' is not a placeholder name (write '{{{{' for a literal brace)")
+        return ""
+    if name in variables:
+        return _Value(variables[name])
+    close = difflib.get_close_matches(name, list(variables), n=1)
+    if close:
+        report(offset, f"unknown placeholder '{{{name}}}' (did you mean '{{{close[0]}}}'?)")
+    else:
+        report(offset, f"unknown placeholder '{{{name}}}': define it under 'variables:' or pass --set {name}=VALUE")
+    return ""
+
+
+def _pause_marker(argument: str, offset: int, report: Report):
+    argument = argument.strip()
+    try:
+        seconds = parse_duration(argument)
+    except ValueError:
+        report(offset, f"'[pause {excerpt(argument)}]' needs a duration, like [pause 3s]")
+        return None
+    if seconds <= 0:
+        report(offset, f"'[pause {excerpt(argument)}]' must be longer than zero")
+        return None
+    return _Marker(seconds)
