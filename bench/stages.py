@@ -7,7 +7,7 @@ page faults taken at each stage boundary.
     .venv/bin/python bench/stages.py EDITED.yaml --cache-from bench/benchmark-25min.yaml   # after an edit
 
 The stages are found by wrapping the engine's own functions (SpeechEngine.voices, meditations.build.track.plan,
-meditations.mix.mixer.measure, meditations.build.track.finished_blocks, meditations.encode.encoder.write_tags): the
+meditations.build.track.measure, meditations.build.track.finished_blocks, meditations.encode.encoder.write_tags): the
 measure pass runs before the encoder gets its first block; from then on the final mixing pass and the
 encoder process run together, and "encode" ends when the encoder has finished. A stage whose function
 is gone in the measured code is left out. CPU of child processes counts those already waited for when a
@@ -58,7 +58,6 @@ def child(tree: str, script: str, out: str) -> None:
     start = time.perf_counter()
     sys.path.insert(0, tree)
     import meditations.encode.encoder as encoder
-    import meditations.mix.mixer as mixer
     import meditations.build.track as render
     from meditations.speech.pool import SpeechEngine
 
@@ -90,7 +89,7 @@ def child(tree: str, script: str, out: str) -> None:
         setattr(module, name, wrapped)
 
     wrap(render, "plan", None, "planned")
-    wrap(mixer, "measure", None, "measured")
+    wrap(render, "measure", None, "measured")
     wrap(encoder, "write_tags", "encoded", None)
     script_obj = render.load(script)
     mark("loaded")

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from meditations.cli.commands import main
 from conftest import decode, ffmpeg, ffmpeg_duration
 from meditations.loading import load_script
-from meditations.mix.mixer import duck_depth, duck_spans, speech_samples
+from meditations.mix.bed import duck_depth, duck_spans
+from meditations.mix.blocks import speech_samples
 from meditations.speech.prepare import plan_with_speech as plan
 from meditations.build.track import load, render
 from meditations.audio.sounds import LoopedFile, seamless_loop

@@ -10,10 +10,11 @@ import pytest
 from conftest import decode, ffmpeg
 
 from meditations.loading.settings import Settings
-from meditations.mix import mixer
+from meditations.mix import finish as mix_finish
 from meditations.encode import segments
 from meditations.files.cache import cache_root
-from meditations.mix.mixer import finished_blocks, speech_samples
+from meditations.mix.blocks import speech_samples
+from meditations.mix.finish import finished_blocks
 from meditations.encode.pieces import split_frames
 from meditations.build.track import load, render, track_pieces
 from meditations.encode.verify import LAME_DELAY
@@ -139,7 +140,7 @@ def test_the_pieced_track_meets_the_loudness_target(tracks):
 def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks):
     from meditations.audio.clipstats import foreground_stats
     from meditations.audio.loudness import Meter, integrated_loudness
-    from meditations.mix.mixer import ClipSource, mix_blocks
+    from meditations.mix.blocks import ClipSource, mix_blocks
 
     _, pieced, _, _ = tracks
     timeline = pieced.timeline
@@ -156,7 +157,7 @@ def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks
 def test_a_noise_bed_is_estimated_as_if_measured(tracks):
     from meditations.mix.bed import noise_bed_levels
     from meditations.audio.loudness import Meter, integrated_loudness
-    from meditations.mix.mixer import bed_blocks
+    from meditations.mix.bed import bed_blocks
 
     script, pieced, _, _ = tracks
     meter = Meter(pieced.timeline.sample_rate)
@@ -179,7 +180,7 @@ def test_a_re_render_for_another_name_encodes_only_the_pieces_that_changed(tmp_p
     monkeypatch.setattr(segments, "SEGMENT_SECONDS", 3.0)
     # In a 15 s track one changed sentence in five moves the loudness by hundredths of a decibel (in 25
     # minutes, thousandths): coarser level steps keep this short track's gain where a long one's stays.
-    monkeypatch.setattr(mixer, "LEVEL_STEP_DB", 1.0)
+    monkeypatch.setattr(mix_finish, "LEVEL_STEP_DB", 1.0)
     runs = []
     real = PieceEncoder._run
     monkeypatch.setattr(PieceEncoder, "_run", lambda self, pcm: runs.append(len(pcm)) or real(self, pcm))

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from meditations.mix import mixer
 from meditations.files.cache import BlobCache, cache_root, write_atomic
 from meditations.encode.encoder import Tags, encode_mp3
 from meditations.model.errors import RenderError
-from meditations.mix.mixer import finished_blocks
+from meditations.mix import finished_blocks, measure
 from meditations.speech.prepare import plan_with_speech
 from meditations.model.script import Script
 from meditations.encode.segments import Segment, cut_points, quiet_stretches, segments
@@ -60,7 +59,7 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     """Render one script to an MP3, checked against its plan before it is renamed into place.
     `placing` is called with the result once the track is checked, just before it goes into place."""
     timeline = plan_with_speech(script, engine)
-    levels = mixer.measure(timeline, script.background, script.finish)
+    levels = measure(timeline, script.background, script.finish)
     blocks = finished_blocks(timeline, script.background, script.finish, levels)
     audible = math.isfinite(levels.measured_lufs)  # pauses alone make a silent track, as planned
     check = StreamCheck(timeline.sample_rate, timeline.length,

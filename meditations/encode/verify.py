@@ -57,7 +57,7 @@ class StreamCheck:
 
     def __init__(self, rate: int, length: int, loudness: tuple[float, float] | None, speech: list[SpeechSpan]):
         """loudness: the target and what the mixer predicted for this track (it may have had to stay
-        under the target, see mixer.MAX_LIMITING_DB); the track must land within tolerance of either.
+        under the target, see mix.finish.MAX_LIMITING_DB); the track must land within tolerance of either.
         None for a plan with nothing to hear (pauses only): then the track must be silent."""
         from meditations.audio.loudness import k_weighting_power
 

@@ -1,1 +1,6 @@
-"""Mixing: the timeline played into audio block by block, with its bed, ducking, loudness and fades."""
+"""Mixing: the timeline played into audio block by block (blocks.py), with its bed ducked under speech
+(bed.py), and finished with one gain, a smooth limiter and fades (finish.py) in the one mixing pass."""
+
+from .finish import Levels, finished_blocks, measure
+
+__all__ = ["Levels", "finished_blocks", "measure"]
