@@ -1,8 +1,8 @@
-"""The one formatter of times (clock.py): the forms the page, the feed, the playlist and transcripts use."""
+"""The one formatter of times (model/times.py): the forms the page, the feed, the playlist and transcripts use."""
 
 import pytest
 
-from meditations.model.clock import clock, whole_seconds
+from meditations.model.times import clock, whole_seconds
 
 
 @pytest.mark.parametrize("seconds, hours, millis, expected", [

@@ -288,7 +288,7 @@ def test_transcripts_escape_what_webvtt_requires(work):
     assert vtt.splitlines()[4] == "Tom &amp; Jerry &lt;b&gt;rest&lt;/b&gt; --&gt; here."
     assert vtt.count("-->") == 1  # the timing line only
 
-    from meditations.encode.webvtt_read import parse_vtt
+    from meditations.encode.webvtt import parse_vtt
 
     assert parse_vtt(vtt)[0].text == "Tom & Jerry <b>rest</b> --> here."
 

@@ -1,6 +1,7 @@
 import pytest
 
-from meditations.model.durations import format_duration, parse_duration
+from meditations.model.durations import parse_duration
+from meditations.model.times import format_duration
 
 
 @pytest.mark.parametrize("text, seconds", [

@@ -11,7 +11,7 @@ from conftest import decode, ffmpeg
 
 from meditations.loading.settings import Settings
 from meditations.mix import finish as mix_finish
-from meditations.encode import segments
+from meditations.encode import pieces as segments
 from meditations.files.cache import cache_root
 from meditations.mix.blocks import speech_samples
 from meditations.mix.finish import finished_blocks

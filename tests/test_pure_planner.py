@@ -20,7 +20,7 @@ from meditations.plan.planner import PLANNERS, lay_out, plan
 from meditations.plan.preview import chapter_titles, select_chapter, select_steps
 from meditations.model.script import Background, Chapter, Repeat, Say, VoiceSettings
 from meditations.audio.sounds import RecordingSound
-from meditations.model.walk import SILENT, SPEAKS, heard, spoken, walk
+from meditations.model.walking import SILENT, SPEAKS, heard, spoken, walk
 
 
 def every_clip(seconds: float):
@@ -165,7 +165,7 @@ def test_a_step_kind_marked_silent_is_not_counted_as_heard(monkeypatch):
     location = Location("x.yaml", 1, 1)
     chime = Chime("Ding.", 1.0, VoiceSettings(volume=1.0), location)
     assert heard([chime])
-    monkeypatch.setattr("meditations.model.walk.SILENT", SILENT | {Chime})
+    monkeypatch.setattr("meditations.model.walking.SILENT", SILENT | {Chime})
     assert not heard([chime, Chapter("A", location)])
 
 

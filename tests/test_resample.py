@@ -6,7 +6,7 @@ from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
 from meditations.audio.loudness import LIMITER_HOLD, LIMITER_RAMP, _running
-from meditations.audio.resample import polyphase as resample
+from meditations.audio.resampling import polyphase as resample
 
 
 @pytest.mark.parametrize("up, down", [(2, 1), (160, 147), (320, 441), (1, 1)])

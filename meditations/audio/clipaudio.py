@@ -8,9 +8,9 @@ import math
 
 import numpy as np
 
-from meditations.speech.engines import CLIP_RATE
 from .pcm import resample
 
+CLIP_RATE = 22050  # every cached speech clip is mono 16-bit at this rate, whatever its engine's own rate
 EDGE_FADE_SECONDS = 0.005  # a short fade on every clip edge: no clicks where a clip starts or stops
 
 

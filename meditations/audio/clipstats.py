@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from meditations.files.cache import BlobCache, cache_key, cache_root
-from meditations.speech.engines import CLIP_RATE
+from meditations.files import BlobCache, cache_key, cache_root
 from .loudness import k_weighting
 
 STATS_VERSION = 1
@@ -142,7 +141,7 @@ def store_for_new_clip(key: str, clip: np.ndarray, cache_folder: Path) -> None:
     """Measure a clip just made (16-bit samples at the engine's rate) as the mixer will play it at the
     default output rate, and store that beside the speech cache: a render then reads it instead of
     resampling and filtering the clip before mixing it."""
-    from .clipaudio import clip_samples
+    from .clipaudio import CLIP_RATE, clip_samples
     from .pcm import resampled_length
 
     length = resampled_length(clip.size, CLIP_RATE, MADE_FOR_RATE)

@@ -20,8 +20,8 @@ def resampled_length(samples: int, source_rate: int, target_rate: int) -> int:
 
 
 def resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
-    """Float audio at another sample rate (polyphase filtering, in numpy: resample.py), as float32."""
-    from .resample import polyphase
+    """Float audio at another sample rate (polyphase filtering, in numpy: resampling.py), as float32."""
+    from .resampling import polyphase
 
     up, down = rate_ratio(source_rate, target_rate)
     return polyphase(audio, up, down)

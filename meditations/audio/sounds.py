@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from meditations.model.errors import RenderError
+from meditations.model import RenderError
 from .pcm import resample, trim_silence
 
 # A struck bowl's partials are inharmonic; these ratios and decay times are typical of a small
@@ -172,7 +172,7 @@ def read_audio_file(path: Path, rate: int, seconds: float | None = None) -> np.n
 
     WAV files are read by pydub. Compressed files are decoded by the ffmpeg binary from the
     imageio-ffmpeg wheel directly: pydub asks ffprobe about every non-WAV file, and that wheel has none."""
-    from meditations.files.reads import FileLimits, file_problem
+    from meditations.files import FileLimits, file_problem
 
     path = Path(path)
     limits = FileLimits()

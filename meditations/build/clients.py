@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from meditations.model.errors import Location, MeditateError, Problem, ScriptError
+from meditations.model import Location, MeditateError, Problem, ScriptError
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Clients:
 
 def load_clients(folder: Path) -> Clients:
     """Load and check every profile file (*.yaml, *.yml) of the folder."""
-    from meditations.loading.profiles import check_profile, load_profile
+    from meditations.loading import check_profile, load_profile
 
     files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
@@ -47,7 +47,7 @@ def load_clients(folder: Path) -> Clients:
 def profile_request(client, request):
     """A build request for one client's set: their variables, voice and recordings over the build's
     settings (a command-line --set still wins), into OUT/<their folder>/."""
-    from meditations.loading.settings import layered
+    from meditations.loading import layered
 
     settings = layered(client.settings(), request.settings)
     return replace(request, out_dir=request.out_dir / client.output, settings=settings,

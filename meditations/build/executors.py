@@ -16,7 +16,7 @@ import re
 from typing import Any
 from collections.abc import Callable, Iterable
 
-from meditations.model.errors import MeditateError, excerpt
+from meditations.model import MeditateError, excerpt
 
 CONNECT_TIMEOUT = 5  # seconds: a scheduler that does not answer by then is reported, not waited for
 INSTALL_HINT = ("--cluster needs Dask: install it with pip install 'meditate[cluster]' "
@@ -52,7 +52,7 @@ class LocalExecutor(_Closing):
         import concurrent.futures
         import multiprocessing
 
-        from meditations.files.signals import worker_initializer
+        from meditations.files import worker_initializer
 
         self.jobs = jobs
         self.pool = concurrent.futures.ProcessPoolExecutor(
@@ -70,7 +70,7 @@ class LocalExecutor(_Closing):
 
     def stop(self) -> None:
         """Interrupted: stop every worker now (each unwinds its task), reap them, forget what was queued."""
-        from meditations.files.signals import stop_processes
+        from meditations.files import stop_processes
 
         stop_processes(list(self.pool._processes.values()))  # the executor has no public way to stop its workers
         self.pool.shutdown(wait=True, cancel_futures=True)

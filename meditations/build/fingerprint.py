@@ -19,9 +19,9 @@ from stat import S_ISREG
 from collections.abc import Callable
 
 from meditations.version import __version__
-from meditations.files.cache import write_atomic
-from meditations.model.errors import MeditateError
-from meditations.loading.settings import settings_key
+from meditations.files import write_atomic
+from meditations.model import MeditateError
+from meditations.loading import settings_key
 
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
 
@@ -72,7 +72,7 @@ class FileHashes:
 
 def engine_version() -> str:
     """The speech engine's identity (part of every fingerprint)."""
-    from meditations.speech.versions import engine_identity
+    from meditations.speech import engine_identity
 
     return engine_identity()
 
@@ -137,7 +137,7 @@ def _reason(track, before: dict | None, force: bool, hashes: FileHashes, verify:
     if not track.output.exists():
         return "its track is missing"
     if before.get("fingerprint") == track.fingerprint:
-        from meditations.encode.verify import placed_track_problem
+        from meditations.encode import placed_track_problem
 
         problem = placed_track_problem(track.output, before, lambda path: hashes.sha(path, fresh=verify), verify)
         if not problem:

@@ -1,7 +1,7 @@
-"""Stage 6: build a whole library, like make: only what changed, on every core or a cluster, never a
-broken track. Fingerprints (what a track is made from) are in fingerprint.py, the manifest in manifest.py,
-the parallel part in buildpool.py (on an executor of executors.py); a build of every client's set in
-clients.py.
+"""Building a whole library, like make: only what changed, on every core or a cluster, never a broken
+track. One track's work is in tracks.py, fingerprints (what a track is made from) in fingerprint.py, the
+manifest in manifest.py, the parallel part in pool.py (on an executor of executors.py); a build of every
+client's set in clients.py.
 """
 
 from __future__ import annotations
@@ -10,44 +10,19 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from collections.abc import Callable
 
-from meditations.files.containment import bad_name_message, name_problem, shared_outputs, shown
-from meditations.loading.discovery import find_scripts_with_names, output_name
-from meditations.model.errors import MeditateError
+from meditations.files import bad_name_message, name_problem, shared_outputs, shown
+from meditations.loading import find_scripts_with_names, output_name
+from meditations.model import MeditateError
 from .fingerprint import STATE, FileHashes, engine_version, plan_build
 from .journal import clear as clear_journal, finished_entries
 from .lockfile import BuildLock
 from .manifest import MANIFEST, manifest_differs, prune, read_json, read_manifest, read_manifest_file, write_manifest
-from meditations.loading.settings import Settings, load, settings_key
-from meditations.files.signals import Interrupted
-from meditations.files.tempfiles import remove_abandoned
-
-
-@dataclass
-class Track:
-    """One script of the library and what the build decides about it."""
-
-    script: Path
-    output: Path
-    relative: str  # the output's path inside OUT_DIR, with / separators
-    settings: Settings
-    fingerprint: str = ""
-    sources: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
-    reason: str = ""  # why it must be built ("" when up to date)
-    estimate: float = 0.0  # seconds, roughly: longest tracks are started first
-    error: MeditateError | None = None  # why it failed; cli.py says it
-    found: str = ""  # what checking its track found wrong (it is rebuilt)
-    record: dict = field(default_factory=dict)  # its manifest entry once built
-    out_dir: Path = Path()  # the output folder it belongs to (a client's, with --profiles)
-    label: str = ""  # how progress names it: its file, under the client's folder with --profiles
-    worker: str = ""  # who built it
-    loaded: object = field(default=None, repr=False, compare=False)  # its Script, once loaded (loaded once)
-
-    @property
-    def display(self) -> str:
-        """The track as progress lines name it."""
-        return self.label or self.relative
+from meditations.loading import Settings
+from meditations.files import Interrupted
+from meditations.files import remove_abandoned
+from .pool import build_tracks
+from .tracks import Progress, Track
 
 
 @dataclass
@@ -64,53 +39,6 @@ class BuildReport:
         """One line: built, unchanged, failed (and pruned)."""
         text = f"built {len(self.built)}, unchanged {len(self.unchanged)}, failed {len(self.failed)}"
         return text + (f", pruned {len(self.pruned)}" if self.pruned else "")
-
-
-Progress = Callable[[str, Track], None]
-
-
-# ---------------------------------------------------------------- building
-
-def load_track(track: Track):
-    """The track's script, loaded with the build's settings."""
-    return load(track.script, track.settings)
-
-
-def ensure_loaded(track: Track):
-    """The track's script, loaded once per build (kept on the track, and sent with it to a local worker)."""
-    if track.loaded is None:
-        track.loaded = load_track(track)
-    return track.loaded
-
-
-def render_track(track: Track, voices, out_dir: Path) -> dict:
-    """Render one track (in a worker process); returns its manifest entry, which is also recorded in the
-    journal just before the track goes into place. Raises MeditateError."""
-    from .track import render
-    from meditations.speech.pool import SpeechEngine
-
-    with SpeechEngine(workers=1, voices=voices) as engine:
-        result = render(ensure_loaded(track), track.output, engine, fingerprint=track.fingerprint,
-                        placing=lambda result: _record(out_dir, entry_for(track, result)))
-    return entry_for(track, result)
-
-
-def _record(out_dir: Path, entry: dict) -> None:
-    from .journal import record_finished
-
-    record_finished(out_dir, entry)
-
-
-def entry_for(track: Track, result) -> dict:
-    """The track's manifest entry, from its render's result."""
-    script, rate = result.script, result.timeline.sample_rate
-    return {
-        "title": script.title, "description": script.description, "file": track.relative,
-        "script": track.script.as_posix(), "duration": round(result.timeline.duration, 3),
-        "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
-        "sources": dict(sorted(track.sources.items())), "settings": settings_key(track.settings),
-        "size": result.size, "sha256": result.sha256, "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
-    }
 
 
 # ---------------------------------------------------------------- the whole build
@@ -266,8 +194,8 @@ def _finish_folder(folder: _Folder) -> None:
 def publish_library(request: BuildRequest) -> list[Path]:
     """The playlist, the web page and (with a base URL) the podcast feed, each rewritten only if it changed."""
     from meditations.loading import LoadOptions, find_library_root, load_library
-    from meditations.model.errors import ProblemCollector
-    from meditations.publishing.publish import PublishSettings, publish, write_if_changed
+    from meditations.model import ProblemCollector
+    from meditations.publishing import PublishSettings, publish, write_if_changed
 
     first = request.scripts[0][0] if request.scripts else request.scripts_dir / "library.yaml"
     problems = ProblemCollector()

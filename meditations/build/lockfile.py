@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from stat import S_ISREG
 
-from meditations.files.containment import shown
-from meditations.model.errors import MeditateError
+from meditations.files import shown
+from meditations.model import MeditateError
 
 LOCK = ".meditate.lock"
 

@@ -14,11 +14,11 @@ import math
 from pathlib import Path, PurePosixPath
 
 from meditations.version import __version__
-from meditations.files.cache import write_atomic
-from meditations.files.containment import inside, name_problem, shown
-from meditations.model.errors import MeditateError
+from meditations.files import write_atomic
+from meditations.files import inside, name_problem, shown
+from meditations.model import MeditateError
 from .journal import finished_entries, with_finished
-from meditations.files.reads import is_regular_file
+from meditations.files import is_regular_file
 
 MANIFEST = "library.json"
 _TEXTS = ("title", "description", "script", "fingerprint", "settings", "transcript")
@@ -91,7 +91,7 @@ def manifest_differs(manifest: dict, records: list[dict]) -> bool:
 
 def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
     """Remove tracks this tool made whose script is gone (listed in the manifest and tagged by us)."""
-    from meditations.encode.encoder import read_fingerprint
+    from meditations.encode import read_fingerprint
 
     removed = []
     for entry in manifest.get("tracks", []):

@@ -12,8 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from collections.abc import Callable
 
-from meditations.model.errors import MeditateError, as_failure
-from meditations.files.signals import Interrupted, working
+from meditations.model import MeditateError, as_failure
+from meditations.files import Interrupted, working
+from .executors import worker_name
+from .placing import place
+from .remote import render_job, synthesize_batch, track_job
+from .tracks import ensure_loaded, render_track
 
 
 MIN_BATCH = 64  # clips: a batch starts a speech engine on its worker (a Piper voice: 2 s or more)
@@ -21,8 +25,6 @@ IN_FLIGHT_PER_WORKER = 2  # track jobs in flight per cluster worker thread: one 
 
 
 def _local_task(track, voices, out_dir: Path):
-    from .executors import worker_name
-    from .library import render_track
 
     with working():
         try:
@@ -32,7 +34,6 @@ def _local_task(track, voices, out_dir: Path):
 
 
 def _remote_task(job):
-    from .remote import render_job
 
     return render_job(job)
 
@@ -42,10 +43,9 @@ def presynthesize(tracks, executor, progress=None):
     common opening, every client's practice) is made one time. Locally by a speech pool of all cores; on a
     cluster in batches spread over its workers, each clip then stored in this machine's cache.
     progress(done, total) follows it. Returns the voice list and each track's clip keys (by id)."""
-    from .library import ensure_loaded
-    from meditations.speech.prepare import speech_requests
-    from meditations.speech.voicechoice import resolve_voices
-    from meditations.speech.pool import SpeechEngine, clip_cache
+    from meditations.speech import speech_requests
+    from meditations.speech import resolve_voices
+    from meditations.speech import SpeechEngine, clip_cache
 
     with SpeechEngine(workers=executor.jobs) as engine:
         voices = engine.voices()
@@ -72,8 +72,7 @@ def _quiet(*_progress) -> None:
 
 
 def _synthesize_remotely(missing, voices, executor, progress) -> None:
-    from .remote import synthesize_batch
-    from meditations.speech.pool import clip_cache
+    from meditations.speech import clip_cache
 
     if not missing:
         return
@@ -138,7 +137,6 @@ def _submitted(ordered, executor, voices, needs, progress):
     """Submit each track's render and yield (future, track) as each completes. A cluster's track jobs carry
     the track's sources and clips (megabytes each), so only a few per worker are packed and in flight at a
     time: a clinic's thousands of tracks never sit in this process's (or the scheduler's) memory at once."""
-    from .library import ensure_loaded
 
     running: dict = {}
     waiting = list(reversed(ordered))
@@ -151,7 +149,6 @@ def _submitted(ordered, executor, voices, needs, progress):
             try:
                 script = ensure_loaded(track)
                 if executor.remote:
-                    from .remote import track_job
 
                     future = executor.submit(_remote_task, track_job(track, script, needs.get(id(track), ())))
                 else:
@@ -170,7 +167,6 @@ def _finish(track, outcome, remote: bool) -> None:
     if remote:
         rendered, error = outcome
         if rendered is not None:
-            from .placing import place
 
             track.worker = rendered.worker
             try:

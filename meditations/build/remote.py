@@ -16,14 +16,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from meditations.model.errors import MeditateError, as_failure, relocated
+from meditations.model import MeditateError, as_failure, relocated
+from .executors import worker_name
+from .track import render
+from .tracks import entry_for, load_track
 
 
 @dataclass(frozen=True)
 class TrackJob:
     """Everything a worker needs to render one track."""
 
-    track: Any  # library.Track, its paths those of the build machine
+    track: Any  # tracks.Track, its paths those of the build machine
     root: str  # the build machine's folder that the file names below are relative to
     shown_root: str  # that folder as the build's messages show it (relative when the track's paths are)
     files: tuple[tuple[str, bytes], ...]  # the track's sources: (posix path under root, bytes)
@@ -42,7 +45,7 @@ class Rendered:
 
 def track_job(track, script, clip_keys) -> TrackJob:
     """Pack a loaded track for a remote worker: its sources' bytes and the cached clips it needs."""
-    from meditations.speech.pool import clip_cache
+    from meditations.speech import clip_cache
 
     paths = [Path(os.path.realpath(p)) for p in (track.script, *script.sources)]
     recordings = track.settings.recordings
@@ -62,8 +65,7 @@ def track_job(track, script, clip_keys) -> TrackJob:
 
 def synthesize_batch(requests, voices) -> tuple[dict[str, bytes], str]:
     """(On a worker) make a batch of clips in this worker's speech cache; their payloads, and who made them."""
-    from .executors import worker_name
-    from meditations.speech.pool import SpeechEngine, clip_cache
+    from meditations.speech import SpeechEngine, clip_cache
 
     _check_worker()
     requests = _local_models(list(requests))
@@ -77,10 +79,7 @@ def synthesize_batch(requests, voices) -> tuple[dict[str, bytes], str]:
 def render_job(job: TrackJob) -> tuple[Rendered | None, MeditateError | None]:
     """(On a worker) lay out the track's files in a temporary folder, render it there, return its bytes;
     or its error, with the build machine's paths in it."""
-    from .executors import worker_name
-    from .library import entry_for, load_track
-    from .track import render
-    from meditations.speech.pool import SpeechEngine, clip_cache
+    from meditations.speech import SpeechEngine, clip_cache
 
     track = job.track
     cache = clip_cache()
@@ -120,7 +119,6 @@ def _check_worker() -> None:
     import multiprocessing
 
     if multiprocessing.current_process().daemon:
-        from .executors import worker_name
 
         raise MeditateError(f"the Dask worker {worker_name()} runs tasks in a daemonic process, which cannot start "
                             "the speech and encoder processes: start its workers with "
@@ -137,7 +135,7 @@ def _local_models(requests):
     the clip's cache key, does not change)."""
     if not any(r.model and not os.path.exists(r.model) for r in requests):
         return requests
-    from meditations.speech.pool import SpeechEngine
+    from meditations.speech import SpeechEngine
 
     with SpeechEngine(workers=1) as engine:
         models = {(v.engine, v.id): v.model for v in engine.voices()}

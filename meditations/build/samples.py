@@ -8,11 +8,11 @@ from pathlib import Path
 
 import yaml
 
-from meditations.model.errors import MeditateError
+from meditations.model import MeditateError
 from .track import RenderResult, load, render
-from meditations.speech.engines import Voice
-from meditations.speech.pool import SpeechEngine
-from meditations.speech.voices import resolve_voice
+from meditations.speech import Voice
+from meditations.speech import SpeechEngine
+from meditations.speech import resolve_voice
 
 SAMPLE_TEXT = "Hello. This is the voice called {voice}. Breathe in slowly, and let your shoulders soften."
 

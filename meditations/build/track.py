@@ -7,18 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from meditations.files.cache import BlobCache, cache_root, write_atomic
-from meditations.encode.encoder import Tags, encode_mp3
-from meditations.model.errors import RenderError
+from meditations.files import BlobCache, cache_root, write_atomic
+from meditations.encode import Tags, encode_mp3
+from meditations.model import RenderError
 from meditations.mix import finished_blocks, measure
-from meditations.speech.prepare import plan_with_speech
-from meditations.model.script import Script
-from meditations.encode.segments import Segment, cut_points, quiet_stretches, segments
-from meditations.loading.settings import load as load  # the pipeline's first stage, where callers look for it
-from meditations.speech.pool import SpeechEngine
-from meditations.model.timeline import Timeline
-from meditations.encode.webvtt import webvtt
-from meditations.encode.verify import StreamCheck, speech_spans
+from meditations.speech import plan_with_speech
+from meditations.model import Script
+from meditations.encode import Segment, cut_points, quiet_stretches, segments
+from meditations.loading import load as load  # the pipeline's first stage, where callers look for it
+from meditations.speech import SpeechEngine
+from meditations.model import Timeline
+from meditations.encode import StreamCheck, speech_spans
 
 
 @dataclass(frozen=True)

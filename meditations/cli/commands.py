@@ -12,11 +12,11 @@ from .messages import Batch, report
 from .options import audio_options, check_overrides, command_line_settings, set_option
 from .progress import BuildProgress, format_plan, verify_summary
 from meditations.version import __version__
-from meditations.model.durations import format_duration
-from meditations.model.errors import MeditateError, ScriptError
-from meditations.files.containment import refuse_bad_name, refuse_shared_outputs, shown
-from meditations.loading.discovery import find_scripts, find_scripts_with_names, output_name, refuse_non_track
-from meditations.loading.templates import TEMPLATES
+from meditations.model import format_duration
+from meditations.model import MeditateError, ScriptError
+from meditations.files import refuse_bad_name, refuse_shared_outputs, shown
+from meditations.loading import find_scripts, find_scripts_with_names, output_name, refuse_non_track
+from meditations.loading import TEMPLATES
 
 EXIT_FAILED = 1
 
@@ -26,7 +26,7 @@ class MeditateGroup(click.Group):
     items (scripts, tracks) failed; any failure makes the exit code EXIT_FAILED."""
 
     def invoke(self, ctx: click.Context):
-        from meditations.files.signals import Interrupted, interruptible
+        from meditations.files import Interrupted, interruptible
 
         try:
             with interruptible():
@@ -61,8 +61,8 @@ def default_workers() -> int:
 def speech_engine():
     """The speech engine, once its cache folder is known to be usable (else one clear line, not a crash of
     its worker processes)."""
-    from meditations.files.cache import check_cache_root
-    from meditations.speech.pool import SpeechEngine
+    from meditations.files import check_cache_root
+    from meditations.speech import SpeechEngine
 
     check_cache_root()
     return SpeechEngine(workers=default_workers())
@@ -90,8 +90,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sample_rate, channels, bitrate, loudness,
                    length) -> int:
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
-    from meditations.plan.preview import preview_suffix, select_chapter, select_steps
-    from meditations.build.track import load, render
+    from meditations.plan import preview_suffix, select_chapter, select_steps
+    from meditations.build import load, render
 
     command_line = command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length)
     jobs, out_dir = render_jobs(scripts, profile, out_dir, command_line, preview=bool(step_spec or chapter))
@@ -130,8 +130,8 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
 def render_jobs(scripts, profile, out_dir, command_line, preview=False):
     """What to render: (script path, settings, output name) triples, and the output folder.
     A preview of a named script with a --profile uses the client's settings for that script alone."""
-    from meditations.loading.profiles import check_profile, load_profile
-    from meditations.loading.settings import layered
+    from meditations.loading import check_profile, load_profile
+    from meditations.loading import layered
 
     jobs, named = [], command_line
     if profile is not None:
@@ -154,11 +154,11 @@ def render_jobs(scripts, profile, out_dir, command_line, preview=False):
               help="Check a client profile, and its scripts with the client's settings.")
 def validate_command(paths, profile) -> int:
     """Check scripts (files, or every script below folders) without rendering."""
-    from meditations.speech.prepare import check_cues
-    from meditations.build.track import load
+    from meditations.speech import check_cues
+    from meditations.build import load
 
     if profile is not None:
-        from meditations.loading.profiles import check_profile, load_profile
+        from meditations.loading import check_profile, load_profile
 
         client = load_profile(profile)
         check_profile(client)
@@ -195,8 +195,8 @@ def validate_command(paths, profile) -> int:
 @audio_options
 def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate, loudness, length) -> None:
     """Show the exact timeline the renderer will produce."""
-    from meditations.speech.prepare import plan_with_speech
-    from meditations.build.track import load
+    from meditations.speech import plan_with_speech
+    from meditations.build import load
 
     script = load(script_path, command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length))
     show_warnings(script)
@@ -223,7 +223,7 @@ def show_warnings(script) -> None:
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the samples.")
 def voices_command(wanted, sample, language, out_dir) -> None:
     """List the voices of every speech engine, or render samples to choose one by ear."""
-    from meditations.build.samples import choose_voices, render_sample
+    from meditations.build import choose_voices, render_sample
 
     if language is not None and not language.strip():  # "" would match every voice: a sample of each
         raise click.BadParameter("give a language code, for example en or fr-fr", param_hint="'--language'")
@@ -246,12 +246,12 @@ def voices_command(wanted, sample, language, out_dir) -> None:
               default="visualization", show_default=True, help="What kind of practice to start from.")
 def new_command(name, template) -> None:
     """Start a new script NAME(.yaml) from a commented template (never overwrites a file)."""
-    from meditations.loading.templates import new_script
+    from meditations.loading import new_script
 
     if not name.name or not str(name).strip() or name.name in (".", ".."):
         raise click.BadParameter("give the new script a file name, for example scripts/evening-calm",
                                  param_hint="NAME")
-    from meditations.files.containment import name_problem
+    from meditations.files import name_problem
 
     if name_problem(str(name)) is not None:  # the build would refuse to make a track of it
         raise click.BadParameter(f"'{shown(name)}': {name_problem(str(name))}", param_hint="NAME")
@@ -283,8 +283,8 @@ def new_command(name, template) -> None:
 def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, profile, profiles_dir, cluster, base_url,
                   quiet, verbose, overrides, sample_rate, channels, bitrate, loudness, length) -> int:
     """Build every script below SCRIPTS_DIR (default scripts/) into OUTPUT, rebuilding only what changed."""
-    from meditations.build.clients import profile_request
-    from meditations.build.library import BuildRequest, build_all
+    from meditations.build import profile_request
+    from meditations.build import BuildRequest, build_all
 
     settings = command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length)
     if profile is not None and profiles_dir is not None:
@@ -292,14 +292,14 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
     if profile is None and profiles_dir is None and not scripts_dir.is_dir():
         raise click.UsageError(f"no folder {scripts_dir}")
     if base_url:
-        from meditations.publishing.publish import check_base_url
+        from meditations.publishing import check_base_url
 
         check_base_url(base_url)
     request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, verify, settings,
                            None, base_url, (cluster or "").strip() or None)
     clients, broken = [], 0
     if profile is not None:
-        from meditations.loading.profiles import check_profile, load_profile
+        from meditations.loading import check_profile, load_profile
 
         client = load_profile(profile)
         check_profile(client)
@@ -310,7 +310,7 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
     else:
         requests = [request]
     if not dry_run:
-        from meditations.files.cache import check_cache_root
+        from meditations.files import check_cache_root
 
         check_cache_root()
     show = BuildProgress(quiet, verbose)
@@ -330,7 +330,7 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
         if not quiet and not clients:
             click.echo(built.summary + (f" ({', '.join(built.pruned)})" if built.pruned else ""))
     if clients and not quiet:
-        from meditations.build.clients import clients_summary
+        from meditations.build import clients_summary
 
         click.echo(clients_summary(reports, broken))
     return broken + sum(len(r.failed) for r in reports)
@@ -338,7 +338,7 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
 
 def profile_requests(folder: Path, request):
     """A build request per client of the folder, and how many profiles are broken (each reported here)."""
-    from meditations.build.clients import load_clients, profile_request
+    from meditations.build import load_clients, profile_request
 
     if not folder.is_dir():
         raise click.UsageError(f"no folder {folder}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from meditations.model.errors import MeditateError, ScriptError
+from meditations.model import MeditateError, ScriptError
 
 
 def error_lines(exc: MeditateError) -> list[str]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from meditations.model.durations import parse_duration
+from meditations.model import parse_duration
 
 
 def parse_set(_ctx, _param, values) -> tuple[tuple[str, str], ...]:
     """--set KEY=VALUE pairs."""
-    from meditations.model.errors import excerpt
-    from meditations.files.reads import env_limit
-    from meditations.loading.values import value_problem
+    from meditations.model import excerpt
+    from meditations.files import env_limit
+    from meditations.loading import value_problem
 
     pairs = []
     for value in values:
@@ -68,7 +68,7 @@ def audio_options(function):
 
 def command_line_settings(overrides, sample_rate, channels, bitrate, loudness=None, length=None):
     """The command line's layer of the settings (meditations.settings): --set and the audio options."""
-    from meditations.loading.settings import Settings
+    from meditations.loading import Settings
 
     as_int = lambda v: int(v) if v else None  # noqa: E731
     return Settings(variables=tuple(overrides), sample_rate=as_int(sample_rate), channels=as_int(channels),

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from meditations.model.durations import format_duration
+from meditations.model import format_duration
 
 from .messages import error_lines
 
@@ -97,7 +97,7 @@ class BuildProgress:
     def _draw(self) -> None:
         if not self.terminal or not self.total:
             return
-        from meditations.build.library import eta_seconds
+        from meditations.build import eta_seconds
 
         width = 24
         filled = int(width * self.finished / self.total)

@@ -1,2 +1,11 @@
 """Encoding and checking: MP3 pieces joined frame by frame, tags and chapters, WebVTT transcripts, and the
 checks that a track is what its plan says."""
+
+from .encoder import Tags, encode_mp3, read_fingerprint
+from .verify import StreamCheck, TrackProblem, check_mp3, placed_track_problem, speech_spans
+from .webvtt import webvtt
+
+__all__ = [
+    "Cue", "Segment", "StreamCheck", "Tags", "TrackProblem", "check_mp3", "cut_points", "encode_mp3",
+    "placed_track_problem", "quiet_stretches", "read_cues", "read_fingerprint", "segments", "speech_spans", "webvtt",
+]

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from meditations.files.cache import umask
-from meditations.model.errors import RenderError
+from meditations.files import umask
+from meditations.model import RenderError
 from .pieces import LAME_QUALITY, PieceEncoder, encode_pieces
-from meditations.model.script import AudioFormat
-from .segments import Segment
-from meditations.files.tempfiles import make_temporary, remove_quietly
+from meditations.model import AudioFormat
+from .pieces import Segment
+from meditations.files import make_temporary, remove_quietly
 from .verify import StreamCheck, TrackProblem, check_mp3
 
 __all__ = ["LAME_QUALITY", "Encoded", "Tags", "encode_mp3", "read_fingerprint", "write_tags"]

@@ -1,7 +1,14 @@
 """Encoding a track in pieces, on every core, with the bundled ffmpeg's LAME, joined frame by frame.
 
-Pieces are cut by `segments.py`. Each piece's 16-bit PCM goes to an ffmpeg of its own (in a thread:
-the thread waits on pipes, so Python's lock is free for the mixer), with `-reservoir 0`: LAME's bit
+Where a track is cut: a cut is a whole number of MP3 frames from the track's start, so the joined frames are laid out exactly
+as a single encoder's would be (same count, same delay: timings do not move). It lies in a pause of the
+foreground (no speech, bell or tone within PREROLL of it), so whatever differs at a join is where
+nothing but the bed is heard; each piece is encoded with PREROLL samples before its start and POSTROLL
+after its end, whose frames are dropped, so the encoder's state at the join is that of a single encoder
+(tests/test_pieces.py compares the joins with a single-piece encode).
+
+Each piece's 16-bit PCM goes to an ffmpeg of its own (in a thread: the thread waits on pipes, so
+Python's lock is free for the mixer), with `-reservoir 0`: LAME's bit
 reservoir lets a frame borrow bytes from earlier frames, so frames of separately encoded pieces could not
 be joined. The frames that belong to the pre-roll and post-roll are dropped. An encoded piece is cached
 by what was fed to its encoder (its samples, format, and the encoder's version), so a render whose audio
@@ -17,13 +24,81 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import BinaryIO, cast
 
 import numpy as np
 
-from meditations.model.errors import MissingComponentError, RenderError
-from meditations.model.script import AudioFormat
-from .segments import Segment, frame_samples
+from meditations.model import MissingComponentError, RenderError
+from meditations.model import AudioFormat
+
+SEGMENT_SECONDS = 60.0  # about this much audio per piece: ffmpeg starts in ~25 ms, so the cost is small
+PREROLL = 4608  # samples before a piece fed to its encoder and dropped (4 frames at 44.1/48 kHz, 8 at 22 kHz)
+POSTROLL = 4608  # samples after a piece: LAME looks ahead (its delay is 1105 samples) before it writes a frame
+
+
+def frame_samples(rate: int) -> int:
+    """Samples per MP3 frame at a sample rate: MPEG-1 above 32 kHz, else MPEG-2/2.5."""
+    return 1152 if rate >= 32000 else 576
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Samples [start, end) of the track, and what its encoder is fed: [feed_start, feed_end)."""
+
+    start: int
+    end: int
+    feed_start: int
+    feed_end: int
+
+    skip: int  # frames of its encoder's output that belong to the previous piece (its pre-roll)
+
+
+def cut_points(quiet: list[tuple[int, int]], length: int, rate: int,
+               segment_seconds: float | None = None) -> list[int]:
+    """Frame-aligned cuts, about segment_seconds apart, each inside one of the quiet stretches [a, b)
+    with at least PREROLL of quiet on either side. The track's start and end are not included."""
+    frame = frame_samples(rate)
+    wanted = int((segment_seconds or SEGMENT_SECONDS) * rate)
+    cuts: list[int] = []
+    last = 0
+    for a, b in quiet:
+        lo, hi = a + PREROLL, b - PREROLL
+        if hi < lo:
+            continue
+        middle = ((lo + hi) // 2) // frame * frame
+        if middle < lo:
+            middle += frame
+        if middle > hi or middle - last < wanted or length - middle < wanted // 2:
+            continue
+        cuts.append(middle)
+        last = middle
+    return cuts
+
+
+def quiet_stretches(events, length: int) -> list[tuple[int, int]]:
+    """The stretches [a, b) of a timeline where no foreground sound plays (the bed may)."""
+    stretches, heard_until = [], 0
+    for event in sorted((e for e in events if e.audible and e.end > e.start), key=lambda e: e.start):
+        if event.start > heard_until:
+            stretches.append((heard_until, event.start))
+        heard_until = max(heard_until, event.end)
+    if heard_until < length:
+        stretches.append((heard_until, length))
+    return stretches
+
+
+def segments(cuts: list[int], length: int, rate: int) -> list[Segment]:
+    """The pieces between consecutive cuts, with what each encoder is fed."""
+    frame = frame_samples(rate)
+    bounds = [0, *cuts, length]
+    pieces = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        feed_start = max(0, start - PREROLL // frame * frame)
+        feed_end = length if end == length else min(length, end + POSTROLL)
+        pieces.append(Segment(start, end, feed_start, feed_end, (start - feed_start) // frame))
+    return pieces
+
 
 LAME_QUALITY = 5  # LAME's -q 5: its documented good-speed setting; the benchmark peer uses the same
 
@@ -139,7 +214,7 @@ class PieceEncoder:
     def _key(self, piece: Segment, pcm: memoryview, last: bool) -> str | None:
         if self.cache is None:
             return None
-        from meditations.files.cache import cache_key
+        from meditations.files import cache_key
 
         return cache_key("mp3-piece", os.path.basename(self.exe), self.audio.sample_rate, self.audio.channels,
                          self.audio.bitrate, LAME_QUALITY, piece.skip, piece.end - piece.start, last,

@@ -16,7 +16,7 @@ import re
 import stat
 from pathlib import Path, PurePosixPath
 
-from meditations.model.errors import MeditateError
+from meditations.model import MeditateError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _UNDECODABLE = re.compile(r"[\udc80-\udcff]")  # how Python carries file-name bytes that are not UTF-8

@@ -6,13 +6,15 @@ by one function (blocks.py); step kinds live in a registry (registry.py), so a n
 function and one line in STEP_KINDS. docs/architecture.md ("Loading and settings") says where things go.
 """
 
-from .assembly import load_script
-from .blocks import SettingsBlock, audio_problem
-from .context import LoadContext, LoadOptions, clock, node_kind
-from .keys import LIBRARY_KEYS, SCRIPT_KEYS
-from .libraryyaml import LIBRARY_FILE, LibraryDefaults, find_library_root, is_partial, load_library
-from .registry import STEP_KINDS
+from .discovery import find_scripts, find_scripts_with_names, output_name, refuse_non_track
+from .format_limits import check_track_length
+from .profiles import check_profile, load_profile
+from .settings import Settings, layered, load, settings_key
+from .templates import TEMPLATES, new_script
+from .values import value_problem
 
-__all__ = ["LIBRARY_FILE", "LIBRARY_KEYS", "SCRIPT_KEYS", "STEP_KINDS", "LibraryDefaults", "LoadContext", "LoadOptions",
-           "SettingsBlock", "audio_problem", "clock", "find_library_root", "is_partial", "load_library", "load_script",
-           "node_kind"]
+__all__ = [
+    "Settings", "TEMPLATES", "check_profile", "check_track_length", "find_scripts", "find_scripts_with_names",
+    "layered", "load", "load_profile", "new_script", "output_name", "refuse_non_track", "settings_key",
+    "value_problem",
+]

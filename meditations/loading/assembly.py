@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from meditations.model.errors import Location, Problem, ProblemCollector, ScriptError, shape
-from meditations.files.reads import FileLimits, file_problem, file_sentence
-from meditations.model.script import Script
-from meditations.model.walk import heard
+from meditations.model import Location, Problem, ProblemCollector, ScriptError, shape
+from meditations.files import FileLimits, file_problem, file_sentence
+from meditations.model import Script
+from meditations.model import heard
 from .yamlsource import location_of
 from .blocks import settings_block
 from .context import LoadContext, LoadOptions, compose_file

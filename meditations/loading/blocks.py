@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from meditations.model.breathing import DEFAULT_WORDS
-from meditations.model.errors import excerpt
-from meditations.files.reads import image_problem
-from meditations.model.script import DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Finish, Pace, VoiceSettings
+from meditations.model import DEFAULT_WORDS
+from meditations.model import excerpt
+from meditations.files import image_problem
+from meditations.model import DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Finish, Pace, VoiceSettings
 from .yamlsource import scalar_value
 from .context import LoadContext
 from .validators import (

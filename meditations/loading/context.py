@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from meditations.model.breathing import DEFAULT_WORDS
-from meditations.model.errors import Location, Problem, ProblemCollector, ScriptError, excerpt
-from meditations.model.script import Pace, VoiceSettings
+from meditations.model import DEFAULT_WORDS
+from meditations.model import Location, Problem, ProblemCollector, ScriptError, excerpt
+from meditations.model import Pace, VoiceSettings
 from .yamlsource import Limits, compose, env_limit, location_of, read_text, scalar_value
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from meditations.model.errors import RenderError
+from meditations.model import RenderError
 from . import LIBRARY_FILE, find_library_root, is_partial
-from meditations.files.reads import within
+from meditations.files import within
 
 SCRIPT_SUFFIXES = (".yaml", ".yml")
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import yaml
 
-from meditations.model.errors import Location, excerpt
-from meditations.files.reads import FileLimits, file_problem, within
+from meditations.model import Location, excerpt
+from meditations.files import FileLimits, file_problem, within
 from .context import LoadContext, compose_file, show_path
 from .keys import PARTIAL_KEYS, SCRIPT_KEYS
 from .validators import mapping_keys, text_value, variable_defaults

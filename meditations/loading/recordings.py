@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from meditations.files.reads import within
+from meditations.files import within
 
 
 def in_client_folder(relative: str, folder: Path | None) -> tuple[Path | None, Path | None]:

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import yaml
 
-from meditations.model.errors import excerpt
-from meditations.model.script import Include, Repeat, Step
+from meditations.model import excerpt
+from meditations.model import Include, Repeat, Step
 from .yamlsource import scalar_value
 from .context import LoadContext, node_kind
 from .includes import include_target, load_partial

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from meditations.files.cache import cache_key
-from meditations.model.errors import RenderError
+from meditations.files import cache_key
+from meditations.model import RenderError
 from . import LoadOptions, audio_problem, load_script
-from meditations.model.script import Script, VoiceSettings
+from meditations.model import Script, VoiceSettings
 
 
 def _setting(applies: str, default=None, in_key: bool = True):

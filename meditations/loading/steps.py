@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from meditations.model.breathing import PRESETS, parse_pattern
+from meditations.model import PRESETS, parse_pattern
 from .recordings import in_client_folder
-from meditations.model.script import Bell, Breathe, Chapter, Pause, Say
+from meditations.model import Bell, Breathe, Chapter, Pause, Say
 from .text import fill_placeholders, parse_say_text
 from .blocks import AUDIO_FORMATS, AUDIO_SUFFIXES, cue_words
 from .context import LoadContext, scalar

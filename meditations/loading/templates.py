@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from meditations.model.errors import MeditateError
+from meditations.model import MeditateError
 
 TEMPLATES = ("visualization", "breathing", "body-scan", "blank")
 _FOLDER = Path(__file__).parent / "templates"

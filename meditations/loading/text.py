@@ -6,9 +6,9 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 
-from meditations.model.durations import parse_duration
-from meditations.model.errors import excerpt
-from meditations.model.script import ParagraphBreak, Sentence, TextPause, TextPiece
+from meditations.model import parse_duration
+from meditations.model import excerpt
+from meditations.model import ParagraphBreak, Sentence, TextPause, TextPiece
 
 # One token of a raw text: a literal brace, a placeholder, a pause marker, or a stray brace.
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]*)\}|\[pause\b([^\]\n]*)\]|[{}]", re.IGNORECASE)

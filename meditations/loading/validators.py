@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from meditations.model.durations import parse_duration
-from meditations.model.errors import Location, excerpt
-from meditations.files.reads import file_problem, within
+from meditations.model import parse_duration
+from meditations.model import Location, excerpt
+from meditations.files import file_problem, within
 from .text import fill_placeholders, is_variable_name
 from .yamlsource import location_of, scalar_value
 from .context import LoadContext, node_kind, scalar, show_path

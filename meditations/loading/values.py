@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from meditations.model.script import Sentence
+from meditations.model import Sentence
 
 _LINE_BREAK = re.compile(r"[\n\r\v\f\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ue000]")  # U+E000 stands for a value's spaces in text.py

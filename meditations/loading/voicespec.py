@@ -6,8 +6,8 @@ import os
 
 import yaml
 
-from meditations.speech.engines import ENGINES
-from meditations.model.script import VoiceSettings
+from meditations.model import ENGINE_NAMES
+from meditations.model import VoiceSettings
 from .yamlsource import scalar_value
 from .context import LoadContext
 from .validators import int_value, library_file, mapping_keys, number_value, percent_value, text_value
@@ -47,8 +47,8 @@ def voice_settings(node, ctx: LoadContext, what: str = "voice") -> VoiceSettings
 
 def _engine(node, ctx: LoadContext, what: str) -> str | None:
     engine = text_value(node, ctx, what)
-    if engine is not None and engine not in ENGINES:
-        ctx.error(node, f"unknown speech engine '{engine}'; the engines are: {', '.join(sorted(ENGINES))}")
+    if engine is not None and engine not in ENGINE_NAMES:
+        ctx.error(node, f"unknown speech engine '{engine}'; the engines are: {', '.join(sorted(ENGINE_NAMES))}")
         return None
     return engine
 

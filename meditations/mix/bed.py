@@ -16,12 +16,12 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from meditations.audio.loudness import Meter, integrated_loudness
-from meditations.audio.sounds import LoopedFile, NoiseBed
-from meditations.files.cache import BlobCache, cache_key, cache_root
-from meditations.model.errors import Problem, RenderError, ScriptError
-from meditations.model.script import Background
-from meditations.model.timeline import Timeline
+from meditations.audio import Meter, integrated_loudness
+from meditations.audio import LoopedFile, NoiseBed
+from meditations.files import BlobCache, cache_key, cache_root
+from meditations.model import Problem, RenderError, ScriptError
+from meditations.model import Background
+from meditations.model import Timeline
 
 from .blocks import BLOCK_SECONDS, block_size
 from .fades import fades_at, raised_cosine

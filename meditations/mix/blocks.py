@@ -14,13 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from meditations.audio.clipaudio import clip_samples, edge_fade, fit
-from meditations.audio.sounds import (
-    BellSound, RecordingSound, ToneSound, bell_strike, read_audio_file, tone, trim_quiet,
-)
-from meditations.model.errors import RenderError
-from meditations.model.timeline import Event, Timeline
-from meditations.speech.pool import load_clip
+from meditations.audio import clip_samples, edge_fade, fit
+from meditations.audio import BellSound, RecordingSound, ToneSound, bell_strike, read_audio_file, tone, trim_quiet
+from meditations.model import RenderError
+from meditations.model import Event, Timeline
+from meditations.speech import load_clip
 
 BLOCK_SECONDS = 10
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meditations.audio.clipaudio import fit
-from meditations.audio.clipstats import foreground_stats
-from meditations.audio.loudness import CHUNK, integrated_loudness, limited_energy, limiter_curve
-from meditations.model.script import Background, Finish
-from meditations.model.timeline import Timeline
+from meditations.audio import fit
+from meditations.audio import foreground_stats
+from meditations.audio import CHUNK, integrated_loudness, limited_energy, limiter_curve
+from meditations.model import Background, Finish
+from meditations.model import Timeline
 
 from .bed import bed_blocks, bed_levels, bed_reference_loudness
 from .blocks import ClipSource, mix_blocks

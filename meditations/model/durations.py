@@ -44,18 +44,6 @@ def parse_duration(value) -> float:
         raise ValueError(f"'{excerpt(str(value))}' is not a duration: write it like 5s, 1.5s, 1m30s, 500ms or 1h")
     return seconds
 
-
-def format_duration(seconds: float) -> str:
-    """A human reading of a length: 0:07.25, 12:03.50, 1:02:03.00."""
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours >= 1:
-        return f"{sign}{int(hours)}:{int(minutes):02d}:{secs:05.2f}"
-    return f"{sign}{int(minutes)}:{secs:05.2f}"
-
-
 def _show(value) -> str:
     if value is None:
         return "nothing"

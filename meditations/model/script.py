@@ -12,6 +12,10 @@ if TYPE_CHECKING:
 from .errors import Location
 
 
+ENGINE_NAMES = ("pyttsx3", "piper")  # the speech engines a script may name (speech/engines/ has one module each)
+DEFAULT_ENGINE = "pyttsx3"  # eSpeak NG, through pyttsx3's driver
+
+
 @dataclass(frozen=True)
 class VoiceSettings:
     """Speech voice settings; None means "inherit"."""
@@ -29,7 +33,7 @@ class VoiceSettings:
         picks a new voice: the base's name and model are not carried into another engine. A relative rate
         is a share of the base's rate; over an engine's default rate (no rate given yet) it stays relative
         and is applied to that default when the voice is chosen."""
-        switch = self.engine is not None and self.engine != (base.engine or "pyttsx3")
+        switch = self.engine is not None and self.engine != (base.engine or DEFAULT_ENGINE)
         picks = self.name is not None or self.model is not None or switch
         rate, percent = self.rate, None
         if rate is None:

@@ -12,11 +12,10 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from meditations.speech.engines import CLIP_RATE
-from meditations.model.errors import Location, Problem
-from meditations.audio.pcm import resampled_length
-from meditations.model.script import VoiceSettings
-from meditations.model.timeline import Event, Timeline
+from meditations.model import Location, Problem
+from meditations.audio import CLIP_RATE, resampled_length
+from meditations.model import VoiceSettings
+from meditations.model import Event, Timeline
 
 
 class Clip(NamedTuple):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from collections.abc import Callable
 
-from meditations.model.durations import format_duration
-from meditations.model.errors import Location, MeditateError, Problem, RenderError, ScriptError
+from meditations.model import format_duration
+from meditations.model import Location, MeditateError, Problem, RenderError, ScriptError
 from .layout import Planned, Stretch
-from meditations.model.script import Script
-from meditations.model.timeline import Timeline
+from meditations.model import Script
+from meditations.model import Timeline
 
 
 def fit_length(script: Script, first: Planned, attempt: Callable[[Stretch], Planned]) -> Timeline:

@@ -11,15 +11,15 @@ from collections.abc import Callable
 
 from .breathplan import plan_breathe
 from meditations.loading import clock
-from meditations.model.errors import Location, Problem, ScriptError
-from meditations.loading.format_limits import check_track_length
+from meditations.model import Location, Problem, ScriptError
+from meditations.loading import check_track_length
 from .layout import ClipLengths, Layout, Planned, Recordings, Stretch
 from .lengthfit import fit_length
-from meditations.model.script import (
+from meditations.model import (
     Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause,
 )
-from meditations.audio.sounds import BellSound, RecordingSound, natural_ring_seconds
-from meditations.model.timeline import ChapterMark, Event, Timeline
+from meditations.audio import BellSound, RecordingSound, natural_ring_seconds
+from meditations.model import ChapterMark, Event, Timeline
 
 JOINED_GAP = 0.25  # between the pieces of an over-long sentence that was cut up
 

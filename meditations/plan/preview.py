@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from meditations.model.errors import RenderError
-from meditations.model.script import Chapter, Include, Script
-from meditations.model.walk import walk
+from meditations.model import RenderError
+from meditations.model import Chapter, Include, Script
+from meditations.model import walk
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 PREVIEW_LEAD_IN = 0.5

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from meditations.files.containment import inside
+from meditations.files import inside
+from meditations.model import one_line
 
 PLAYLIST = "library.m3u8"
 PAGE = "index.html"
@@ -25,11 +26,6 @@ class PublishSettings:
     base_url: str | None = None  # where OUT_DIR is served (http:// or https://); a feed is written only with it
     cover: str | None = None  # a cover image inside OUT_DIR, as a relative path with / separators
     language: str = "en"
-
-
-def one_line(text) -> str:
-    """Text with every run of whitespace (newlines included) made one space, and no control characters."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "", " ".join(str(text or "").split()))
 
 
 def url_path(relative: str) -> str:

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from email.utils import formatdate
 from pathlib import Path, PurePosixPath
 
-from meditations.model.clock import clock, whole_seconds
+from meditations.model import clock, whole_seconds
 from .common import FEED, PAGE, PublishSettings, file_size, file_url, one_line, track_ids
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meditations.model.clock import whole_seconds
+from meditations.model import whole_seconds
 from .common import PublishSettings, one_line
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from meditations.files.cache import write_atomic
-from meditations.files.containment import inside
-from meditations.model.errors import MeditateError
+from meditations.files import write_atomic
+from meditations.files import inside
+from meditations.model import MeditateError
 from .common import FEED, PAGE, PLAYLIST, PublishSettings
 from .feed import feed
 from .page import page
 from .playlist import playlist
-from meditations.files.reads import is_regular_file
+from meditations.files import is_regular_file
 
 
 def publish(out_dir: Path, manifest: dict, settings: PublishSettings) -> list[Path]:

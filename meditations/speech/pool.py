@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from meditations.files.cache import cache_key
+from meditations.files import cache_key
 from .engines import Voice, engine_module
 from .request import ENGINE_SAMPLE_RATE, SpeechRequest, clip_cache, load_clip
 from .voices import resolve_voice, voices_from_json, voices_json

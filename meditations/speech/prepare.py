@@ -8,15 +8,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from meditations.model.errors import Location, Problem, RenderError, ScriptError
-from meditations.plan.layout import Clip, ClipLengths, Recordings
-from meditations.plan.planner import plan
-from meditations.model.script import Bell, Breathe, Say, Script
-from meditations.audio.sounds import read_audio_file, trim_quiet
+from meditations.model import Location, Problem, RenderError, ScriptError
+from meditations.plan import Clip, ClipLengths, Recordings
+from meditations.plan import plan
+from meditations.model import Bell, Breathe, Say, Script
+from meditations.audio import read_audio_file, trim_quiet
 from .pool import SpeechEngine
 from .request import ENGINE_SAMPLE_RATE, SpeechRequest, load_clip
-from meditations.model.walk import cue_texts, spoken, walk
-from meditations.model.timeline import Timeline
+from meditations.model import cue_texts, spoken, walk
+from meditations.model import Timeline
 from .voicechoice import request_for, resolve_voices
 
 VOICE_REFERENCE_LUFS = -20.0  # used when a script has no synthesized speech to match recordings to
@@ -127,7 +127,7 @@ def _voice_loudness(lengths: dict[SpeechRequest, int]) -> float:
 
 def loudness_of(audio, rate: int) -> float:
     """Integrated loudness of a whole clip."""
-    from meditations.audio.loudness import Meter, integrated_loudness
+    from meditations.audio import Meter, integrated_loudness
 
     meter = Meter(rate)
     meter.feed(audio)

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from meditations.files.cache import BlobCache, cache_key, cache_root
+from meditations.files import BlobCache, cache_key, cache_root
 from .engines import CLIP_RATE, DEFAULT_ENGINE, Voice, engine_module
-from meditations.audio.pcm import trim_silence
+from meditations.audio import trim_silence
 
 ENGINE_SAMPLE_RATE = CLIP_RATE  # the rate of every cached clip (the mixer and planner resample from it)
 CLIP_SILENCE = 150  # of 32767: below this the engine's lead-in and tail are trimmed

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .engines import DEFAULT_ENGINE, Voice, engine_module
-from meditations.model.errors import Problem, ScriptError, excerpt
-from meditations.model.script import VoiceSettings, scaled_rate
+from meditations.model import Problem, ScriptError, excerpt
+from meditations.model import VoiceSettings, scaled_rate
 from .request import SpeechRequest
-from meditations.model.walk import spoken
+from meditations.model import spoken
 from .voices import resolve_voice
 
 

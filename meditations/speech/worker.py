@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from meditations.files.cache import BlobCache, cache_key
+from meditations.files import BlobCache, cache_key
 from .engines import CLIP_RATE, engine_module
-from meditations.model.errors import MissingComponentError
-from meditations.audio.pcm import resample
+from meditations.model import MissingComponentError
+from meditations.audio import resample
 from .request import SpeechRequest, trim_clip
 
 VOICE_LOUDNESS = -20.0  # LUFS every voice is brought to (before the step's volume)
@@ -66,7 +66,7 @@ class _Speaker:
         samples = trim_clip((np.clip(audio, -1.0, 32767 / 32768) * 32768).astype("<i2"))
         self.cache.put(key, samples.tobytes())
         # the mixer's loudness statistics, while the clip is at hand
-        from meditations.audio.clipstats import store_for_new_clip
+        from meditations.audio import store_for_new_clip
 
         store_for_new_clip(key, samples, self.cache.folder.parent)
         return int(samples.size)
@@ -109,6 +109,6 @@ def worker_main(connection, cache_folder: str, log_path: str) -> None:
 
 
 def _loudness(audio: np.ndarray) -> float:
-    from meditations.audio.clipstats import clip_loudness  # numpy only: no scipy.signal in a worker
+    from meditations.audio import clip_loudness  # numpy only: no scipy.signal in a worker
 
     return clip_loudness(audio, CLIP_RATE)

@@ -8,7 +8,7 @@ import contextlib
 import multiprocessing
 import os
 
-from meditations.model.errors import MissingComponentError, RenderError
+from meditations.model import MissingComponentError, RenderError
 from .request import SpeechRequest
 
 

@@ -21,13 +21,14 @@ import importlib
 import os
 from dataclasses import dataclass, field
 
-CLIP_RATE = 22050  # every cached clip is mono 16-bit at this rate, whatever the engine's own rate
+from meditations.audio import CLIP_RATE
+from meditations.model import DEFAULT_ENGINE, ENGINE_NAMES
+
 
 ENGINES = {
     "pyttsx3": "meditations.speech.engines.espeak",
     "piper": "meditations.speech.engines.piper",
 }
-DEFAULT_ENGINE = "pyttsx3"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def control(wpm: int) -> float:
 
 def _load_library():
     """pyttsx3's binding of eSpeak NG, pointed at the espeakng-loader wheel's library and data."""
-    from meditations.model.errors import MissingComponentError
+    from meditations.model import MissingComponentError
 
     try:
         import espeakng_loader

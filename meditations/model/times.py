@@ -1,4 +1,5 @@
-"""Times as people and file formats write them: the one place that turns seconds into h:mm:ss forms."""
+"""Times as people and file formats write them: the one place that turns seconds into h:mm:ss forms (durations.py
+reads them)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,14 @@ def clock(seconds: float, hours: Literal["when-needed", "always", "two-digit"] =
     if hours == "always" or hour:
         return f"{hour}:{minute:02d}:{second:02d}{tail}"
     return f"{minute}:{second:02d}{tail}"
+
+
+def format_duration(seconds: float) -> str:
+    """A human reading of a length: 0:07.25, 12:03.50, 1:02:03.00."""
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours >= 1:
+        return f"{sign}{int(hours)}:{int(minutes):02d}:{secs:05.2f}"
+    return f"{sign}{int(minutes)}:{secs:05.2f}"
