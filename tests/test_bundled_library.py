@@ -55,7 +55,7 @@ def test_every_bundled_track_sounds_where_its_plan_says(built, engine, name):
     from scipy.signal import correlate
 
     from meditations.mix.blocks import speech_samples
-    from meditations.speech.prepare import plan_with_speech as plan
+    from meditations.build.clips import plan_with_speech as plan
     from meditations.build.track import load
     from meditations.encode.verify import LAME_DELAY
 

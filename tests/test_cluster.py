@@ -72,11 +72,10 @@ def test_a_local_cluster_builds_every_client_exactly_as_the_local_pool_does(clin
 def test_a_cluster_is_sent_a_few_tracks_per_worker_at_a_time(clinic, monkeypatch):
     """Each track job carries megabytes (sources and clips): a clinic's thousands must not all be packed at
     once. With one worker, at most two jobs are packed and not yet placed at any moment."""
-    import meditations.build.placing
-    import meditations.build.remote
+    from meditations.build import pool
 
     packed, placed, most = [], [], [0]
-    real_job, real_place = meditations.build.remote.track_job, meditations.build.placing.place
+    real_job, real_place = pool.track_job, pool.place
 
     def counting_job(*args):
         packed.append(args[0].display)
@@ -87,8 +86,8 @@ def test_a_cluster_is_sent_a_few_tracks_per_worker_at_a_time(clinic, monkeypatch
         placed.append(args[0].display)
         return real_place(*args)
 
-    monkeypatch.setattr(meditations.build.remote, "track_job", counting_job)
-    monkeypatch.setattr(meditations.build.placing, "place", counting_place)
+    monkeypatch.setattr(pool, "track_job", counting_job)
+    monkeypatch.setattr(pool, "place", counting_place)
     result = CliRunner().invoke(main, ["build", "--profiles", "profiles", "-j", "1", "-o", "out", "--cluster", "local"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[-1] == SUMMARY.format(3, 0, 0, 6, 0, 0)

@@ -75,7 +75,7 @@ from meditations import loading as loader
 from meditations.cli.messages import error_lines
 from meditations.model.errors import ProblemCollector, ScriptError
 from meditations.loading import LoadOptions, load_library, load_script
-from meditations.speech.prepare import check_cues, plan_with_speech as plan
+from meditations.build.clips import check_cues, plan_with_speech as plan
 from meditations.speech.pool import SpeechEngine
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from conftest import decode, ffmpeg, ffmpeg_duration
 from meditations.loading import load_script
 from meditations.mix.bed import duck_depth, duck_spans
 from meditations.mix.blocks import speech_samples
-from meditations.speech.prepare import plan_with_speech as plan
+from meditations.build.clips import plan_with_speech as plan
 from meditations.build.track import load, render
 from meditations.audio.sounds import LoopedFile, seamless_loop
 

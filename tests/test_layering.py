@@ -131,7 +131,6 @@ def test_every_module_is_in_a_listed_package():
     assert not unlisted, f"add their package to PACKAGES (tests/test_layering.py): {unlisted}"
 
 
-@pytest.mark.xfail(strict=True, reason="the modules have moved; their imports are untangled next")
 def test_no_module_imports_a_later_package():
     upward = []
     for name, targets in internal_graph().items():
@@ -142,7 +141,6 @@ def test_no_module_imports_a_later_package():
     assert not upward, upward
 
 
-@pytest.mark.xfail(strict=True, reason="the modules have moved; their imports are untangled next")
 def test_other_packages_use_only_a_package_face():
     reaching_in = []
     for name, targets in internal_graph().items():
@@ -152,7 +150,6 @@ def test_other_packages_use_only_a_package_face():
     assert not reaching_in, reaching_in
 
 
-@pytest.mark.xfail(strict=True, reason="the modules have moved; their imports are untangled next")
 def test_no_import_cycle_anywhere():
     assert not cycles(internal_graph())
 

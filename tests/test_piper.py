@@ -111,7 +111,7 @@ def test_the_bundled_rate_lands_within_ten_percent_of_the_words_per_minute_asked
 
 
 def test_a_bundled_track_is_spoken_by_the_neural_voice(engine, tmp_path, joe):
-    from meditations.speech.prepare import plan_with_speech as plan
+    from meditations.build.clips import plan_with_speech as plan
     from meditations.build.track import load
     from meditations.plan.preview import select_steps
 
@@ -146,7 +146,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 def test_one_track_may_mix_both_engines_at_one_loudness(engine, write, tmp_path, monkeypatch):
     import pyloudnorm
 
-    from meditations.speech.prepare import plan_with_speech as plan
+    from meditations.build.clips import plan_with_speech as plan
     from meditations.build.track import load
 
     script = write("mixed.yaml", """
@@ -181,7 +181,7 @@ def own_voice(tmp_path_factory, joe):
 
 
 def test_a_library_voice_file_speaks_and_changing_it_makes_the_clips_again(engine, own_voice):
-    from meditations.speech.prepare import plan_with_speech as plan
+    from meditations.build.clips import plan_with_speech as plan
     from meditations.build.track import load
 
     first = [e.clip for e in plan(load(own_voice / "s.yaml"), engine).events if e.kind == "speech"]

@@ -88,7 +88,7 @@ def folder(tmp_path_factory):
 @settings(max_examples=examples(25))
 @given(document=script)
 def test_generated_valid_scripts_always_plan(folder, engine, document):
-    from meditations.speech.prepare import plan_with_speech as plan
+    from meditations.build.clips import plan_with_speech as plan
 
     path = folder / "g.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
@@ -327,7 +327,7 @@ def test_a_damaged_manifest_never_breaks_publishing(tmp_path_factory, tracks):
     import json
 
     from meditations.build.manifest import read_manifest_file as read_manifest
-    from meditations.publishing.publish import PublishSettings, publish
+    from meditations.publishing.outputs import PublishSettings, publish
 
     out = tmp_path_factory.mktemp("out")
     (out / "a.mp3").write_bytes(b"\xff\xfb" + bytes(100))

@@ -19,7 +19,7 @@ import pytest
 
 from meditations.model.errors import MeditateError
 from meditations.build.library import BuildRequest, build_all
-from meditations.publishing.publish import PublishSettings, publish
+from meditations.publishing.outputs import PublishSettings, publish
 from meditations.publishing.feed import ITUNES
 
 HOSTILE = "Rest & <script>window.injected = 1</script> \"now\""
@@ -69,7 +69,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 
 def build_library(scripts: Path, out: Path) -> dict:
     """Build scripts into out with the real build; the manifest it wrote."""
-    report = build_all([BuildRequest(scripts, out, jobs=2)], lambda *args: None)[0]
+    report = build_all([BuildRequest(scripts_dir=scripts, out_dir=out, jobs=2)], lambda *args: None)[0]
     assert not report.failed, [t.error for t in report.failed]
     return json.loads((out / "library.json").read_text(encoding="utf-8"))
 

@@ -7,7 +7,7 @@ from dataclasses import fields, replace
 
 import pytest
 
-from meditations.cli.commands import command_line_settings
+from meditations.cli.options import command_line_settings
 from test_authoring import write_wav
 from meditations.loading.profiles import load_profile
 from meditations.model.script import VoiceSettings
@@ -94,7 +94,7 @@ def library(tmp_path, monkeypatch):
 
 def loaded(profile=None, **options):
     """The script as `meditate render` loads it: the profile's layer, then the command line's."""
-    command_line = command_line_settings(options.pop("overrides", ()), None, None, None, **options)
+    command_line = command_line_settings(variables=options.pop("overrides", ()), **options)
     if profile is None:
         return load("scripts/layers.yaml", command_line)
     client = load_profile(profile)
@@ -121,7 +121,7 @@ def test_command_line_over_profile_over_script_over_library(library):
 
 
 def test_every_setting_given_from_outside_reaches_the_script(library):
-    """Each field's `applies` names the value it replaces; the loader takes the rest."""
+    """Each field reaches the script: through `applied_to`, or the loader (`load_options`)."""
     recordings = library / "mine"
     recordings.mkdir()
     given = replace(Settings(**{k: v for k, v in SAMPLES.items() if k != "recordings"}), recordings=recordings)

@@ -15,7 +15,7 @@ def test_cache_key_changes_with_everything_that_changes_the_audio():
     variants = [SpeechRequest("Breathe out.", "gmw/en-us", 130, 0.9), SpeechRequest("Breathe in.", "gmw/en", 130, 0.9),
                 SpeechRequest("Breathe in.", "gmw/en-us", 120, 0.9), SpeechRequest("Breathe in.", "gmw/en-us", 130, 0.8),
                 SpeechRequest("Breathe in.", "gmw/en-us", 130, 0.9, identity="pyttsx3:another version"),
-                SpeechRequest("Breathe in.", "gmw/en-us", 130, 0.9, "piper", "piper:v;model=abc")]
+                SpeechRequest("Breathe in.", "gmw/en-us", 130, 0.9, engine="piper", identity="piper:v;model=abc")]
     keys = {base.key()} | {v.key() for v in variants}
     assert len(keys) == 7
     assert base.key() == SpeechRequest("Breathe in.", "gmw/en-us", 130, 0.9).key()

@@ -49,7 +49,7 @@ def with_nan(blocks):
     (with_nan, "the mix made samples that are not numbers at 10.00 s"),
 ])
 def test_a_track_that_is_not_its_plan_is_never_written(script, engine, tmp_path, monkeypatch, change, message):
-    from meditations.speech.prepare import plan_with_speech as plan
+    from meditations.build.clips import plan_with_speech as plan
 
     out = tmp_path / "out" / "s.mp3"
     out.parent.mkdir()

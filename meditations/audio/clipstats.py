@@ -20,7 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from meditations.files import BlobCache, cache_key, cache_root
-from .loudness import k_weighting
+
+from .clipaudio import CLIP_RATE, clip_samples
+from .loudness import integrated_loudness, k_weighting
+from .pcm import resampled_length
 
 STATS_VERSION = 1
 MADE_FOR_RATE = 44100  # a new clip's statistics are made at once for the default output rate
@@ -125,7 +128,6 @@ class TrackStats:
 def clip_loudness(audio: np.ndarray, rate: int) -> float:
     """Integrated loudness (LUFS) of one whole clip, numpy only: a speech worker measuring a voice's
     reference sentence need not import scipy.signal (tens of MB in every worker) for the meter's filter."""
-    from .loudness import integrated_loudness
 
     stats = TrackStats(rate, max(1, audio.size))
     stats.add(0, *measure_clip(audio, rate))
@@ -141,8 +143,6 @@ def store_for_new_clip(key: str, clip: np.ndarray, cache_folder: Path) -> None:
     """Measure a clip just made (16-bit samples at the engine's rate) as the mixer will play it at the
     default output rate, and store that beside the speech cache: a render then reads it instead of
     resampling and filtering the clip before mixing it."""
-    from .clipaudio import CLIP_RATE, clip_samples
-    from .pcm import resampled_length
 
     length = resampled_length(clip.size, CLIP_RATE, MADE_FOR_RATE)
     stats = measure_clip(clip_samples(clip, MADE_FOR_RATE, length), MADE_FOR_RATE)

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from .resampling import polyphase
+
 
 def rate_ratio(source_rate: int, target_rate: int) -> tuple[int, int]:
     """The smallest whole (up, down) factors that take audio from one sample rate to another."""
@@ -21,7 +23,6 @@ def resampled_length(samples: int, source_rate: int, target_rate: int) -> int:
 
 def resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
     """Float audio at another sample rate (polyphase filtering, in numpy: resampling.py), as float32."""
-    from .resampling import polyphase
 
     up, down = rate_ratio(source_rate, target_rate)
     return polyphase(audio, up, down)

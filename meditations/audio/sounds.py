@@ -7,13 +7,17 @@ the mixer can make a block twice (the loudness pass, then the encoding pass).
 from __future__ import annotations
 
 import math
+import subprocess
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from meditations.files import FileLimits, file_problem
 from meditations.model import RenderError
+
 from .pcm import resample, trim_silence
 
 # A struck bowl's partials are inharmonic; these ratios and decay times are typical of a small
@@ -150,7 +154,6 @@ class NoiseBed:
 
 def _pydub():
     """pydub's AudioSegment, pointed at the ffmpeg from the imageio-ffmpeg wheel."""
-    import warnings
 
     import imageio_ffmpeg
 
@@ -172,7 +175,6 @@ def read_audio_file(path: Path, rate: int, seconds: float | None = None) -> np.n
 
     WAV files are read by pydub. Compressed files are decoded by the ffmpeg binary from the
     imageio-ffmpeg wheel directly: pydub asks ffprobe about every non-WAV file, and that wheel has none."""
-    from meditations.files import FileLimits, file_problem
 
     path = Path(path)
     limits = FileLimits()
@@ -191,8 +193,6 @@ def read_audio_file(path: Path, rate: int, seconds: float | None = None) -> np.n
 
 
 def _read_wav_with_pydub(path: Path, rate: int) -> np.ndarray:
-    import warnings
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pydub warns about ffprobe when a damaged WAV makes it fall back
@@ -207,8 +207,6 @@ def _read_wav_with_pydub(path: Path, rate: int) -> np.ndarray:
 
 
 def _decode_with_ffmpeg(path: Path, rate: int, seconds: float) -> np.ndarray:
-    import subprocess
-
     import imageio_ffmpeg
 
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-t", f"{seconds:.3f}",

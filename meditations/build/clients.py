@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from meditations.loading import check_profile, layered, load_profile
 from meditations.model import Location, MeditateError, Problem, ScriptError
 
 
@@ -21,7 +22,6 @@ class Clients:
 
 def load_clients(folder: Path) -> Clients:
     """Load and check every profile file (*.yaml, *.yml) of the folder."""
-    from meditations.loading import check_profile, load_profile
 
     files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
@@ -47,7 +47,6 @@ def load_clients(folder: Path) -> Clients:
 def profile_request(client, request):
     """A build request for one client's set: their variables, voice and recordings over the build's
     settings (a command-line --set still wins), into OUT/<their folder>/."""
-    from meditations.loading import layered
 
     settings = layered(client.settings(), request.settings)
     return replace(request, out_dir=request.out_dir / client.output, settings=settings,

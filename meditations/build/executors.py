@@ -11,11 +11,15 @@ the build takes its lock or writes anything.
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
 import os
 import re
-from typing import Any
+import socket
 from collections.abc import Callable, Iterable
+from typing import Any
 
+from meditations.files import stop_processes, worker_initializer
 from meditations.model import MeditateError, excerpt
 
 CONNECT_TIMEOUT = 5  # seconds: a scheduler that does not answer by then is reported, not waited for
@@ -49,11 +53,6 @@ class LocalExecutor(_Closing):
     remote = False
 
     def __init__(self, jobs: int):
-        import concurrent.futures
-        import multiprocessing
-
-        from meditations.files import worker_initializer
-
         self.jobs = jobs
         self.pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=worker_initializer)
@@ -64,13 +63,11 @@ class LocalExecutor(_Closing):
 
     def first_done(self, futures: Iterable) -> set:
         """Wait until at least one of the futures is done; those that are."""
-        import concurrent.futures
 
         return concurrent.futures.wait(list(futures), return_when=concurrent.futures.FIRST_COMPLETED).done
 
     def stop(self) -> None:
         """Interrupted: stop every worker now (each unwinds its task), reap them, forget what was queued."""
-        from meditations.files import stop_processes
 
         stop_processes(list(self.pool._processes.values()))  # the executor has no public way to stop its workers
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -191,6 +188,4 @@ def worker_name() -> str:
 
         return get_worker().address
     except (ImportError, ValueError):
-        import socket
-
         return f"{socket.gethostname()} pid {os.getpid()}"

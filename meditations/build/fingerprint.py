@@ -14,14 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from stat import S_ISREG
-from collections.abc import Callable
 
-from meditations.version import __version__
+from meditations.encode import placed_track_problem
 from meditations.files import write_atomic
-from meditations.model import MeditateError
 from meditations.loading import settings_key
+from meditations.model import MeditateError
+from meditations.speech import engine_identity
+from meditations.version import __version__
 
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
 
@@ -72,7 +74,6 @@ class FileHashes:
 
 def engine_version() -> str:
     """The speech engine's identity (part of every fingerprint)."""
-    from meditations.speech import engine_identity
 
     return engine_identity()
 
@@ -137,8 +138,6 @@ def _reason(track, before: dict | None, force: bool, hashes: FileHashes, verify:
     if not track.output.exists():
         return "its track is missing"
     if before.get("fingerprint") == track.fingerprint:
-        from meditations.encode import placed_track_problem
-
         problem = placed_track_problem(track.output, before, lambda path: hashes.sha(path, fresh=verify), verify)
         if not problem:
             track.record = before

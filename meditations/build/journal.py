@@ -16,6 +16,8 @@ import json
 import os
 from pathlib import Path
 
+from meditations.files import is_regular_file
+
 JOURNAL = ".meditate-journal.jsonl"
 
 
@@ -40,7 +42,6 @@ def record_finished(out_dir: Path, entry: dict) -> bool:
 
 def finished_entries(out_dir: Path) -> list[dict]:
     """The entries recorded since library.json was last written, oldest first."""
-    from meditations.files import is_regular_file
 
     if not is_regular_file(out_dir / JOURNAL):  # a FIFO or a link put there is never read
         return []

@@ -6,23 +6,32 @@ client's set in clients.py.
 
 from __future__ import annotations
 
+import resource
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from meditations.files import bad_name_message, name_problem, shared_outputs, shown
-from meditations.loading import find_scripts_with_names, output_name
-from meditations.model import MeditateError
+from meditations.files import Interrupted, bad_name_message, name_problem, remove_abandoned, shared_outputs, shown
+from meditations.loading import (
+    LoadOptions,
+    Settings,
+    find_library_root,
+    find_scripts_with_names,
+    load_library,
+    output_name,
+)
+from meditations.model import MeditateError, ProblemCollector
+from meditations.publishing import PublishSettings, publish, write_if_changed
+
+from .executors import open_executor
 from .fingerprint import STATE, FileHashes, engine_version, plan_build
-from .journal import clear as clear_journal, finished_entries
+from .journal import clear as clear_journal
+from .journal import finished_entries
 from .lockfile import BuildLock
 from .manifest import MANIFEST, manifest_differs, prune, read_json, read_manifest, read_manifest_file, write_manifest
-from meditations.loading import Settings
-from meditations.files import Interrupted
-from meditations.files import remove_abandoned
 from .pool import build_tracks
-from .tracks import Progress, Track
+from .tracks import Progress, Track, load_track
 
 
 @dataclass
@@ -43,7 +52,7 @@ class BuildReport:
 
 # ---------------------------------------------------------------- the whole build
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BuildRequest:
     """What `meditate build` was asked to do (for one output folder)."""
 
@@ -99,7 +108,6 @@ def refuse_unusable_outputs(tracks: list[Track]) -> None:
 def build_all(requests: list[BuildRequest], progress: Progress) -> list[BuildReport]:
     """Build several output folders (every client's set) in one pass: one synthesis of every sentence they
     share, one pool of renders. The executor connects (a cluster) before any lock is taken or file written."""
-    from .executors import open_executor
 
     reports = [BuildReport() for _ in requests]
     if not requests:
@@ -126,7 +134,6 @@ def build_all(requests: list[BuildRequest], progress: Progress) -> list[BuildRep
 
 def _allow_open_files(locks: int) -> None:
     """Every client's folder is locked for the whole build: let this process hold that many files open."""
-    import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = locks + 256  # and room for the pool's pipes and the files a build reads and writes
@@ -147,8 +154,6 @@ class _Folder:
 
 
 def _build_locked(requests: list[BuildRequest], reports: list[BuildReport], executor, progress: Progress) -> None:
-    from .pool import build_tracks
-
     folders, stale, durations = [], [], {}
     for request, report in zip(requests, reports, strict=True):
         manifest = read_manifest(request.out_dir)
@@ -193,9 +198,6 @@ def _finish_folder(folder: _Folder) -> None:
 
 def publish_library(request: BuildRequest) -> list[Path]:
     """The playlist, the web page and (with a base URL) the podcast feed, each rewritten only if it changed."""
-    from meditations.loading import LoadOptions, find_library_root, load_library
-    from meditations.model import ProblemCollector
-    from meditations.publishing import PublishSettings, publish, write_if_changed
 
     first = request.scripts[0][0] if request.scripts else request.scripts_dir / "library.yaml"
     problems = ProblemCollector()

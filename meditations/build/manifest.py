@@ -13,12 +13,12 @@ import json
 import math
 from pathlib import Path, PurePosixPath
 
-from meditations.version import __version__
-from meditations.files import write_atomic
-from meditations.files import inside, name_problem, shown
+from meditations.encode import read_fingerprint
+from meditations.files import inside, is_regular_file, name_problem, shown, write_atomic
 from meditations.model import MeditateError
+from meditations.version import __version__
+
 from .journal import finished_entries, with_finished
-from meditations.files import is_regular_file
 
 MANIFEST = "library.json"
 _TEXTS = ("title", "description", "script", "fingerprint", "settings", "transcript")
@@ -91,7 +91,6 @@ def manifest_differs(manifest: dict, records: list[dict]) -> bool:
 
 def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
     """Remove tracks this tool made whose script is gone (listed in the manifest and tagged by us)."""
-    from meditations.encode import read_fingerprint
 
     removed = []
     for entry in manifest.get("tracks", []):

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 
-from meditations.files import umask, write_atomic
+from meditations.encode import TrackProblem, check_mp3
+from meditations.files import make_temporary, remove_quietly, umask, write_atomic
 from meditations.model import RenderError
+
 from .journal import record_finished
-from meditations.files import make_temporary, remove_quietly
 
 
 def place(track, rendered) -> dict:
     """Check and write a worker's track (MP3 and transcript) into place; its manifest entry.
     Raises RenderError when the bytes are not the track the worker recorded."""
-    from meditations.encode import TrackProblem, check_mp3
 
     entry = rendered.entry
     try:

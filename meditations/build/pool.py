@@ -9,23 +9,24 @@ workers are stopped with SIGTERM (each unwinds its track) and reaped; a cluster'
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
-from meditations.model import MeditateError, as_failure
 from meditations.files import Interrupted, working
+from meditations.model import MeditateError, as_failure
+from meditations.speech import SpeechEngine, clip_cache, resolve_voices
+
+from .clips import speech_requests
 from .executors import worker_name
 from .placing import place
 from .remote import render_job, synthesize_batch, track_job
 from .tracks import ensure_loaded, render_track
-
 
 MIN_BATCH = 64  # clips: a batch starts a speech engine on its worker (a Piper voice: 2 s or more)
 IN_FLIGHT_PER_WORKER = 2  # track jobs in flight per cluster worker thread: one running, one ready
 
 
 def _local_task(track, voices, out_dir: Path):
-
     with working():
         try:
             return render_track(track, voices, out_dir), None, worker_name()
@@ -34,7 +35,6 @@ def _local_task(track, voices, out_dir: Path):
 
 
 def _remote_task(job):
-
     return render_job(job)
 
 
@@ -43,9 +43,6 @@ def presynthesize(tracks, executor, progress=None):
     common opening, every client's practice) is made one time. Locally by a speech pool of all cores; on a
     cluster in batches spread over its workers, each clip then stored in this machine's cache.
     progress(done, total) follows it. Returns the voice list and each track's clip keys (by id)."""
-    from meditations.speech import speech_requests
-    from meditations.speech import resolve_voices
-    from meditations.speech import SpeechEngine, clip_cache
 
     with SpeechEngine(workers=executor.jobs) as engine:
         voices = engine.voices()
@@ -72,8 +69,6 @@ def _quiet(*_progress) -> None:
 
 
 def _synthesize_remotely(missing, voices, executor, progress) -> None:
-    from meditations.speech import clip_cache
-
     if not missing:
         return
     cache = clip_cache()
@@ -149,7 +144,6 @@ def _submitted(ordered, executor, voices, needs, progress):
             try:
                 script = ensure_loaded(track)
                 if executor.remote:
-
                     future = executor.submit(_remote_task, track_job(track, script, needs.get(id(track), ())))
                 else:
                     future = executor.submit(_local_task, track, voices, track.out_dir)
@@ -167,7 +161,6 @@ def _finish(track, outcome, remote: bool) -> None:
     if remote:
         rendered, error = outcome
         if rendered is not None:
-
             track.worker = rendered.worker
             try:
                 track.record = place(track, rendered)

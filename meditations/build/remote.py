@@ -10,6 +10,7 @@ both atomically into the output folder (trackplace.py): the output never depends
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from meditations.model import MeditateError, as_failure, relocated
+from meditations.speech import SpeechEngine, clip_cache
+
 from .executors import worker_name
 from .track import render
 from .tracks import entry_for, load_track
@@ -45,7 +48,6 @@ class Rendered:
 
 def track_job(track, script, clip_keys) -> TrackJob:
     """Pack a loaded track for a remote worker: its sources' bytes and the cached clips it needs."""
-    from meditations.speech import clip_cache
 
     paths = [Path(os.path.realpath(p)) for p in (track.script, *script.sources)]
     recordings = track.settings.recordings
@@ -65,7 +67,6 @@ def track_job(track, script, clip_keys) -> TrackJob:
 
 def synthesize_batch(requests, voices) -> tuple[dict[str, bytes], str]:
     """(On a worker) make a batch of clips in this worker's speech cache; their payloads, and who made them."""
-    from meditations.speech import SpeechEngine, clip_cache
 
     _check_worker()
     requests = _local_models(list(requests))
@@ -79,7 +80,6 @@ def synthesize_batch(requests, voices) -> tuple[dict[str, bytes], str]:
 def render_job(job: TrackJob) -> tuple[Rendered | None, MeditateError | None]:
     """(On a worker) lay out the track's files in a temporary folder, render it there, return its bytes;
     or its error, with the build machine's paths in it."""
-    from meditations.speech import SpeechEngine, clip_cache
 
     track = job.track
     cache = clip_cache()
@@ -116,10 +116,8 @@ def _moved(track, root: Path, here: Path, out: Path):
 
 def _check_worker() -> None:
     """Our tasks start processes (speech engines, the MP3 encoder): a daemonic worker process cannot."""
-    import multiprocessing
 
     if multiprocessing.current_process().daemon:
-
         raise MeditateError(f"the Dask worker {worker_name()} runs tasks in a daemonic process, which cannot start "
                             "the speech and encoder processes: start its workers with "
                             "DASK_DISTRIBUTED__WORKER__DAEMON=False (docs/scaling.md)")
@@ -135,7 +133,6 @@ def _local_models(requests):
     the clip's cache key, does not change)."""
     if not any(r.model and not os.path.exists(r.model) for r in requests):
         return requests
-    from meditations.speech import SpeechEngine
 
     with SpeechEngine(workers=1) as engine:
         models = {(v.engine, v.id): v.model for v in engine.voices()}

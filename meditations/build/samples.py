@@ -9,10 +9,9 @@ from pathlib import Path
 import yaml
 
 from meditations.model import MeditateError
+from meditations.speech import SpeechEngine, Voice, resolve_voice
+
 from .track import RenderResult, load, render
-from meditations.speech import Voice
-from meditations.speech import SpeechEngine
-from meditations.speech import resolve_voice
 
 SAMPLE_TEXT = "Hello. This is the voice called {voice}. Breathe in slowly, and let your shoulders soften."
 

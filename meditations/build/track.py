@@ -7,17 +7,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from meditations.encode import (
+    Segment,
+    StreamCheck,
+    Tags,
+    cut_points,
+    encode_mp3,
+    quiet_stretches,
+    segments,
+    speech_spans,
+    transcript_text,
+)
 from meditations.files import BlobCache, cache_root, write_atomic
-from meditations.encode import Tags, encode_mp3
-from meditations.model import RenderError
-from meditations.mix import finished_blocks, measure
-from meditations.speech import plan_with_speech
-from meditations.model import Script
-from meditations.encode import Segment, cut_points, quiet_stretches, segments
 from meditations.loading import load as load  # the pipeline's first stage, where callers look for it
+from meditations.mix import finished_blocks, measure
+from meditations.model import RenderError, Script, Timeline
 from meditations.speech import SpeechEngine
-from meditations.model import Timeline
-from meditations.encode import StreamCheck, speech_spans
+
+from .clips import plan_with_speech
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
         encoded = encode_mp3(blocks, script.audio, out_path, tags, track_pieces(timeline), check,
                              before_rename=(lambda encoded: placing(result(encoded))) if placing else None,
                              cache=BlobCache(cache_root() / "mp3-pieces"))
-        write_atomic(transcript_path(out_path), webvtt(timeline).encode("utf-8"))
+        write_atomic(transcript_path(out_path), transcript_text(timeline).encode("utf-8"))
     except OSError as exc:  # a read-only or full output folder: one line, never a traceback
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
     return result(encoded)

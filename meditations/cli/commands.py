@@ -3,20 +3,54 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from .messages import Batch, report
-from .options import audio_options, check_overrides, command_line_settings, set_option
-from .progress import BuildProgress, format_plan, verify_summary
+from meditations.build import (
+    BuildRequest,
+    build_all,
+    check_cues,
+    choose_voices,
+    clients_summary,
+    load,
+    load_clients,
+    plan_with_speech,
+    profile_request,
+    render,
+    render_sample,
+)
+from meditations.files import (
+    Interrupted,
+    check_cache_root,
+    interruptible,
+    name_problem,
+    refuse_bad_name,
+    refuse_shared_outputs,
+    shown,
+)
+from meditations.loading import (
+    TEMPLATES,
+    check_profile,
+    find_scripts,
+    find_scripts_with_names,
+    layered,
+    load_profile,
+    new_script,
+    output_name,
+    refuse_non_track,
+)
+from meditations.model import MeditateError, ScriptError, format_duration
+from meditations.plan import preview_suffix, select_chapter, select_steps
+from meditations.publishing import check_base_url
+from meditations.speech import SpeechEngine
 from meditations.version import __version__
-from meditations.model import format_duration
-from meditations.model import MeditateError, ScriptError
-from meditations.files import refuse_bad_name, refuse_shared_outputs, shown
-from meditations.loading import find_scripts, find_scripts_with_names, output_name, refuse_non_track
-from meditations.loading import TEMPLATES
+
+from .messages import Batch, report
+from .options import audio_options, check_overrides, set_option, settings_options
+from .progress import BuildProgress, format_plan, verify_summary
 
 EXIT_FAILED = 1
 
@@ -26,8 +60,6 @@ class MeditateGroup(click.Group):
     items (scripts, tracks) failed; any failure makes the exit code EXIT_FAILED."""
 
     def invoke(self, ctx: click.Context):
-        from meditations.files import Interrupted, interruptible
-
         try:
             with interruptible():
                 failed = super().invoke(ctx)
@@ -53,7 +85,6 @@ class MeditateGroup(click.Group):
 
 def default_workers() -> int:
     """One worker per core."""
-    import os
 
     return os.cpu_count() or 1
 
@@ -61,8 +92,6 @@ def default_workers() -> int:
 def speech_engine():
     """The speech engine, once its cache folder is known to be usable (else one clear line, not a crash of
     its worker processes)."""
-    from meditations.files import check_cache_root
-    from meditations.speech import SpeechEngine
 
     check_cache_root()
     return SpeechEngine(workers=default_workers())
@@ -87,14 +116,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--chapter", metavar="NAME", help="Preview only this chapter of one script.")
 @set_option
 @audio_options
-def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sample_rate, channels, bitrate, loudness,
-                   length) -> int:
+@settings_options
+def render_command(scripts, out_dir, profile, step_spec, chapter, settings) -> int:
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
-    from meditations.plan import preview_suffix, select_chapter, select_steps
-    from meditations.build import load, render
-
-    command_line = command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length)
-    jobs, out_dir = render_jobs(scripts, profile, out_dir, command_line, preview=bool(step_spec or chapter))
+    jobs, out_dir = render_jobs(scripts, profile, out_dir, settings, preview=bool(step_spec or chapter))
     if (step_spec or chapter) and len(jobs) != 1:
         raise click.UsageError("--steps and --chapter preview one script at a time")
 
@@ -115,7 +140,7 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
     batch = Batch(len(jobs), alone=len(jobs) == 1)
     loaded = [(path, name, batch.run(load_one, path, settings)) for path, settings, name in jobs]
     scripts_loaded = [(path, name, script) for path, name, script in loaded if script is not None]
-    check_overrides([s for _, _, s in scripts_loaded], overrides)
+    check_overrides([s for _, _, s in scripts_loaded], settings.variables)
     suffix = preview_suffix(step_spec, chapter)
     targets = [(path, script, out_dir / f"{name}{suffix}.mp3") for path, name, script in scripts_loaded]
     refuse_shared_outputs([(path, target) for path, _, target in targets])  # never a silent overwrite
@@ -130,8 +155,6 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, overrides, sam
 def render_jobs(scripts, profile, out_dir, command_line, preview=False):
     """What to render: (script path, settings, output name) triples, and the output folder.
     A preview of a named script with a --profile uses the client's settings for that script alone."""
-    from meditations.loading import check_profile, load_profile
-    from meditations.loading import layered
 
     jobs, named = [], command_line
     if profile is not None:
@@ -154,12 +177,8 @@ def render_jobs(scripts, profile, out_dir, command_line, preview=False):
               help="Check a client profile, and its scripts with the client's settings.")
 def validate_command(paths, profile) -> int:
     """Check scripts (files, or every script below folders) without rendering."""
-    from meditations.speech import check_cues
-    from meditations.build import load
 
     if profile is not None:
-        from meditations.loading import check_profile, load_profile
-
         client = load_profile(profile)
         check_profile(client)
         if not paths:
@@ -193,14 +212,12 @@ def validate_command(paths, profile) -> int:
 @set_option
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as one JSON object.")
 @audio_options
-def plan_command(script_path, overrides, as_json, sample_rate, channels, bitrate, loudness, length) -> None:
+@settings_options
+def plan_command(script_path, as_json, settings) -> None:
     """Show the exact timeline the renderer will produce."""
-    from meditations.speech import plan_with_speech
-    from meditations.build import load
-
-    script = load(script_path, command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length))
+    script = load(script_path, settings)
     show_warnings(script)
-    check_overrides([script], overrides)
+    check_overrides([script], settings.variables)
     with speech_engine() as engine:
         timeline = plan_with_speech(script, engine)
     if as_json:
@@ -223,7 +240,6 @@ def show_warnings(script) -> None:
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the samples.")
 def voices_command(wanted, sample, language, out_dir) -> None:
     """List the voices of every speech engine, or render samples to choose one by ear."""
-    from meditations.build import choose_voices, render_sample
 
     if language is not None and not language.strip():  # "" would match every voice: a sample of each
         raise click.BadParameter("give a language code, for example en or fr-fr", param_hint="'--language'")
@@ -246,12 +262,10 @@ def voices_command(wanted, sample, language, out_dir) -> None:
               default="visualization", show_default=True, help="What kind of practice to start from.")
 def new_command(name, template) -> None:
     """Start a new script NAME(.yaml) from a commented template (never overwrites a file)."""
-    from meditations.loading import new_script
 
     if not name.name or not str(name).strip() or name.name in (".", ".."):
         raise click.BadParameter("give the new script a file name, for example scripts/evening-calm",
                                  param_hint="NAME")
-    from meditations.files import name_problem
 
     if name_problem(str(name)) is not None:  # the build would refuse to make a track of it
         raise click.BadParameter(f"'{shown(name)}': {name_problem(str(name))}", param_hint="NAME")
@@ -280,27 +294,21 @@ def new_command(name, template) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="A line per track built, saying which worker built it.")
 @set_option
 @audio_options
+@settings_options
 def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, profile, profiles_dir, cluster, base_url,
-                  quiet, verbose, overrides, sample_rate, channels, bitrate, loudness, length) -> int:
+                  quiet, verbose, settings) -> int:
     """Build every script below SCRIPTS_DIR (default scripts/) into OUTPUT, rebuilding only what changed."""
-    from meditations.build import profile_request
-    from meditations.build import BuildRequest, build_all
-
-    settings = command_line_settings(overrides, sample_rate, channels, bitrate, loudness, length)
     if profile is not None and profiles_dir is not None:
         raise click.UsageError("give --profile or --profiles, not both")
     if profile is None and profiles_dir is None and not scripts_dir.is_dir():
         raise click.UsageError(f"no folder {scripts_dir}")
     if base_url:
-        from meditations.publishing import check_base_url
-
         check_base_url(base_url)
-    request = BuildRequest(scripts_dir, out_dir, jobs or default_workers(), force, dry_run, prune, verify, settings,
-                           None, base_url, (cluster or "").strip() or None)
+    request = BuildRequest(scripts_dir=scripts_dir, out_dir=out_dir, jobs=jobs or default_workers(), force=force,
+                           dry_run=dry_run, prune=prune, verify=verify, settings=settings, base_url=base_url,
+                           cluster=(cluster or "").strip() or None)
     clients, broken = [], 0
     if profile is not None:
-        from meditations.loading import check_profile, load_profile
-
         client = load_profile(profile)
         check_profile(client)
         requests = [profile_request(client, request)]
@@ -310,8 +318,6 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
     else:
         requests = [request]
     if not dry_run:
-        from meditations.files import check_cache_root
-
         check_cache_root()
     show = BuildProgress(quiet, verbose)
     try:
@@ -330,15 +336,12 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
         if not quiet and not clients:
             click.echo(built.summary + (f" ({', '.join(built.pruned)})" if built.pruned else ""))
     if clients and not quiet:
-        from meditations.build import clients_summary
-
         click.echo(clients_summary(reports, broken))
     return broken + sum(len(r.failed) for r in reports)
 
 
 def profile_requests(folder: Path, request):
     """A build request per client of the folder, and how many profiles are broken (each reported here)."""
-    from meditations.build import load_clients, profile_request
 
     if not folder.is_dir():
         raise click.UsageError(f"no folder {folder}")

@@ -1,17 +1,20 @@
-"""The options several commands share (--set and the audio options) and the command line's settings layer."""
+"""The options render, plan and build share (--set and the audio options), given to a command as one
+Settings: the command line's layer of the settings (loading/settings.py)."""
 
 from __future__ import annotations
 
+import functools
+import math
+
 import click
 
-from meditations.model import parse_duration
+from meditations.files import env_limit
+from meditations.loading import Settings, value_problem
+from meditations.model import BITRATES, CHANNELS, LOUDNESS_RANGE, SAMPLE_RATES, excerpt, parse_duration
 
 
 def parse_set(_ctx, _param, values) -> tuple[tuple[str, str], ...]:
     """--set KEY=VALUE pairs."""
-    from meditations.model import excerpt
-    from meditations.files import env_limit
-    from meditations.loading import value_problem
 
     pairs = []
     for value in values:
@@ -45,7 +48,6 @@ def parse_length(_ctx, _param, value):
 
 def parse_loudness(_ctx, _param, value):
     """--loudness -18: a finite number (click's range check lets NaN through: it compares false)."""
-    import math
 
     if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"{value} is not a number meditate can use")
@@ -56,22 +58,37 @@ def audio_options(function):
     function = click.option("--length", callback=parse_length, metavar="DURATION",
                             help="Fit the track to this length (e.g. 10m): pauses and timed breathing "
                                  "stretch.")(function)
-    function = click.option("--loudness", type=click.FloatRange(-36, -9), callback=parse_loudness, metavar="LUFS",
-                            help="Target loudness in LUFS (default -16).")(function)
-    function = click.option("--bitrate", type=click.Choice(["32", "48", "64", "96", "128", "160", "192"]),
+    function = click.option("--loudness", type=click.FloatRange(*LOUDNESS_RANGE), callback=parse_loudness,
+                            metavar="LUFS", help="Target loudness in LUFS (default -16).")(function)
+    function = click.option("--bitrate", type=click.Choice([str(b) for b in BITRATES]),
                             help="MP3 bitrate in kbit/s (default 64).")(function)
-    function = click.option("--channels", type=click.Choice(["1", "2"]), help="1 mono (default) or 2 stereo.")(function)
-    function = click.option("--sample-rate", type=click.Choice(["22050", "24000", "32000", "44100", "48000"]),
+    function = click.option("--channels", type=click.Choice([str(c) for c in CHANNELS]),
+                            help="1 mono (default) or 2 stereo.")(function)
+    function = click.option("--sample-rate", type=click.Choice([str(r) for r in SAMPLE_RATES]),
                             help="Sample rate in Hz (default 44100).")(function)
     return function
 
 
-def command_line_settings(overrides, sample_rate, channels, bitrate, loudness=None, length=None):
-    """The command line's layer of the settings (meditations.settings): --set and the audio options."""
-    from meditations.loading import Settings
+def settings_options(function):
+    """--set and the audio options, handed to the command as one `settings` (its `settings.variables` are the
+    --set pairs). Use as the decorator nearest the function, after --set and the audio options."""
 
+    @functools.wraps(function)
+    def with_settings(*args, **options):
+        options["settings"] = command_line_settings(
+            variables=options.pop("overrides"), sample_rate=options.pop("sample_rate"),
+            channels=options.pop("channels"), bitrate=options.pop("bitrate"), loudness=options.pop("loudness"),
+            length=options.pop("length"))
+        return function(*args, **options)
+
+    return with_settings
+
+
+def command_line_settings(*, variables=(), sample_rate=None, channels=None, bitrate=None, loudness=None,
+                          length=None) -> Settings:
+    """The command line's layer of the settings from the options' values (choices arrive as text)."""
     as_int = lambda v: int(v) if v else None  # noqa: E731
-    return Settings(variables=tuple(overrides), sample_rate=as_int(sample_rate), channels=as_int(channels),
+    return Settings(variables=tuple(variables), sample_rate=as_int(sample_rate), channels=as_int(channels),
                     bitrate=as_int(bitrate), loudness=loudness, length=length)
 
 

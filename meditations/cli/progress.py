@@ -4,9 +4,11 @@ elsewhere; and the plan command's table."""
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 
+from meditations.build import eta_seconds
 from meditations.model import format_duration
 
 from .messages import error_lines
@@ -43,8 +45,6 @@ class BuildProgress:
     """A progress bar with the tracks in hand and the time left on a terminal; else a line per track."""
 
     def __init__(self, quiet: bool, verbose: bool = False):
-        import time
-
         self.quiet = quiet
         self.verbose = verbose and not quiet
         self.terminal = sys.stdout.isatty() and not quiet and not self.verbose
@@ -97,7 +97,6 @@ class BuildProgress:
     def _draw(self) -> None:
         if not self.terminal or not self.total:
             return
-        from meditations.build import eta_seconds
 
         width = 24
         filled = int(width * self.finished / self.total)

@@ -15,12 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from meditations.files import umask
-from meditations.model import RenderError
-from .pieces import LAME_QUALITY, PieceEncoder, encode_pieces
-from meditations.model import AudioFormat
-from .pieces import Segment
-from meditations.files import make_temporary, remove_quietly
+from meditations.files import make_temporary, remove_quietly, umask
+from meditations.model import AudioFormat, RenderError
+
+from .pieces import LAME_QUALITY, PieceEncoder, Segment, encode_pieces
 from .verify import StreamCheck, TrackProblem, check_mp3
 
 __all__ = ["LAME_QUALITY", "Encoded", "Tags", "encode_mp3", "read_fingerprint", "write_tags"]

@@ -1,10 +1,10 @@
 """Encoding a track in pieces, on every core, with the bundled ffmpeg's LAME, joined frame by frame.
 
-Where a track is cut: a cut is a whole number of MP3 frames from the track's start, so the joined frames are laid out exactly
-as a single encoder's would be (same count, same delay: timings do not move). It lies in a pause of the
-foreground (no speech, bell or tone within PREROLL of it), so whatever differs at a join is where
-nothing but the bed is heard; each piece is encoded with PREROLL samples before its start and POSTROLL
-after its end, whose frames are dropped, so the encoder's state at the join is that of a single encoder
+Where a track is cut: a cut is a whole number of MP3 frames from the track's start, so the joined frames are
+laid out exactly as a single encoder's would be (same count, same delay: timings do not move). It lies in a
+pause of the foreground (no speech, bell or tone within PREROLL of it), so whatever differs at a join is where
+nothing but the bed is heard; each piece is encoded with PREROLL samples before its start and POSTROLL after
+its end, whose frames are dropped, so the encoder's state at the join is that of a single encoder
 (tests/test_pieces.py compares the joins with a single-piece encode).
 
 Each piece's 16-bit PCM goes to an ffmpeg of its own (in a thread: the thread waits on pipes, so
@@ -29,8 +29,10 @@ from typing import BinaryIO, cast
 
 import numpy as np
 
-from meditations.model import MissingComponentError, RenderError
-from meditations.model import AudioFormat
+from meditations.files import cache_key
+from meditations.model import AudioFormat, MissingComponentError, RenderError
+
+from .verify import frame_header
 
 SEGMENT_SECONDS = 60.0  # about this much audio per piece: ffmpeg starts in ~25 ms, so the cost is small
 PREROLL = 4608  # samples before a piece fed to its encoder and dropped (4 frames at 44.1/48 kHz, 8 at 22 kHz)
@@ -125,7 +127,6 @@ def encoder_command(exe: str, audio: AudioFormat) -> list[str]:
 
 def split_frames(data: bytes) -> list[bytes]:
     """The MP3 frames of bare frame data (what the encoder writes)."""
-    from .verify import frame_header
 
     frames, position = [], 0
     while position < len(data):
@@ -214,7 +215,6 @@ class PieceEncoder:
     def _key(self, piece: Segment, pcm: memoryview, last: bool) -> str | None:
         if self.cache is None:
             return None
-        from meditations.files import cache_key
 
         return cache_key("mp3-piece", os.path.basename(self.exe), self.audio.sample_rate, self.audio.channels,
                          self.audio.bitrate, LAME_QUALITY, piece.skip, piece.end - piece.start, last,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from meditations.audio import integrated_loudness, k_weighting_power
 from meditations.model import RenderError
 
 # The finished mix measures within 0.1 LU of the target on the bundled library; a track whose gain the
@@ -59,7 +60,6 @@ class StreamCheck:
         """loudness: the target and what the mixer predicted for this track (it may have had to stay
         under the target, see mix.finish.MAX_LIMITING_DB); the track must land within tolerance of either.
         None for a plan with nothing to hear (pauses only): then the track must be silent."""
-        from meditations.audio import k_weighting_power
 
         self.rate, self.length = rate, length
         finite = [value for value in loudness or () if math.isfinite(value)]
@@ -99,7 +99,6 @@ class StreamCheck:
 
     def finish(self) -> float:
         """Raise TrackProblem unless the whole stream matched the plan; returns its loudness (LUFS)."""
-        from meditations.audio import integrated_loudness
 
         if self.seen != self.length:
             raise TrackProblem(f"the mix made {self.seen} samples where the plan has {self.length}")

@@ -36,7 +36,7 @@ def transcript_cues(timeline: Timeline) -> list[tuple[float, float, str]]:
     return sorted(cues)
 
 
-def webvtt(timeline: Timeline) -> str:
+def transcript_text(timeline: Timeline) -> str:
     """The transcript as a WebVTT document."""
     lines = ["WEBVTT", ""]
     for index, (start, end, text) in enumerate(transcript_cues(timeline), start=1):

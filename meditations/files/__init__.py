@@ -3,10 +3,23 @@ owner, on-disk caches, and the signals that stop a run. Imports only the model."
 
 from .cache import BlobCache, cache_key, cache_root, check_cache_root, umask, write_atomic
 from .containment import (
-    bad_name_message, inside, name_problem, refuse_bad_name, refuse_shared_outputs, shared_outputs, shown,
+    bad_name_message,
+    inside,
+    name_problem,
+    refuse_bad_name,
+    refuse_shared_outputs,
+    shared_outputs,
+    shown,
 )
 from .reads import (
-    FileLimits, env_limit, file_problem, file_sentence, image_problem, is_regular_file, read_checked, within,
+    FileLimits,
+    env_limit,
+    file_problem,
+    file_sentence,
+    image_problem,
+    is_regular_file,
+    read_checked,
+    within,
 )
 from .signals import Interrupted, interruptible, stop_processes, worker_initializer, working
 from .tempfiles import make_temporary, remove_abandoned, remove_quietly

@@ -10,8 +10,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from meditations.model import MeditateError, RenderError
 from meditations.version import __version__
-from meditations.model import RenderError
+
 from .tempfiles import make_temporary, remove_quietly
 
 _MAGIC = b"MDC1"
@@ -31,7 +32,6 @@ def cache_root() -> Path:
 def check_cache_root() -> Path:
     """The cache folder, made if needed and checked writable; a MeditateError saying what to do otherwise (a
     MEDITATE_CACHE_DIR that names a file, or a folder this user cannot write)."""
-    from meditations.model import MeditateError
 
     root = cache_root()
     try:

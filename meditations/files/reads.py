@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meditations.model import Location, Problem, ScriptError
+from meditations.model import Location, MeditateError, Problem, ScriptError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -24,7 +24,6 @@ def env_limit(name: str, default: int) -> int:
 
     Limits come from the environment of the person running meditate, never from a script: a shared
     script cannot raise its own limits."""
-    from meditations.model import MeditateError
 
     value = os.environ.get(name, "").strip()
     if not value:

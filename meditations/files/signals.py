@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from contextlib import contextmanager
 
 STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -91,7 +92,6 @@ def working():
 
 def stop_processes(processes, grace: float = 10.0) -> None:
     """SIGTERM each process, wait for all (up to `grace` seconds in all), SIGKILL any left, reap them."""
-    import time
 
     for process in processes:
         if process.is_alive():

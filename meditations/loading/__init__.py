@@ -6,15 +6,23 @@ by one function (blocks.py); step kinds live in a registry (registry.py), so a n
 function and one line in STEP_KINDS. docs/architecture.md ("Loading and settings") says where things go.
 """
 
+from .assembly import load_script
+from .blocks import SettingsBlock, audio_problem
+from .context import LoadContext, LoadOptions, node_kind
 from .discovery import find_scripts, find_scripts_with_names, output_name, refuse_non_track
 from .format_limits import check_track_length
+from .keys import LIBRARY_KEYS, SCRIPT_KEYS
+from .libraryyaml import LIBRARY_FILE, LibraryDefaults, find_library_root, is_partial, load_library
 from .profiles import check_profile, load_profile
+from .registry import STEP_KINDS
 from .settings import Settings, layered, load, settings_key
 from .templates import TEMPLATES, new_script
 from .values import value_problem
 
 __all__ = [
-    "Settings", "TEMPLATES", "check_profile", "check_track_length", "find_scripts", "find_scripts_with_names",
-    "layered", "load", "load_profile", "new_script", "output_name", "refuse_non_track", "settings_key",
+    "LIBRARY_FILE", "LIBRARY_KEYS", "LibraryDefaults", "LoadContext", "LoadOptions", "SCRIPT_KEYS", "STEP_KINDS",
+    "Settings", "SettingsBlock", "TEMPLATES", "audio_problem", "check_profile", "check_track_length",
+    "find_library_root", "find_scripts", "find_scripts_with_names", "is_partial", "layered", "load", "load_library",
+    "load_profile", "load_script", "new_script", "node_kind", "output_name", "refuse_non_track", "settings_key",
     "value_problem",
 ]

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from meditations.model import Location, Problem, ProblemCollector, ScriptError, shape
 from meditations.files import FileLimits, file_problem, file_sentence
-from meditations.model import Script
-from meditations.model import heard
-from .yamlsource import location_of
+from meditations.model import Location, Problem, ProblemCollector, Script, ScriptError, heard, shape
+
 from .blocks import settings_block
 from .context import LoadContext, LoadOptions, compose_file
 from .format_limits import check_chapter_count
@@ -19,6 +17,7 @@ from .keys import SCRIPT_KEYS
 from .libraryyaml import LibraryDefaults, find_library_root, load_library
 from .registry import parse_steps
 from .validators import duration_value, filled_text, mapping_keys, text_list
+from .yamlsource import location_of
 
 
 def load_script(path: str | Path, options: LoadOptions | None = None) -> Script:

@@ -11,23 +11,41 @@ from typing import Any
 
 import yaml
 
-from meditations.model import DEFAULT_WORDS
-from meditations.model import excerpt
 from meditations.files import image_problem
-from meditations.model import DEFAULT_VOICE, NOISE_KINDS, AudioFormat, Background, Finish, Pace, VoiceSettings
-from .yamlsource import scalar_value
+from meditations.model import (
+    BITRATES,
+    CHANNELS,
+    DEFAULT_VOICE,
+    DEFAULT_WORDS,
+    NOISE_KINDS,
+    SAMPLE_RATES,
+    AudioFormat,
+    Background,
+    Finish,
+    Pace,
+    VoiceSettings,
+    excerpt,
+)
+
 from .context import LoadContext
 from .validators import (
-    choice_value, decibel_value, duration_value, filled_text, is_zero_duration, library_file, loudness_value,
-    mapping_keys, text_value, variable_defaults,
+    choice_value,
+    decibel_value,
+    duration_value,
+    filled_text,
+    is_zero_duration,
+    library_file,
+    loudness_value,
+    mapping_keys,
+    text_value,
+    variable_defaults,
 )
 from .values import cue_word_problem
 from .voicespec import voice_settings
+from .yamlsource import scalar_value
 
 PACE_KEYS = ("sentence_gap", "paragraph_gap")
 AUDIO_KEYS = ("sample_rate", "channels", "bitrate")
-SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
-BITRATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 192, 224, 256, 320)
 
 
 def pace_settings(node, ctx: LoadContext, base: Pace) -> Pace:
@@ -62,7 +80,7 @@ def audio_format(node, ctx: LoadContext, base: AudioFormat) -> AudioFormat:
     if "sample_rate" in entries:
         values["sample_rate"] = choice_value(entries["sample_rate"][1], ctx, "audio.sample_rate", SAMPLE_RATES)
     if "channels" in entries:
-        values["channels"] = choice_value(entries["channels"][1], ctx, "audio.channels", (1, 2))
+        values["channels"] = choice_value(entries["channels"][1], ctx, "audio.channels", CHANNELS)
     if "bitrate" in entries:
         values["bitrate"] = choice_value(entries["bitrate"][1], ctx, "audio.bitrate", BITRATES)
     audio = replace(base, **{k: v for k, v in values.items() if v is not None})

@@ -8,9 +8,18 @@ from pathlib import Path
 
 import yaml
 
-from meditations.model import DEFAULT_WORDS
-from meditations.model import Location, Problem, ProblemCollector, ScriptError, excerpt
-from meditations.model import Pace, VoiceSettings
+from meditations.model import (
+    DEFAULT_WORDS,
+    Location,
+    Pace,
+    Problem,
+    ProblemCollector,
+    ScriptError,
+    VoiceSettings,
+    clock,
+    excerpt,
+)
+
 from .yamlsource import Limits, compose, env_limit, location_of, read_text, scalar_value
 
 
@@ -56,7 +65,8 @@ class LoadContext:
         limit = self.options.max_track_seconds
         if self.estimate[0] > limit and not self.estimate[1]:
             self.estimate[1] = True
-            self.error(node, f"the track would last over the limit of {clock(limit)} (MEDITATE_MAX_TRACK_SECONDS)")
+            self.error(node, f"the track would last over the limit of {clock(limit, 'always')} "
+                             "(MEDITATE_MAX_TRACK_SECONDS)")
 
     def warn(self, node: yaml.Node, message: str) -> None:
         """Record a warning at a node (shown, but the script still loads)."""
@@ -93,12 +103,6 @@ def node_kind(node: yaml.Node) -> str:
     if isinstance(value, str):
         return f"'{excerpt(value)}'"
     return excerpt(str(value))
-
-
-def clock(seconds: float) -> str:
-    """A limit as h:mm:ss."""
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
 def show_path(path: Path) -> str:

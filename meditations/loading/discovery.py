@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from meditations.model import RenderError
-from . import LIBRARY_FILE, find_library_root, is_partial
 from meditations.files import within
+from meditations.model import RenderError
+
+from .libraryyaml import LIBRARY_FILE, find_library_root, is_partial
 
 SCRIPT_SUFFIXES = (".yaml", ".yml")
 

@@ -9,8 +9,7 @@ be written as planned.
 
 from __future__ import annotations
 
-from meditations.model import Location, Problem, ScriptError
-from meditations.model import Chapter, Include, Repeat
+from meditations.model import Chapter, Include, Location, Problem, Repeat, ScriptError
 
 MAX_CHAPTERS = 255
 MIN_TRACK_SECONDS = 0.1  # one MP3 frame lasts up to 72 ms (576 samples at 8 kHz): shorter cannot be as planned

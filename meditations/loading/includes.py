@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from collections.abc import Callable
 
 import yaml
 
-from meditations.model import Location, excerpt
 from meditations.files import FileLimits, file_problem, within
+from meditations.model import Location, excerpt
+
 from .context import LoadContext, compose_file, show_path
 from .keys import PARTIAL_KEYS, SCRIPT_KEYS
 from .validators import mapping_keys, text_value, variable_defaults

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from meditations.model import ProblemCollector
-from meditations.model import DEFAULT_VOICE, Pace
+from meditations.model import DEFAULT_VOICE, Pace, ProblemCollector
+
 from .blocks import SettingsBlock, settings_block
 from .context import LoadContext, LoadOptions, compose_file, show_path
 from .keys import LIBRARY_KEYS

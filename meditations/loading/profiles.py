@@ -24,13 +24,22 @@ from pathlib import Path
 
 import yaml
 
-from meditations.model import Location, Problem, ProblemCollector, ScriptError, excerpt
-from . import LoadContext, LoadOptions, node_kind
+from meditations.files import within
+from meditations.model import (
+    DEFAULT_VOICE,
+    Location,
+    Pace,
+    Problem,
+    ProblemCollector,
+    ScriptError,
+    VoiceSettings,
+    excerpt,
+)
+
+from .context import LoadContext, LoadOptions, node_kind
+from .settings import Settings, load
 from .validators import duration_value, mapping_keys, text_value, variable_defaults
 from .voicespec import voice_settings
-from meditations.files import within
-from .settings import Settings, load
-from meditations.model import DEFAULT_VOICE, Pace, VoiceSettings
 from .yamlsource import compose, location_of, read_text
 
 PROFILE_KEYS = ("client", "library", "variables", "voice", "length", "output", "recordings", "scripts")

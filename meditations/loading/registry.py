@@ -4,18 +4,18 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import yaml
 
-from meditations.model import excerpt
-from meditations.model import Include, Repeat, Step
-from .yamlsource import scalar_value
+from meditations.model import Include, Repeat, Step, excerpt
+
 from .context import LoadContext, node_kind
 from .includes import include_target, load_partial
 from .steps import parse_bell, parse_breathe, parse_chapter, parse_pause, parse_say
 from .validators import int_value, mapping_keys
+from .yamlsource import scalar_value
 
 
 @dataclass(frozen=True)

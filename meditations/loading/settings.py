@@ -9,39 +9,67 @@ defaults). `Settings` holds the last two: a profile's (`profiles.Profile.setting
 in cli.py from its options), laid together by `layered`. `load` lays the result over the script. A track's
 fingerprint holds `settings_key`, derived from the fields by `cache.cache_key`.
 
-Adding a setting: a field below (its `applies` metadata names the value of the loaded Script it replaces, or
-"load" for what the loader needs while reading the steps), its parser (a command-line option, a profile key)
-and its documentation. Layering, the key and applying it follow from the field.
+Adding a setting: a field below and its line in `applied_to` (or in `load_options`, for what the loader needs
+while it reads the steps), its range in model/limits.py, its parser (a command-line option, a profile key),
+its documentation and its test (docs/architecture.md lists the files). Layering and the key follow from the
+field.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
 
 from meditations.files import cache_key
-from meditations.model import RenderError
-from . import LoadOptions, audio_problem, load_script
-from meditations.model import Script, VoiceSettings
+from meditations.model import RenderError, Script, VoiceSettings
+
+from .assembly import load_script
+from .blocks import audio_problem
+from .context import LoadOptions
 
 
-def _setting(applies: str, default=None, in_key: bool = True):
-    return field(default=default, compare=in_key, metadata={"applies": applies})
+def _setting(default=None, in_key: bool = True):
+    return field(default=default, compare=in_key)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Settings given from outside a script; None (or no variables) leaves the script's own value."""
+    """Settings given from outside a script; None (or no variables) leaves the script's own value.
 
-    variables: tuple[tuple[str, str], ...] = _setting("load", ())  # a profile's variables, then --set NAME=VALUE
-    voice: VoiceSettings | None = _setting("load")  # a profile's voice, laid over the script's
-    recordings: Path | None = _setting("load", in_key=False)  # a profile's recordings folder (its files are sources)
-    sample_rate: int | None = _setting("audio.sample_rate")
-    channels: int | None = _setting("audio.channels")
-    bitrate: int | None = _setting("audio.bitrate")
-    loudness: float | None = _setting("finish.loudness")
-    length: float | None = _setting("length")
+    The loader takes the first three while it reads the steps (LoadOptions); `applied_to` lays the rest over
+    the loaded script, one line each."""
+
+    variables: tuple[tuple[str, str], ...] = _setting(())  # a profile's variables, then --set NAME=VALUE
+    voice: VoiceSettings | None = _setting()  # a profile's voice, laid over the script's
+    recordings: Path | None = _setting(in_key=False)  # a profile's recordings folder (its files are sources)
+    sample_rate: int | None = _setting()
+    channels: int | None = _setting()
+    bitrate: int | None = _setting()
+    loudness: float | None = _setting()
+    length: float | None = _setting()
+
+    def load_options(self) -> LoadOptions:
+        """What the loader needs from these settings while it reads the steps."""
+        return LoadOptions(overrides=self.variables, voice=self.voice, recordings=self.recordings)
+
+    def applied_to(self, script: Script) -> Script:
+        """The loaded script with every value given here in place of its own."""
+        audio = replace(script.audio, **_given(sample_rate=self.sample_rate, channels=self.channels,
+                                               bitrate=self.bitrate))
+        finish = replace(script.finish, **_given(loudness=self.loudness))
+        script = replace(script, audio=audio, finish=finish)
+        if self.length is not None:  # given from outside, it has no place in the script's file
+            script = replace(script, length=self.length, length_location=None)
+        return script
+
+    def changes_audio(self) -> bool:
+        """Whether these settings change the script's output format (checked again once applied)."""
+        return any(value is not None for value in (self.sample_rate, self.channels, self.bitrate))
+
+
+def _given(**values) -> dict:
+    """The values that were given (not None)."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def layered(*layers: Settings) -> Settings:
@@ -77,23 +105,8 @@ def load(path: str | Path, settings: Settings | None = None) -> Script:
     the last two, already `layered`). What the steps need is given to the loader; the rest replaces the
     loaded script's values. An output format no MP3 can have is a RenderError naming the script."""
     settings = settings or Settings()
-    options = LoadOptions(overrides=settings.variables, voice=settings.voice, recordings=settings.recordings)
-    script = load_script(path, options)
-    changes: dict[str, dict] = {}
-    for f in fields(Settings):
-        value = getattr(settings, f.name)
-        if value is not None and f.metadata["applies"] != "load":
-            part, _, name = f.metadata["applies"].partition(".")
-            changes.setdefault(part, {})[name] = value
-    for part, values in changes.items():
-        if "" in values:  # a value of the script itself; given from outside, it has no place in the file
-            given: dict[str, Any] = {part: values[""]}
-            if hasattr(script, f"{part}_location"):
-                given[f"{part}_location"] = None
-            script = replace(script, **given)
-        else:
-            script = replace(script, **{part: replace(getattr(script, part), **values)})
-    problem = audio_problem(script.audio) if "audio" in changes else None
+    script = settings.applied_to(load_script(path, settings.load_options()))
+    problem = audio_problem(script.audio) if settings.changes_audio() else None
     if problem:
         raise RenderError(f"{script.display}: {problem}")
     return script

@@ -7,19 +7,25 @@ from pathlib import Path
 
 import yaml
 
-from meditations.model import PRESETS, parse_pattern
-from .recordings import in_client_folder
-from meditations.model import Bell, Breathe, Chapter, Pause, Say
-from .text import fill_placeholders, parse_say_text
+from meditations.model import PRESETS, Bell, Breathe, Chapter, Pause, Say, parse_pattern
+
 from .blocks import AUDIO_FORMATS, AUDIO_SUFFIXES, cue_words
 from .context import LoadContext, scalar
+from .recordings import in_client_folder
+from .text import fill_placeholders, parse_say_text
 from .validators import (
-    RecordingVariables, choice_value, duration_value, filled_text, int_value, library_file, mapping_keys,
-    text_reporter, text_value,
+    RecordingVariables,
+    choice_value,
+    duration_value,
+    filled_text,
+    int_value,
+    library_file,
+    mapping_keys,
+    text_reporter,
+    text_value,
 )
 from .values import speaks_words
 from .voicespec import voice_settings
-
 
 SAY_KEYS = ("text", "recording")
 

@@ -6,9 +6,7 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 
-from meditations.model import parse_duration
-from meditations.model import excerpt
-from meditations.model import ParagraphBreak, Sentence, TextPause, TextPiece
+from meditations.model import ParagraphBreak, Sentence, TextPause, TextPiece, excerpt, parse_duration
 
 # One token of a raw text: a literal brace, a placeholder, a pause marker, or a stray brace.
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]*)\}|\[pause\b([^\]\n]*)\]|[{}]", re.IGNORECASE)

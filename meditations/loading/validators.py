@@ -10,13 +10,13 @@ from pathlib import Path
 
 import yaml
 
-from meditations.model import parse_duration
-from meditations.model import Location, excerpt
 from meditations.files import file_problem, within
-from .text import fill_placeholders, is_variable_name
-from .yamlsource import location_of, scalar_value
+from meditations.model import LOUDNESS_RANGE, Location, excerpt, parse_duration
+
 from .context import LoadContext, node_kind, scalar, show_path
+from .text import fill_placeholders, is_variable_name
 from .values import control_character, value_problem
+from .yamlsource import location_of, scalar_value
 
 
 def text_value(node, ctx: LoadContext, what: str, allow_empty: bool = False) -> str | None:
@@ -281,7 +281,8 @@ def loudness_value(node, ctx: LoadContext) -> float | None:
     except ValueError:
         ctx.error(node, f"'loudness' must be a level in LUFS like -16, got {node_kind(node)}")
         return None
-    if not -36 <= number <= -9:
-        ctx.error(node, f"'loudness' must be between -36 and -9 LUFS, got {number:g}")
+    low, high = LOUDNESS_RANGE
+    if not low <= number <= high:
+        ctx.error(node, f"'loudness' must be between {low:g} and {high:g} LUFS, got {number:g}")
         return None
     return number

@@ -6,11 +6,11 @@ import os
 
 import yaml
 
-from meditations.model import ENGINE_NAMES
-from meditations.model import VoiceSettings
-from .yamlsource import scalar_value
+from meditations.model import ENGINE_NAMES, VoiceSettings
+
 from .context import LoadContext
 from .validators import int_value, library_file, mapping_keys, number_value, percent_value, text_value
+from .yamlsource import scalar_value
 
 VOICE_KEYS = ("engine", "name", "model", "rate", "volume")
 

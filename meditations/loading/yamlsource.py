@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from meditations.model import Location, Problem, ScriptError, excerpt
 from meditations.files import FileLimits, env_limit, read_checked
+from meditations.model import Location, Problem, ScriptError, excerpt
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:" + name

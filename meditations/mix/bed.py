@@ -16,12 +16,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from meditations.audio import Meter, integrated_loudness
-from meditations.audio import LoopedFile, NoiseBed
+from meditations.audio import LoopedFile, Meter, NoiseBed, integrated_loudness
 from meditations.files import BlobCache, cache_key, cache_root
-from meditations.model import Problem, RenderError, ScriptError
-from meditations.model import Background
-from meditations.model import Timeline
+from meditations.model import Background, Problem, RenderError, ScriptError, Timeline
 
 from .blocks import BLOCK_SECONDS, block_size
 from .fades import fades_at, raised_cosine

@@ -14,10 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
-from meditations.audio import clip_samples, edge_fade, fit
-from meditations.audio import BellSound, RecordingSound, ToneSound, bell_strike, read_audio_file, tone, trim_quiet
-from meditations.model import RenderError
-from meditations.model import Event, Timeline
+from meditations.audio import (
+    BellSound,
+    RecordingSound,
+    ToneSound,
+    bell_strike,
+    clip_samples,
+    edge_fade,
+    fit,
+    read_audio_file,
+    tone,
+    trim_quiet,
+)
+from meditations.model import Event, RenderError, Timeline
 from meditations.speech import load_clip
 
 BLOCK_SECONDS = 10

@@ -13,11 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meditations.audio import fit
-from meditations.audio import foreground_stats
-from meditations.audio import CHUNK, integrated_loudness, limited_energy, limiter_curve
-from meditations.model import Background, Finish
-from meditations.model import Timeline
+from meditations.audio import CHUNK, fit, foreground_stats, integrated_loudness, limited_energy, limiter_curve
+from meditations.model import Background, Finish, Timeline
 
 from .bed import bed_blocks, bed_levels, bed_reference_loudness
 from .blocks import ClipSource, mix_blocks

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from meditations.model import Problem
-from .layout import Layout
-from meditations.model import Breathe
 from meditations.audio import BellSound, ToneSound, natural_ring_seconds
-from meditations.model import Event
+from meditations.model import Breathe, Event, Problem
+
+from .layout import Layout
 
 TONE_LOW_HZ = 196.0
 TONE_HIGH_HZ = 294.0

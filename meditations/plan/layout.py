@@ -7,15 +7,13 @@ a track reads no file and runs no engine.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
 from typing import NamedTuple
 
-from meditations.model import Location, Problem
 from meditations.audio import CLIP_RATE, resampled_length
-from meditations.model import VoiceSettings
-from meditations.model import Event, Timeline
+from meditations.model import Event, Location, Problem, Timeline, VoiceSettings
 
 
 class Clip(NamedTuple):

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 
-from meditations.model import format_duration
-from meditations.model import Location, MeditateError, Problem, RenderError, ScriptError
+from meditations.model import (
+    Location,
+    MeditateError,
+    Problem,
+    RenderError,
+    Script,
+    ScriptError,
+    Timeline,
+    format_duration,
+)
+
 from .layout import Planned, Stretch
-from meditations.model import Script
-from meditations.model import Timeline
 
 
 def fit_length(script: Script, first: Planned, attempt: Callable[[Stretch], Planned]) -> Timeline:

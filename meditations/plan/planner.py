@@ -9,17 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .breathplan import plan_breathe
-from meditations.loading import clock
-from meditations.model import Location, Problem, ScriptError
+from meditations.audio import BellSound, RecordingSound, natural_ring_seconds
 from meditations.loading import check_track_length
+from meditations.model import (
+    Bell,
+    Breathe,
+    Chapter,
+    ChapterMark,
+    Event,
+    Include,
+    Location,
+    ParagraphBreak,
+    Pause,
+    Problem,
+    Repeat,
+    Say,
+    Script,
+    ScriptError,
+    Sentence,
+    TextPause,
+    Timeline,
+    clock,
+)
+
+from .breathplan import plan_breathe
 from .layout import ClipLengths, Layout, Planned, Recordings, Stretch
 from .lengthfit import fit_length
-from meditations.model import (
-    Bell, Breathe, Chapter, Include, ParagraphBreak, Pause, Repeat, Say, Script, Sentence, TextPause,
-)
-from meditations.audio import BellSound, RecordingSound, natural_ring_seconds
-from meditations.model import ChapterMark, Event, Timeline
 
 JOINED_GAP = 0.25  # between the pieces of an over-long sentence that was cut up
 
@@ -132,7 +147,7 @@ def finished(script: Script, layout: Layout) -> Timeline:
     if limit and layout.now > limit * rate:
         crossing = next(e for e in layout.events if e.end > limit * rate)
         raise ScriptError([Problem(crossing.location or Location(script.display, 1, 1),
-                                   f"the track would last over the limit of {clock(limit)} "
+                                   f"the track would last over the limit of {clock(limit, 'always')} "
                                    "(MEDITATE_MAX_TRACK_SECONDS)")])
     overhang = max((e.end for e in layout.events), default=0) - layout.now
     if overhang > 0:  # a ring that outlasts the last step: the track lasts until it has died away

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from meditations.model import RenderError
-from meditations.model import Chapter, Include, Script
-from meditations.model import walk
+from meditations.model import Chapter, Include, RenderError, Script, walk
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 PREVIEW_LEAD_IN = 0.5

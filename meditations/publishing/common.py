@@ -9,7 +9,6 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from meditations.files import inside
-from meditations.model import one_line
 
 PLAYLIST = "library.m3u8"
 PAGE = "index.html"

@@ -8,8 +8,9 @@ import xml.etree.ElementTree as ET
 from email.utils import formatdate
 from pathlib import Path, PurePosixPath
 
-from meditations.model import clock, whole_seconds
-from .common import FEED, PAGE, PublishSettings, file_size, file_url, one_line, track_ids
+from meditations.model import clock, one_line, whole_seconds
+
+from .common import FEED, PAGE, PublishSettings, file_size, file_url, track_ids
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 ATOM = "http://www.w3.org/2005/Atom"

@@ -8,9 +8,10 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
 
-from meditations.model import clock
 from meditations.encode import Cue, read_cues
-from .common import PublishSettings, file_size, human_size, one_line, track_ids, transcript_path, url_path
+from meditations.model import clock, one_line
+
+from .common import PublishSettings, file_size, human_size, track_ids, transcript_path, url_path
 
 
 @cache

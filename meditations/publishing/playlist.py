@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from meditations.model import whole_seconds
-from .common import PublishSettings, one_line
+from meditations.model import one_line, whole_seconds
+
+from .common import PublishSettings
 
 
 def playlist(tracks: list[dict], settings: PublishSettings) -> str:

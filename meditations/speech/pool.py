@@ -12,9 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 
 from meditations.files import cache_key
-from .engines import Voice, engine_module
+
+from .engines import ENGINES, Voice, engine_module
 from .request import ENGINE_SAMPLE_RATE, SpeechRequest, clip_cache, load_clip
 from .voices import resolve_voice, voices_from_json, voices_json
 from .workerhandle import Hung, WorkerHandle
@@ -69,7 +71,6 @@ class SpeechEngine:
 
     def voices(self) -> list[Voice]:
         """Every engine's voices."""
-        from .engines import ENGINES
 
         return [voice for name in ENGINES for voice in self.voices_of(name)]
 
@@ -123,8 +124,6 @@ class SpeechEngine:
         return worker
 
     def _run(self, queue: list[SpeechRequest]) -> list[SynthesisFailure]:
-        from multiprocessing.connection import wait
-
         total, queue = len(queue), list(reversed(queue))
         failures: list[SynthesisFailure] = []
         busy: dict = {}

@@ -5,13 +5,14 @@ Every clip is stored as mono 16-bit samples at CLIP_RATE, with the engine's sile
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 import numpy as np
 
-from meditations.files import BlobCache, cache_key, cache_root
-from .engines import CLIP_RATE, DEFAULT_ENGINE, Voice, engine_module
 from meditations.audio import trim_silence
+from meditations.files import BlobCache, cache_key, cache_root
+
+from .engines import CLIP_RATE, DEFAULT_ENGINE, Voice, engine_module
 
 ENGINE_SAMPLE_RATE = CLIP_RATE  # the rate of every cached clip (the mixer and planner resample from it)
 CLIP_SILENCE = 150  # of 32767: below this the engine's lead-in and tail are trimmed
@@ -25,6 +26,7 @@ class SpeechRequest:
     voice_id: str
     rate: int
     volume: float
+    _: KW_ONLY  # what follows is named where given
     engine: str = DEFAULT_ENGINE
     identity: str = ""  # the engine's versions and the voice file's hash (filled in for eSpeak NG)
     model: str = field(default="", compare=False)  # where a Piper model is (not part of the key)
@@ -37,7 +39,8 @@ class SpeechRequest:
     @classmethod
     def of(cls, voice: Voice, text: str, rate: int, volume: float) -> SpeechRequest:
         """The request for a text in one of the engines' voices."""
-        return cls(text, voice.id, rate, volume, voice.engine, voice.identity, voice.model, voice.sample_rate)
+        return cls(text, voice.id, rate, volume, engine=voice.engine, identity=voice.identity, model=voice.model,
+                   sample_rate=voice.sample_rate)
 
     def key(self) -> str:
         """The clip's cache key: this request (engine, versions, voice hash), the tool's version."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from meditations.speech.engines.piper import BUNDLED
+
+from .engines import ENGINES, engine_module
+
 
 def engine_identity() -> str:
     """Names every speech engine and the versions that make its audio, with the SHA-256 each bundled
     voice must have (a library's own voice files are among a track's sources)."""
-    from .engines import ENGINES, engine_module
-    from meditations.speech.engines.piper import BUNDLED
 
     parts = [f"{name}:{engine_module(name).version()}" for name in ENGINES]
     parts += [f"{voice}={digest}" for voice, (_, _, digest) in sorted(BUNDLED.items())]

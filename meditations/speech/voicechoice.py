@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from meditations.model import Problem, ScriptError, VoiceSettings, excerpt, scaled_rate, spoken
+from meditations.speech.engines.piper import ModelProblem, model_voice
+
 from .engines import DEFAULT_ENGINE, Voice, engine_module
-from meditations.model import Problem, ScriptError, excerpt
-from meditations.model import VoiceSettings, scaled_rate
 from .request import SpeechRequest
-from meditations.model import spoken
 from .voices import resolve_voice
 
 
@@ -21,8 +21,6 @@ def choose(settings: VoiceSettings, language: str, voices, root=None) -> Voice |
     engine = settings.engine or DEFAULT_ENGINE
     shown_language, name = excerpt(language), excerpt(settings.name) if settings.name is not None else None
     if settings.model is not None:
-        from meditations.speech.engines.piper import ModelProblem, model_voice
-
         try:
             return model_voice(str(settings.model), f"{_shown(settings.model, root)} (the library)")
         except ModelProblem as exc:

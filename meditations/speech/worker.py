@@ -8,15 +8,18 @@ in a track sit at one level.
 from __future__ import annotations
 
 import os
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from meditations.audio import clip_loudness, resample, store_for_new_clip
 from meditations.files import BlobCache, cache_key
-from .engines import CLIP_RATE, engine_module
 from meditations.model import MissingComponentError
-from meditations.audio import resample
+
+from .engines import CLIP_RATE, engine_module
 from .request import SpeechRequest, trim_clip
 
 VOICE_LOUDNESS = -20.0  # LUFS every voice is brought to (before the step's volume)
@@ -50,8 +53,7 @@ class _Speaker:
         if key not in self.gains:
             stored = self.gain_cache.get(key)
             if stored is None:
-                reference = SpeechRequest(_REFERENCE_TEXT, request.voice_id, 130, 1.0, request.engine,
-                                          request.identity, request.model, request.sample_rate)
+                reference = replace(request, text=_REFERENCE_TEXT, rate=130, volume=1.0)
                 loudness = _loudness(self.samples(reference, _REFERENCE_TEXT, 1))
                 value = 10 ** ((VOICE_LOUDNESS - loudness) / 20) if np.isfinite(loudness) else 1.0
                 stored = repr(float(value)).encode()
@@ -66,7 +68,6 @@ class _Speaker:
         samples = trim_clip((np.clip(audio, -1.0, 32767 / 32768) * 32768).astype("<i2"))
         self.cache.put(key, samples.tobytes())
         # the mixer's loudness statistics, while the clip is at hand
-        from meditations.audio import store_for_new_clip
 
         store_for_new_clip(key, samples, self.cache.folder.parent)
         return int(samples.size)
@@ -74,7 +75,6 @@ class _Speaker:
 
 def worker_main(connection, cache_folder: str, log_path: str) -> None:
     """Serve requests from the parent until told to stop. Replies: ("ok", value) or ("error", text)."""
-    import sys
 
     # Nothing from an engine may reach the user's terminal: not Python prints, not what a C library
     # writes to file descriptors 1 and 2. Complaints go to a log the parent reads when an engine fails
@@ -109,6 +109,4 @@ def worker_main(connection, cache_folder: str, log_path: str) -> None:
 
 
 def _loudness(audio: np.ndarray) -> float:
-    from meditations.audio import clip_loudness  # numpy only: no scipy.signal in a worker
-
     return clip_loudness(audio, CLIP_RATE)

@@ -7,9 +7,12 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import tempfile
 
 from meditations.model import MissingComponentError, RenderError
+
 from .request import SpeechRequest
+from .worker import worker_main
 
 
 def cannot_start(engine: str, said: str) -> str:
@@ -31,10 +34,6 @@ class WorkerHandle:
     """The parent's end of one engine worker process: starting it, loading engines, one request at a time."""
 
     def __init__(self, cache_folder: str):
-        import tempfile
-
-        from .worker import worker_main
-
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
         handle, self.log_path = tempfile.mkstemp(prefix="meditate-speech-", suffix=".log")

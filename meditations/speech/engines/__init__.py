@@ -20,15 +20,14 @@ import hashlib
 import importlib
 import os
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 
 from meditations.audio import CLIP_RATE
 from meditations.model import DEFAULT_ENGINE, ENGINE_NAMES
 
-
-ENGINES = {
-    "pyttsx3": "meditations.speech.engines.espeak",
-    "piper": "meditations.speech.engines.piper",
-}
+# The module of each engine a script may name (model.ENGINE_NAMES, which the loader checks names against).
+ENGINES = dict(zip(ENGINE_NAMES, ("meditations.speech.engines.espeak", "meditations.speech.engines.piper"),
+                   strict=True))
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,6 @@ def engine_module(name: str):
 
 def package_version(package: str) -> str:
     """An installed distribution's version, or 'missing'."""
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version(package)

@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+from meditations.model import MissingComponentError
+
 from . import CLIP_RATE, Voice, package_version
 
 NAME = "pyttsx3"
@@ -37,7 +39,6 @@ def control(wpm: int) -> float:
 
 def _load_library():
     """pyttsx3's binding of eSpeak NG, pointed at the espeakng-loader wheel's library and data."""
-    from meditations.model import MissingComponentError
 
     try:
         import espeakng_loader

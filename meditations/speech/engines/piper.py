@@ -11,6 +11,7 @@ offset chosen from the clip's cache key: a clip depends only on its key, whateve
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from dataclasses import replace
@@ -59,7 +60,6 @@ class ModelProblem(ValueError):
 
 def list_voices() -> list[Voice]:
     """The Piper voices installed through pip (a voice whose model fails its check carries the problem)."""
-    import importlib
 
     voices = []
     for voice_id, (distribution, module, expected) in BUNDLED.items():

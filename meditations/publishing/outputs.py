@@ -12,14 +12,13 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from meditations.files import write_atomic
-from meditations.files import inside
+from meditations.files import inside, is_regular_file, write_atomic
 from meditations.model import MeditateError
+
 from .common import FEED, PAGE, PLAYLIST, PublishSettings
 from .feed import feed
 from .page import page
 from .playlist import playlist
-from meditations.files import is_regular_file
 
 
 def publish(out_dir: Path, manifest: dict, settings: PublishSettings) -> list[Path]:

@@ -1,6 +1,6 @@
-"""What a script needs before it can be planned: its clips synthesized (into the cache) and their lengths,
-its recordings and bell sounds measured. Used by render, build, plan, preview and validate; the planner
-itself (planner.py) is given the results and does no input or output.
+"""Speech, then the plan: what a script needs before it can be planned (its clips synthesized into the
+cache, and their lengths; its recordings and bell sounds measured), then the pure planner (plan/) given
+the results. Used by render, build, plan, preview and validate.
 """
 
 from __future__ import annotations
@@ -8,16 +8,23 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from meditations.model import Location, Problem, RenderError, ScriptError
-from meditations.plan import Clip, ClipLengths, Recordings
-from meditations.plan import plan
-from meditations.model import Bell, Breathe, Say, Script
-from meditations.audio import read_audio_file, trim_quiet
-from .pool import SpeechEngine
-from .request import ENGINE_SAMPLE_RATE, SpeechRequest, load_clip
-from meditations.model import cue_texts, spoken, walk
-from meditations.model import Timeline
-from .voicechoice import request_for, resolve_voices
+from meditations.audio import Meter, integrated_loudness, read_audio_file, trim_quiet
+from meditations.model import (
+    Bell,
+    Breathe,
+    Location,
+    Problem,
+    RenderError,
+    Say,
+    Script,
+    ScriptError,
+    Timeline,
+    cue_texts,
+    spoken,
+    walk,
+)
+from meditations.plan import Clip, ClipLengths, Recordings, plan
+from meditations.speech import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, load_clip, request_for, resolve_voices
 
 VOICE_REFERENCE_LUFS = -20.0  # used when a script has no synthesized speech to match recordings to
 
@@ -127,7 +134,6 @@ def _voice_loudness(lengths: dict[SpeechRequest, int]) -> float:
 
 def loudness_of(audio, rate: int) -> float:
     """Integrated loudness of a whole clip."""
-    from meditations.audio import Meter, integrated_loudness
 
     meter = Meter(rate)
     meter.feed(audio)

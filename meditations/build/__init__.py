@@ -1,0 +1,13 @@
+"""Building: one track from script to checked MP3, a whole library (incremental, parallel, on a cluster),
+every client's set, and the manifest, journal and lock that keep a build safe to stop."""
+
+from .clients import clients_summary, load_clients, profile_request
+from .clips import check_cues, plan_with_speech
+from .library import BuildRequest, build_all, eta_seconds
+from .samples import choose_voices, load, render_sample
+from .track import render
+
+__all__ = [
+    "BuildRequest", "build_all", "check_cues", "choose_voices", "clients_summary", "eta_seconds", "load",
+    "load_clients", "plan_with_speech", "profile_request", "render", "render_sample",
+]

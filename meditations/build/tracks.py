@@ -1,0 +1,81 @@
+"""One track of a build: what the build knows and decides about it, and its work (load, render, the
+manifest entry recorded as it goes into place). The library, the pool and the cluster jobs all use it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from meditations.loading import Settings, load, settings_key
+from meditations.model import MeditateError
+from meditations.speech import SpeechEngine
+
+from .journal import record_finished
+from .track import render
+
+
+@dataclass
+class Track:
+    """One script of the library and what the build decides about it."""
+
+    script: Path
+    output: Path
+    relative: str  # the output's path inside OUT_DIR, with / separators
+    settings: Settings
+    fingerprint: str = ""
+    sources: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
+    reason: str = ""  # why it must be built ("" when up to date)
+    estimate: float = 0.0  # seconds, roughly: longest tracks are started first
+    error: MeditateError | None = None  # why it failed; cli.py says it
+    found: str = ""  # what checking its track found wrong (it is rebuilt)
+    record: dict = field(default_factory=dict)  # its manifest entry once built
+    out_dir: Path = Path()  # the output folder it belongs to (a client's, with --profiles)
+    label: str = ""  # how progress names it: its file, under the client's folder with --profiles
+    worker: str = ""  # who built it
+    loaded: object = field(default=None, repr=False, compare=False)  # its Script, once loaded (loaded once)
+
+    @property
+    def display(self) -> str:
+        """The track as progress lines name it."""
+        return self.label or self.relative
+
+
+Progress = Callable[[str, Track], None]
+
+
+def load_track(track: Track):
+    """The track's script, loaded with the build's settings."""
+    return load(track.script, track.settings)
+
+
+def ensure_loaded(track: Track):
+    """The track's script, loaded once per build (kept on the track, and sent with it to a local worker)."""
+    if track.loaded is None:
+        track.loaded = load_track(track)
+    return track.loaded
+
+
+def render_track(track: Track, voices, out_dir: Path) -> dict:
+    """Render one track (in a worker process); returns its manifest entry, which is also recorded in the
+    journal just before the track goes into place. Raises MeditateError."""
+    with SpeechEngine(workers=1, voices=voices) as engine:
+        result = render(ensure_loaded(track), track.output, engine, fingerprint=track.fingerprint,
+                        placing=lambda result: _record(out_dir, entry_for(track, result)))
+    return entry_for(track, result)
+
+
+def _record(out_dir: Path, entry: dict) -> None:
+    record_finished(out_dir, entry)
+
+
+def entry_for(track: Track, result) -> dict:
+    """The track's manifest entry, from its render's result."""
+    script, rate = result.script, result.timeline.sample_rate
+    return {
+        "title": script.title, "description": script.description, "file": track.relative,
+        "script": track.script.as_posix(), "duration": round(result.timeline.duration, 3),
+        "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
+        "sources": dict(sorted(track.sources.items())), "settings": settings_key(track.settings),
+        "size": result.size, "sha256": result.sha256, "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
+    }
