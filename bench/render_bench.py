@@ -371,10 +371,10 @@ def prepare(script_path: Path, tree: Path, work: Path) -> Setup:
     try:
         import imageio_ffmpeg
 
-        from meditations.encode.encoder import LAME_QUALITY
-        from meditations.speech.voicechoice import resolve_voices
-        from meditations.build.track import load
-        from meditations.speech.pool import SpeechEngine
+        from meditations.encoding.encoder import LAME_QUALITY
+        from meditations.speaking.voicechoice import resolve_voices
+        from meditations.building.track import load
+        from meditations.speaking.pool import SpeechEngine
     except ImportError as exc:
         raise BenchError(f"{exc}: run the benchmark with the project's environment: {COMMAND}") from None
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()

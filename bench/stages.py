@@ -6,8 +6,8 @@ page faults taken at each stage boundary.
     .venv/bin/python bench/stages.py scripts/calming-the-body.yaml --commit HEAD --runs 3 --markdown
     .venv/bin/python bench/stages.py EDITED.yaml --cache-from bench/benchmark-25min.yaml   # after an edit
 
-The stages are found by wrapping the engine's own functions (SpeechEngine.voices, meditations.build.track.plan,
-meditations.build.track.measure, meditations.build.track.finished_blocks, meditations.encode.encoder.write_tags): the
+The stages are found by wrapping the engine's own functions (SpeechEngine.voices, meditations.building.track.plan,
+meditations.building.track.measure, meditations.building.track.finished_blocks, meditations.encoding.encoder.write_tags): the
 measure pass runs before the encoder gets its first block; from then on the final mixing pass and the
 encoder process run together, and "encode" ends when the encoder has finished. A stage whose function
 is gone in the measured code is left out. CPU of child processes counts those already waited for when a
@@ -57,9 +57,9 @@ def child(tree: str, script: str, out: str) -> None:
 
     start = time.perf_counter()
     sys.path.insert(0, tree)
-    import meditations.encode.encoder as encoder
-    import meditations.build.track as render
-    from meditations.speech.pool import SpeechEngine
+    import meditations.encoding.encoder as encoder
+    import meditations.building.track as render
+    from meditations.speaking.pool import SpeechEngine
 
     mark("imported")
     listing = SpeechEngine.voices

@@ -54,7 +54,7 @@ def write(tmp_path):
 @pytest.fixture(scope="session")
 def engine():
     """One real speech engine pool for the session."""
-    from meditations.speech.pool import SpeechEngine
+    from meditations.speaking.pool import SpeechEngine
 
     with SpeechEngine(workers=2) as pool:
         yield pool

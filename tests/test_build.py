@@ -144,7 +144,7 @@ def test_two_builds_of_the_same_inputs_give_the_same_manifest(library, tmp_path)
 
 def test_two_workers_racing_on_one_cache_entry_leave_it_valid(tmp_path):
     # Two separate engines (as two build workers would be) make the same clip at the same moment.
-    code = ("import sys; from meditations.speech.pool import SpeechEngine, SpeechRequest\n"
+    code = ("import sys; from meditations.speaking.pool import SpeechEngine, SpeechRequest\n"
             "r = SpeechRequest('The same words, spoken twice at once.', 'gmw/en-us', 130, 0.9)\n"
             "with SpeechEngine(workers=1) as e:\n    sys.exit(len(e.synthesize([r])))\n")
     env = {**os.environ, "MEDITATE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
@@ -154,8 +154,8 @@ def test_two_workers_racing_on_one_cache_entry_leave_it_valid(tmp_path):
     assert len(entries) == 1
     os.environ["MEDITATE_CACHE_DIR"], saved = str(tmp_path / "cache"), os.environ["MEDITATE_CACHE_DIR"]
     try:
-        from meditations.speech.pool import SpeechRequest, load_clip
-        from meditations.speech.versions import engine_identity
+        from meditations.speaking.pool import SpeechRequest, load_clip
+        from meditations.speaking.versions import engine_identity
 
         clip = load_clip(SpeechRequest("The same words, spoken twice at once.", "gmw/en-us", 130, 0.9)
                          .key())

@@ -54,10 +54,10 @@ def test_every_bundled_track_meets_the_loudness_target(built, name):
 def test_every_bundled_track_sounds_where_its_plan_says(built, engine, name):
     from scipy.signal import correlate
 
-    from meditations.mix.blocks import speech_samples
-    from meditations.build.clips import plan_with_speech as plan
-    from meditations.build.track import load
-    from meditations.encode.verify import LAME_DELAY
+    from meditations.mixing.blocks import speech_samples
+    from meditations.building.clips import plan_with_speech as plan
+    from meditations.building.track import load
+    from meditations.encoding.verify import LAME_DELAY
 
     out, manifest = built
     record = next(t for t in manifest["tracks"] if t["file"] == f"{name}.mp3")

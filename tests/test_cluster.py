@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from meditations.encode.verify import check_mp3
+from meditations.encoding.verify import check_mp3
 
 SCRIPTS = {
     "library.yaml": "album: Clinic\nlead_in: 0.2s\nfade_out: 0.3s\nvariables: {name: friend}\n",
@@ -72,7 +72,7 @@ def test_a_local_cluster_builds_every_client_exactly_as_the_local_pool_does(clin
 def test_a_cluster_is_sent_a_few_tracks_per_worker_at_a_time(clinic, monkeypatch):
     """Each track job carries megabytes (sources and clips): a clinic's thousands must not all be packed at
     once. With one worker, at most two jobs are packed and not yet placed at any moment."""
-    from meditations.build import pool
+    from meditations.building import pool
 
     packed, placed, most = [], [], [0]
     real_job, real_place = pool.track_job, pool.place
@@ -148,7 +148,7 @@ def test_a_cluster_address_that_is_not_one():
 def test_a_local_cluster_s_workers_keep_glibc_s_adaptive_malloc():
     """Dask's nannies set MALLOC_TRIM_THRESHOLD_ by default, which turns off glibc's adaptive mmap threshold:
     every block a render mixes was mapped afresh (a million page faults per track, twice the CPU time)."""
-    from meditations.build.executors import DaskExecutor
+    from meditations.building.executors import DaskExecutor
 
     with DaskExecutor("local", 1) as executor:
         assert executor.submit(os.getenv, "MALLOC_TRIM_THRESHOLD_").result() is None
@@ -279,7 +279,7 @@ def test_ctrl_c_cancels_the_cluster_s_tasks_and_leaves_nothing(clinic, tmp_path)
     (3, 8, [1, 1, 1]),
 ])
 def test_synthesis_batches_start_few_speech_engines_and_keep_every_worker_busy(clips, slots, sizes):
-    from meditations.build.pool import synthesis_batches
+    from meditations.building.pool import synthesis_batches
 
     batches = synthesis_batches(list(range(clips)), slots)
     assert [len(b) for b in batches] == sizes

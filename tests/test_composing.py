@@ -173,7 +173,7 @@ def test_a_relative_rate_follows_the_rate_it_would_otherwise_have(tmp_path, monk
     (tmp_path / "ben.yaml").write_text("library: scripts\nvoice: {rate: 80%}\nscripts: [calm]\n")
     monkeypatch.chdir(tmp_path)
     from meditations.loading.profiles import load_profile
-    from meditations.build.track import load
+    from meditations.building.track import load
 
     def rates(settings=None):
         script = load("scripts/calm.yaml", settings)

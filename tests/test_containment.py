@@ -153,7 +153,7 @@ def test_too_many_chapters_is_the_real_limit_of_id3():
 
     from mutagen.id3 import ID3
 
-    from meditations.encode.encoder import Tags, write_tags
+    from meditations.encoding.encoder import Tags, write_tags
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "t.mp3"
@@ -288,7 +288,7 @@ def test_transcripts_escape_what_webvtt_requires(work):
     assert vtt.splitlines()[4] == "Tom &amp; Jerry &lt;b&gt;rest&lt;/b&gt; --&gt; here."
     assert vtt.count("-->") == 1  # the timing line only
 
-    from meditations.encode.webvtt import parse_vtt
+    from meditations.encoding.webvtt import parse_vtt
 
     assert parse_vtt(vtt)[0].text == "Tom & Jerry <b>rest</b> --> here."
 

@@ -22,7 +22,7 @@ to this test; readers of the rendered page do not see it):
     block, in order; file names read `example.yaml:LINE:COL` (or PATH for `file:` blocks) because
     the loader is given a relative path from inside the folder.
     "Loads" always means what `meditate validate` does: meditations.loading.load_script, then
-    meditations.speech.prepare.check_cues with the real speech engine (every voice exists, and every
+    meditations.speaking.prepare.check_cues with the real speech engine (every voice exists, and every
     spoken breathing cue fits its phase). Nothing is mocked. Warnings (which do not fail a script)
     are shown with `<!-- run -->` console blocks.
 
@@ -75,8 +75,8 @@ from meditations import loading as loader
 from meditations.cli.messages import error_lines
 from meditations.model.errors import ProblemCollector, ScriptError
 from meditations.loading import LoadOptions, load_library, load_script
-from meditations.build.clips import check_cues, plan_with_speech as plan
-from meditations.speech.pool import SpeechEngine
+from meditations.building.clips import check_cues, plan_with_speech as plan
+from meditations.speaking.pool import SpeechEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "script-format.md"

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from meditations.cli.commands import main
 from conftest import decode, ffmpeg, ffmpeg_duration
 from meditations.loading import load_script
-from meditations.mix.bed import duck_depth, duck_spans
-from meditations.mix.blocks import speech_samples
-from meditations.build.clips import plan_with_speech as plan
-from meditations.build.track import load, render
+from meditations.mixing.bed import duck_depth, duck_spans
+from meditations.mixing.blocks import speech_samples
+from meditations.building.clips import plan_with_speech as plan
+from meditations.building.track import load, render
 from meditations.audio.sounds import LoopedFile, seamless_loop
 
 
@@ -227,7 +227,7 @@ def test_a_recording_loops_without_a_seam(tmp_path):
 
 
 def test_clip_edges_are_faded(engine):
-    from meditations.speech.pool import SpeechRequest
+    from meditations.speaking.pool import SpeechRequest
 
     request = SpeechRequest("Soft edges.", "gmw/en-us", 130, 1.0)
     engine.synthesize([request])

@@ -234,7 +234,7 @@ def worker_pids(engine):
 def test_a_crash_in_the_speech_engine_costs_one_clip_and_leaves_no_entry():
     import threading
 
-    from meditations.speech.pool import SpeechEngine, SpeechRequest, clip_cache
+    from meditations.speaking.pool import SpeechEngine, SpeechRequest, clip_cache
 
     with SpeechEngine(workers=1, timeout=10) as engine:
         engine.start()
@@ -260,7 +260,7 @@ def test_a_crash_in_the_speech_engine_costs_one_clip_and_leaves_no_entry():
 
 
 def test_an_engine_that_died_between_requests_is_replaced_and_nothing_is_lost():
-    from meditations.speech.pool import SpeechEngine, SpeechRequest
+    from meditations.speaking.pool import SpeechEngine, SpeechRequest
 
     with SpeechEngine(workers=1, timeout=10) as engine:
         engine.start()
@@ -270,7 +270,7 @@ def test_an_engine_that_died_between_requests_is_replaced_and_nothing_is_lost():
 
 
 def test_a_hung_speech_engine_is_stopped_after_its_timeout():
-    from meditations.speech.pool import SpeechEngine, SpeechRequest
+    from meditations.speaking.pool import SpeechEngine, SpeechRequest
 
     with SpeechEngine(workers=1, timeout=3) as engine:
         engine.start()

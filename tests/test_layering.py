@@ -23,12 +23,12 @@ PACKAGES = (
     "files",        # checked reads, containment, temporary files, caches, signals
     "audio",        # samples, resampling, loudness, sounds, clip statistics
     "loading",      # stage: load + validate (YAML, texts, settings, profiles, discovery, templates)
-    "plan",         # stage: plan, pure (timeline from a script and its clip lengths)
-    "speech",       # stage: speak (engines behind one interface, worker processes, the speech cache)
-    "mix",          # stage: mix (blocks, bed, finish)
-    "encode",       # stage: encode + check (pieces, tags, WebVTT, verification)
-    "publishing",   # stage: publish (playlist, page, feed); below build, which calls it last
-    "build",        # stage: build (one track, a library, clients, executors, the cluster)
+    "planning",     # stage: plan, pure (a timeline from a script and its clip lengths)
+    "speaking",     # stage: speak (engines behind one interface, worker processes, the speech cache)
+    "mixing",       # stage: mix (blocks, bed, finish)
+    "encoding",     # stage: encode + check (pieces, tags, WebVTT, verification)
+    "publishing",   # stage: publish (playlist, page, feed); below building, which calls it last
+    "building",     # stage: build (clips then plan, one track, a library, clients, executors, the cluster)
     "",             # the public face: meditations/__init__.py (load, plan, render, build, Settings)
     "cli",          # the command line, over the public face
 )
@@ -154,6 +154,20 @@ def test_no_import_cycle_anywhere():
     assert not cycles(internal_graph())
 
 
+def test_no_module_of_meditate_is_imported_inside_a_function():
+    """Such an import hides a knot in the graph. Only heavy third-party packages are imported where first
+    needed (scipy, mutagen, pydub, dask, onnxruntime, piper): speech workers and the command line start
+    without them."""
+    late = []
+    for name, path in engine_modules().items():
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                late += [f"{name}:{node.lineno}" for node in ast.walk(function)
+                         if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith(PACKAGE))
+                         or isinstance(node, ast.Import) and any(a.name.startswith(PACKAGE) for a in node.names)]
+    assert not late, late
+
+
 def test_the_engine_never_imports_click():
     offenders = [name for name, path in engine_modules().items() if package_of(name) != "cli"
                  and any(t == "click" or t.startswith("click.") for t in imports_of(name, path, set()))]
@@ -167,14 +181,14 @@ def test_the_cycle_check_finds_a_cycle_inside_one_package():
 
 
 def test_private_and_package_names():
-    assert package_of("meditations.speech.engines.piper") == "speech"
+    assert package_of("meditations.speaking.engines.piper") == "speaking"
     assert package_of("meditations") == ""
     assert package_of("numpy") is None
-    assert is_private("meditations.mix.bed") and not is_private("meditations.mix")
+    assert is_private("meditations.mixing.bed") and not is_private("meditations.mixing")
 
 
 def test_the_check_sees_imports_inside_functions(tmp_path):
     module = tmp_path / "probe.py"
-    module.write_text("def late():\n    from ..build import track\n    import click\n", encoding="utf-8")
-    found = imports_of("meditations.mix.probe", module, {"meditations.build.track"})
-    assert {"meditations.build", "meditations.build.track", "click"} <= found
+    module.write_text("def late():\n    from ..building import track\n    import click\n", encoding="utf-8")
+    found = imports_of("meditations.mixing.probe", module, {"meditations.building.track"})
+    assert {"meditations.building", "meditations.building.track", "click"} <= found

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from meditations.plan.layout import Clip, Layout
-from meditations.plan.planner import lay_out
-from meditations.build.track import load
+from meditations.planning.layout import Clip, Layout
+from meditations.planning.planner import lay_out
+from meditations.building.track import load
 from meditations.loading.settings import Settings
 from meditations.model.script import Breathe, Include, Repeat, Say, VoiceSettings
-from meditations.speech.pool import ENGINE_SAMPLE_RATE
+from meditations.speaking.pool import ENGINE_SAMPLE_RATE
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"

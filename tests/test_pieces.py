@@ -10,14 +10,14 @@ import pytest
 from conftest import decode, ffmpeg
 
 from meditations.loading.settings import Settings
-from meditations.mix import finish as mix_finish
-from meditations.encode import pieces as segments
+from meditations.mixing import finish as mix_finish
+from meditations.encoding import pieces as segments
 from meditations.files.cache import cache_root
-from meditations.mix.blocks import speech_samples
-from meditations.mix.finish import finished_blocks
-from meditations.encode.pieces import split_frames
-from meditations.build.track import load, render, track_pieces
-from meditations.encode.verify import LAME_DELAY
+from meditations.mixing.blocks import speech_samples
+from meditations.mixing.finish import finished_blocks
+from meditations.encoding.pieces import split_frames
+from meditations.building.track import load, render, track_pieces
+from meditations.encoding.verify import LAME_DELAY
 
 SCRIPT = """
 title: Pieces
@@ -140,7 +140,7 @@ def test_the_pieced_track_meets_the_loudness_target(tracks):
 def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks):
     from meditations.audio.clipstats import foreground_stats
     from meditations.audio.loudness import Meter, integrated_loudness
-    from meditations.mix.blocks import ClipSource, mix_blocks
+    from meditations.mixing.blocks import ClipSource, mix_blocks
 
     _, pieced, _, _ = tracks
     timeline = pieced.timeline
@@ -155,9 +155,9 @@ def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks
 
 
 def test_a_noise_bed_is_estimated_as_if_measured(tracks):
-    from meditations.mix.bed import noise_bed_levels
+    from meditations.mixing.bed import noise_bed_levels
     from meditations.audio.loudness import Meter, integrated_loudness
-    from meditations.mix.bed import bed_blocks
+    from meditations.mixing.bed import bed_blocks
 
     script, pieced, _, _ = tracks
     meter = Meter(pieced.timeline.sample_rate)
@@ -171,7 +171,7 @@ def test_a_noise_bed_is_estimated_as_if_measured(tracks):
 
 
 def test_a_re_render_for_another_name_encodes_only_the_pieces_that_changed(tmp_path, engine, monkeypatch):
-    from meditations.encode.pieces import PieceEncoder
+    from meditations.encoding.pieces import PieceEncoder
 
     text = SCRIPT.replace("title: Pieces", "title: Pieces\nvariables: {name: Alex}").replace(
         "open your eyes.", "open your eyes, {name}.")

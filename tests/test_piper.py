@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from meditations.cli.commands import main
 from conftest import ROOT, decode
-from meditations.speech.engines import piper
-from meditations.speech.pool import SpeechRequest, clip_cache, load_clip
+from meditations.speaking.engines import piper
+from meditations.speaking.pool import SpeechRequest, clip_cache, load_clip
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +27,7 @@ def joe():
 @pytest.fixture(scope="session")
 def alone():
     """A pool of one worker: every clip is spoken by the same process, after whatever it spoke before."""
-    from meditations.speech.pool import SpeechEngine
+    from meditations.speaking.pool import SpeechEngine
 
     with SpeechEngine(workers=1) as pool:
         yield pool
@@ -68,8 +68,8 @@ def test_piper_speaks_differently_for_different_sentences_but_never_by_chance(al
     clip = load_clip(one.key())
     assert 22050 * 0.6 < clip.size < 22050 * 3 and np.abs(clip.astype(np.int32)).max() > 3000
     # Another process (a new pool) makes the very same samples: the noise is chosen by the clip's key.
-    code = ("import sys; sys.path.insert(0, {root!r}); from meditations.speech.engines import piper\n"
-            "from meditations.speech.pool import SpeechEngine, SpeechRequest, clip_cache\n"
+    code = ("import sys; sys.path.insert(0, {root!r}); from meditations.speaking.engines import piper\n"
+            "from meditations.speaking.pool import SpeechEngine, SpeechRequest, clip_cache\n"
             "if __name__ == '__main__':\n"
             "    r = SpeechRequest.of(piper.list_voices()[0], 'Rest here for a moment.', 170, 0.9)\n"
             "    clip_cache().path_for(r.key()).unlink()\n"
@@ -98,8 +98,8 @@ CALIBRATION_TEXTS = [
 
 
 def test_the_bundled_rate_lands_within_ten_percent_of_the_words_per_minute_asked(engine, joe):
-    from meditations.build.track import load
-    from meditations.speech.voicechoice import resolve_voices, request_for
+    from meditations.building.track import load
+    from meditations.speaking.voicechoice import resolve_voices, request_for
 
     script = load(ROOT / "scripts" / "box-breathing.yaml")
     settings = script.voice
@@ -111,9 +111,9 @@ def test_the_bundled_rate_lands_within_ten_percent_of_the_words_per_minute_asked
 
 
 def test_a_bundled_track_is_spoken_by_the_neural_voice(engine, tmp_path, joe):
-    from meditations.build.clips import plan_with_speech as plan
-    from meditations.build.track import load
-    from meditations.plan.preview import select_steps
+    from meditations.building.clips import plan_with_speech as plan
+    from meditations.building.track import load
+    from meditations.planning.preview import select_steps
 
     path = ROOT / "scripts" / "just-do-it.yaml"
     result = CliRunner().invoke(main, ["render", str(path), "--steps", "1-3", "-o", str(tmp_path)])
@@ -146,8 +146,8 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 def test_one_track_may_mix_both_engines_at_one_loudness(engine, write, tmp_path, monkeypatch):
     import pyloudnorm
 
-    from meditations.build.clips import plan_with_speech as plan
-    from meditations.build.track import load
+    from meditations.building.clips import plan_with_speech as plan
+    from meditations.building.track import load
 
     script = write("mixed.yaml", """
         title: Mixed
@@ -181,8 +181,8 @@ def own_voice(tmp_path_factory, joe):
 
 
 def test_a_library_voice_file_speaks_and_changing_it_makes_the_clips_again(engine, own_voice):
-    from meditations.build.clips import plan_with_speech as plan
-    from meditations.build.track import load
+    from meditations.building.clips import plan_with_speech as plan
+    from meditations.building.track import load
 
     first = [e.clip for e in plan(load(own_voice / "s.yaml"), engine).events if e.kind == "speech"]
     config = own_voice / "voices" / "calm.onnx.json"

@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from meditations.loading import LoadOptions, load_script
-from meditations.build.clips import plan_with_speech as plan
+from meditations.building.clips import plan_with_speech as plan
 
 
 def timeline(write, text, engine, **options):

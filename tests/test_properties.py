@@ -88,7 +88,7 @@ def folder(tmp_path_factory):
 @settings(max_examples=examples(25))
 @given(document=script)
 def test_generated_valid_scripts_always_plan(folder, engine, document):
-    from meditations.build.clips import plan_with_speech as plan
+    from meditations.building.clips import plan_with_speech as plan
 
     path = folder / "g.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
@@ -107,7 +107,7 @@ def test_generated_valid_scripts_always_plan(folder, engine, document):
 @given(document=script)
 def test_generated_valid_scripts_always_render_to_their_planned_length(folder, engine, document):
     from conftest import ffmpeg_duration
-    from meditations.build.track import load, render
+    from meditations.building.track import load, render
 
     path = folder / "r.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
@@ -326,7 +326,7 @@ def test_a_damaged_manifest_never_breaks_publishing(tmp_path_factory, tracks):
     """Whatever library.json holds, reading it and publishing the playlist, page and feed from it never raises."""
     import json
 
-    from meditations.build.manifest import read_manifest_file as read_manifest
+    from meditations.building.manifest import read_manifest_file as read_manifest
     from meditations.publishing.outputs import PublishSettings, publish
 
     out = tmp_path_factory.mktemp("out")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from meditations.model.errors import MeditateError
-from meditations.build.library import BuildRequest, build_all
+from meditations.building.library import BuildRequest, build_all
 from meditations.publishing.outputs import PublishSettings, publish
 from meditations.publishing.feed import ITUNES
 

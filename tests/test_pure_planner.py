@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from meditations.model import script as script_module
-from meditations.speech.engines import CLIP_RATE
+from meditations.speaking.engines import CLIP_RATE
 from meditations.model.errors import Location, ScriptError
-from meditations.plan.layout import Clip, Layout, Recordings
+from meditations.planning.layout import Clip, Layout, Recordings
 from meditations.loading import LoadOptions, load_script
-from meditations.plan.planner import PLANNERS, lay_out, plan
-from meditations.plan.preview import chapter_titles, select_chapter, select_steps
+from meditations.planning.planner import PLANNERS, lay_out, plan
+from meditations.planning.preview import chapter_titles, select_chapter, select_steps
 from meditations.model.script import Background, Chapter, Repeat, Say, VoiceSettings
 from meditations.audio.sounds import RecordingSound
 from meditations.model.walking import SILENT, SPEAKS, heard, spoken, walk

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from meditations.cli.commands import main
 from conftest import decode, ffmpeg_duration
-from meditations.build.track import load, render
+from meditations.building.track import load, render
 
 SCRIPT = """
 lead_in: 0

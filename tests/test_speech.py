@@ -6,8 +6,8 @@ import sys
 
 
 from conftest import ROOT
-from meditations.speech.pool import SpeechRequest, clip_cache, load_clip, resolve_voice
-from meditations.speech.request import trim_clip
+from meditations.speaking.pool import SpeechRequest, clip_cache, load_clip, resolve_voice
+from meditations.speaking.request import trim_clip
 
 
 def test_cache_key_changes_with_everything_that_changes_the_audio():

@@ -211,7 +211,7 @@ def run_meditate(args: list[str]):
 def make_recording(path: Path) -> None:
     """A therapist's recording of the welcome: another voice, much quieter than meditate's, with
     half a second of silence either side."""
-    from meditations.speech.pool import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, load_clip
+    from meditations.speaking.pool import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, load_clip
 
     request = SpeechRequest(WELCOME, "gmw/en-us", 110, 0.9)
     with SpeechEngine(workers=1) as engine:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import meditations.build.track as render_module
+import meditations.building.track as render_module
 from meditations.cli.commands import main
 from meditations.model.errors import RenderError
-from meditations.build.track import load, render
-from meditations.encode.verify import TrackProblem, check_mp3
+from meditations.building.track import load, render
+from meditations.encoding.verify import TrackProblem, check_mp3
 
 SCRIPT = "title: Checked\nlead_in: 0.2s\nfade_out: 0.2s\nsteps:\n  - say: Every track is checked.\n  - pause: 12s\n"
 
@@ -49,14 +49,14 @@ def with_nan(blocks):
     (with_nan, "the mix made samples that are not numbers at 10.00 s"),
 ])
 def test_a_track_that_is_not_its_plan_is_never_written(script, engine, tmp_path, monkeypatch, change, message):
-    from meditations.build.clips import plan_with_speech as plan
+    from meditations.building.clips import plan_with_speech as plan
 
     out = tmp_path / "out" / "s.mp3"
     out.parent.mkdir()
     out.write_bytes(b"the previous track")
-    from meditations.mix.blocks import mix_blocks
+    from meditations.mixing.blocks import mix_blocks
 
-    from meditations.encode.verify import StreamCheck
+    from meditations.encoding.verify import StreamCheck
 
     timeline = plan(script, engine)
     length, last = timeline.length, list(mix_blocks(timeline))[-1].size
@@ -90,7 +90,7 @@ def track(script, engine, tmp_path):
 
 @pytest.mark.parametrize("chunk", [1 << 20, 997])  # 997: the tag and frames straddle the chunks it reads
 def test_reading_the_track_back(track, chunk, monkeypatch):
-    monkeypatch.setattr("meditations.encode.verify.READ_CHUNK", chunk)
+    monkeypatch.setattr("meditations.encoding.verify.READ_CHUNK", chunk)
     result, path = track
     data = path.read_bytes()
     facts = check_mp3(path, result.timeline.duration, 1, 64)

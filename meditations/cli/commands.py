@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from meditations.build import (
-    BuildRequest,
-    build_all,
+from meditations import BuildRequest, build_all, load, plan, render
+from meditations.building import (
     check_cues,
     choose_voices,
     clients_summary,
-    load,
+    default_workers,
     load_clients,
-    plan_with_speech,
     profile_request,
-    render,
     render_sample,
 )
 from meditations.files import (
@@ -43,9 +39,9 @@ from meditations.loading import (
     refuse_non_track,
 )
 from meditations.model import MeditateError, ScriptError, format_duration
-from meditations.plan import preview_suffix, select_chapter, select_steps
+from meditations.planning import preview_suffix, select_chapter, select_steps
 from meditations.publishing import check_base_url
-from meditations.speech import SpeechEngine
+from meditations.speaking import SpeechEngine
 from meditations.version import __version__
 
 from .messages import Batch, report
@@ -81,12 +77,6 @@ class MeditateGroup(click.Group):
             ctx.exit(EXIT_FAILED)
         if failed:
             ctx.exit(EXIT_FAILED)
-
-
-def default_workers() -> int:
-    """One worker per core."""
-
-    return os.cpu_count() or 1
 
 
 def speech_engine():
@@ -219,7 +209,7 @@ def plan_command(script_path, as_json, settings) -> None:
     show_warnings(script)
     check_overrides([script], settings.variables)
     with speech_engine() as engine:
-        timeline = plan_with_speech(script, engine)
+        timeline = plan(script, engine)
     if as_json:
         click.echo(json.dumps(timeline.to_json(), ensure_ascii=False))
         return

@@ -8,7 +8,7 @@ import time
 
 import click
 
-from meditations.build import eta_seconds
+from meditations.building import eta_seconds
 from meditations.model import format_duration
 
 from .messages import error_lines

@@ -8,7 +8,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
 
-from meditations.encode import Cue, read_cues
+from meditations.encoding import Cue, read_cues
 from meditations.model import clock, one_line
 
 from .common import PublishSettings, file_size, human_size, track_ids, transcript_path, url_path

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from meditations.files import Interrupted, working
 from meditations.model import MeditateError, as_failure
-from meditations.speech import SpeechEngine, clip_cache, resolve_voices
+from meditations.speaking import SpeechEngine, clip_cache, resolve_voices
 
 from .clips import speech_requests
 from .executors import worker_name

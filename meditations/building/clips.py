@@ -23,8 +23,8 @@ from meditations.model import (
     spoken,
     walk,
 )
-from meditations.plan import Clip, ClipLengths, Recordings, plan
-from meditations.speech import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, load_clip, request_for, resolve_voices
+from meditations.planning import Clip, ClipLengths, Recordings, plan
+from meditations.speaking import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest, load_clip, request_for, resolve_voices
 
 VOICE_REFERENCE_LUFS = -20.0  # used when a script has no synthesized speech to match recordings to
 

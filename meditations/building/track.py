@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from meditations.encode import (
+from meditations.encoding import (
     Segment,
     StreamCheck,
     Tags,
@@ -20,9 +20,9 @@ from meditations.encode import (
 )
 from meditations.files import BlobCache, cache_root, write_atomic
 from meditations.loading import load as load  # the pipeline's first stage, where callers look for it
-from meditations.mix import finished_blocks, measure
+from meditations.mixing import finished_blocks, measure
 from meditations.model import RenderError, Script, Timeline
-from meditations.speech import SpeechEngine
+from meditations.speaking import SpeechEngine
 
 from .clips import plan_with_speech
 

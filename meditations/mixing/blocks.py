@@ -27,7 +27,7 @@ from meditations.audio import (
     trim_quiet,
 )
 from meditations.model import Event, RenderError, Timeline
-from meditations.speech import load_clip
+from meditations.speaking import load_clip
 
 BLOCK_SECONDS = 10
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from meditations.loading import Settings, load, settings_key
 from meditations.model import MeditateError
-from meditations.speech import SpeechEngine
+from meditations.speaking import SpeechEngine
 
 from .journal import record_finished
 from .track import render

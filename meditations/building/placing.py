@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from meditations.encode import TrackProblem, check_mp3
+from meditations.encoding import TrackProblem, check_mp3
 from meditations.files import make_temporary, remove_quietly, umask, write_atomic
 from meditations.model import RenderError
 

@@ -13,7 +13,7 @@ import json
 import math
 from pathlib import Path, PurePosixPath
 
-from meditations.encode import read_fingerprint
+from meditations.encoding import read_fingerprint
 from meditations.files import inside, is_regular_file, name_problem, shown, write_atomic
 from meditations.model import MeditateError
 from meditations.version import __version__

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meditations.model import Problem, ScriptError, VoiceSettings, excerpt, scaled_rate, spoken
-from meditations.speech.engines.piper import ModelProblem, model_voice
+from meditations.speaking.engines.piper import ModelProblem, model_voice
 
 from .engines import DEFAULT_ENGINE, Voice, engine_module
 from .request import SpeechRequest

@@ -26,7 +26,7 @@ from meditations.audio import CLIP_RATE
 from meditations.model import DEFAULT_ENGINE, ENGINE_NAMES
 
 # The module of each engine a script may name (model.ENGINE_NAMES, which the loader checks names against).
-ENGINES = dict(zip(ENGINE_NAMES, ("meditations.speech.engines.espeak", "meditations.speech.engines.piper"),
+ENGINES = dict(zip(ENGINE_NAMES, ("meditations.speaking.engines.espeak", "meditations.speaking.engines.piper"),
                    strict=True))
 
 

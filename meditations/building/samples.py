@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from meditations.model import MeditateError
-from meditations.speech import SpeechEngine, Voice, resolve_voice
+from meditations.speaking import SpeechEngine, Voice, resolve_voice
 
 from .track import RenderResult, load, render
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meditations.speech.engines.piper import BUNDLED
+from meditations.speaking.engines.piper import BUNDLED
 
 from .engines import ENGINES, engine_module
 

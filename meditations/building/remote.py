@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from meditations.model import MeditateError, as_failure, relocated
-from meditations.speech import SpeechEngine, clip_cache
+from meditations.speaking import SpeechEngine, clip_cache
 
 from .executors import worker_name
 from .track import render

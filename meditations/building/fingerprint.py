@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from stat import S_ISREG
 
-from meditations.encode import placed_track_problem
+from meditations.encoding import placed_track_problem
 from meditations.files import write_atomic
 from meditations.loading import settings_key
 from meditations.model import MeditateError
-from meditations.speech import engine_identity
+from meditations.speaking import engine_identity
 from meditations.version import __version__
 
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
