@@ -12,9 +12,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "meditations"
 
 PACKAGES = (

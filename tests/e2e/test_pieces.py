@@ -7,7 +7,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import decode, ffmpeg
+from helpers import decode, ffmpeg
 
 from meditations.loading.settings import Settings
 from meditations.mixing import finish as mix_finish

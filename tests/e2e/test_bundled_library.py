@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from conftest import ROOT, decode, ffmpeg, ffmpeg_duration
+from helpers import ROOT, decode, ffmpeg, ffmpeg_duration
 
 pytestmark = pytest.mark.slow
 

@@ -78,7 +78,7 @@ from click.testing import CliRunner
 
 from test_docs import _code, _explained, _message_templates, _source_texts
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "writing-scripts.md"
 RUN_SH = "./run.sh"
 WELCOME = "Welcome, Ana. I am glad you are taking this time for yourself."

@@ -224,7 +224,7 @@ def test_a_recording_longer_than_its_limit(work):
 
 def test_a_long_bed_is_decoded_only_as_far_as_the_track_needs(work, tmp_path):
     """A bed far longer than the audio limit plays under a short track: only what the track needs is read."""
-    from conftest import ffmpeg
+    from helpers import ffmpeg
 
     from meditations.audio.sounds import read_audio_file
 
@@ -384,7 +384,7 @@ def test_new_refuses_a_name_no_track_could_have(work):
 
 
 def test_a_long_bell_sound_is_read_as_far_as_it_rings(work):
-    from conftest import ffmpeg
+    from helpers import ffmpeg
 
     subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=40", "-ar", "8000",
                     "-c:a", "libvorbis", str(work / "gong.ogg")], check=True)

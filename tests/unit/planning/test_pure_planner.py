@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from meditations.model import script as script_module
-from meditations.speaking.engines import CLIP_RATE
+from meditations.audio import CLIP_RATE
 from meditations.model.errors import Location, ScriptError
 from meditations.planning.layout import Clip, Layout, Recordings
 from meditations.loading import LoadOptions, load_script
@@ -176,6 +176,6 @@ def test_lay_out_without_fitting_places_the_steps_once(write):
 
 
 def test_the_bundled_library_plans_with_any_clip_lengths():
-    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    scripts = Path(__file__).resolve().parents[3] / "scripts"
     script = load_script(scripts / "box-breathing.yaml", LoadOptions())
     assert plan(script, every_clip(0.5)).length > 0

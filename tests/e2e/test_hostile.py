@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from conftest import ROOT, decode
+from helpers import ROOT, decode
 
 BIG = "  - say: hello there\n" * 60000
 LAUGHS = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"

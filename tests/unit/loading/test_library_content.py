@@ -22,7 +22,7 @@ from meditations.loading.settings import Settings
 from meditations.model.script import Breathe, Include, Repeat, Say, VoiceSettings
 from meditations.speaking.pool import ENGINE_SAMPLE_RATE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SCRIPTS = ROOT / "scripts"
 PARTIALS = SCRIPTS / "_partials"
 MIN_SECONDS_BETWEEN_QUESTIONS = 5.0

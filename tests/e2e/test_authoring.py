@@ -2,14 +2,13 @@
 
 import json
 import os
-import wave
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from conftest import decode, ffmpeg_duration
+from helpers import write_wav, decode, ffmpeg_duration
 from meditations.loading.templates import TEMPLATES
 
 
@@ -34,16 +33,6 @@ def test_new_never_overwrites(tmp_path, monkeypatch):
     assert (result.exit_code, result.stderr) == (1, "Error: mine.yaml already exists; choose another name "
                                                     "(nothing was changed)\n")
     assert (tmp_path / "mine.yaml").read_text() == "title: Mine\n"
-
-
-def write_wav(path, seconds, amplitude, rate=44100):
-    t = np.arange(int(seconds * rate)) / rate
-    tone = amplitude * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t)) / 1.5
-    audio = np.concatenate([np.zeros(rate // 2), tone, np.zeros(rate // 2)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1), handle.setsampwidth(2), handle.setframerate(rate)
-        handle.writeframes((audio * 32767).astype("<i2").tobytes())
 
 
 @pytest.mark.parametrize("amplitude", [0.02, 0.6])

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from conftest import ROOT, decode
+from helpers import ROOT, decode
 from meditations.speaking.engines import piper
 from meditations.speaking.pool import SpeechRequest, clip_cache, load_clip
 

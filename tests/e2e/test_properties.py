@@ -106,7 +106,7 @@ def test_generated_valid_scripts_always_plan(folder, engine, document):
 @settings(max_examples=examples(4))
 @given(document=script)
 def test_generated_valid_scripts_always_render_to_their_planned_length(folder, engine, document):
-    from conftest import ffmpeg_duration
+    from helpers import ffmpeg_duration
     from meditations.building.track import load, render
 
     path = folder / "r.yaml"

@@ -78,7 +78,7 @@ from meditations.loading import LoadOptions, load_library, load_script
 from meditations.building.clips import check_cues, plan_with_speech as plan
 from meditations.speaking.pool import SpeechEngine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "script-format.md"
 
 from markdown_blocks import FENCE, as_script, read_fence, table_rows  # noqa: E402

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 
-from conftest import ROOT
+from helpers import ROOT
 from meditations.speaking.pool import SpeechRequest, clip_cache, load_clip, resolve_voice
 from meditations.speaking.request import trim_clip
 

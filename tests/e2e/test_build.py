@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from conftest import ROOT
+from helpers import ROOT
 
 LIBRARY = {
     "library.yaml": "album: Build test\nlead_in: 0.3s\nfade_out: 0.5s\nvariables: {name: friend}\n",

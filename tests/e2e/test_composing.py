@@ -6,7 +6,7 @@ import json
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from test_authoring import write_wav
+from helpers import write_wav
 
 BOX = """
 title: Box

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from conftest import decode, ffmpeg, ffmpeg_duration
+from helpers import decode, ffmpeg, ffmpeg_duration
 from meditations.loading import load_script
 from meditations.mixing.bed import duck_depth, duck_spans
 from meditations.mixing.blocks import speech_samples

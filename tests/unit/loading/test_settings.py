@@ -8,7 +8,7 @@ from dataclasses import fields, replace
 import pytest
 
 from meditations.cli.options import command_line_settings
-from test_authoring import write_wav
+from helpers import write_wav
 from meditations.loading.profiles import load_profile
 from meditations.model.script import VoiceSettings
 from meditations.loading.settings import Settings, layered, load, settings_key

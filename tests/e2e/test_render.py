@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from conftest import decode, ffmpeg_duration
+from helpers import decode, ffmpeg_duration
 from meditations.building.track import load, render
 
 SCRIPT = """
@@ -132,7 +132,7 @@ def test_render_command_prints_only_what_a_person_needs(tmp_path, monkeypatch):
 
 def test_audio_format_from_the_command_line(tmp_path, monkeypatch):
     import subprocess
-    from conftest import ffmpeg
+    from helpers import ffmpeg
 
     (tmp_path / "calm.yaml").write_text("title: Calm\nsteps:\n  - say: Rest here.\n")
     monkeypatch.chdir(tmp_path)
@@ -175,7 +175,7 @@ def test_chapters_and_transcript_travel_with_the_track(rendered):
 def test_ffmpeg_lists_the_chapters_at_their_planned_times(rendered):
     import re
     import subprocess
-    from conftest import ffmpeg
+    from helpers import ffmpeg
 
     result, _ = rendered
     info = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(result.path)], capture_output=True, text=True).stderr

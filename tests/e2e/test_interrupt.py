@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from test_hostile import materialize, valid_track
 
 MINUTES = "  - pause: 2m\n  - say: Still here.\n  - pause: 1m\n"

@@ -1,0 +1,45 @@
+"""Functions tests import (`from helpers import ...`; pyproject.toml puts tests/ on the path): where the
+checkout is, and reading audio back with the bundled ffmpeg."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ffmpeg() -> str:
+    """The ffmpeg binary from the imageio-ffmpeg wheel."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def decode(path: Path, rate: int = 44100) -> np.ndarray:
+    """An audio file decoded by ffmpeg to mono float32 samples at `rate`."""
+    raw = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "-ar", str(rate),
+                          "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype="<f4")
+
+
+def ffmpeg_duration(path: Path) -> float:
+    """The duration ffmpeg's demuxer reports for a file (the same estimate ffprobe prints)."""
+    info = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    hours, minutes, seconds = re.search(r"Duration: (\d+):(\d+):([\d.]+)", info).groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def write_wav(path, seconds, amplitude, rate=44100):
+    """A WAV recording: half a second of silence, a warbling 180 Hz tone, half a second of silence."""
+    t = np.arange(int(seconds * rate)) / rate
+    tone = amplitude * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t)) / 1.5
+    audio = np.concatenate([np.zeros(rate // 2), tone, np.zeros(rate // 2)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1), handle.setsampwidth(2), handle.setframerate(rate)
+        handle.writeframes((audio * 32767).astype("<i2").tobytes())
