@@ -5,7 +5,7 @@ the clips' cache payloads (the build stores them in its cache). A track job carr
 source file of the track ({path relative to their common folder: bytes}), the clips its speech needs, and
 the Track itself; the worker lays the files out in a temporary folder of its own, renders there and returns
 the MP3 and transcript bytes with the manifest entry. The build's own process checks the MP3 and writes
-both atomically into the output folder (trackplace.py): the output never depends on a shared disk.
+both atomically into the output folder (placing.py): the output never depends on a shared disk.
 """
 
 from __future__ import annotations

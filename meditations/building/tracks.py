@@ -27,7 +27,7 @@ class Track:
     sources: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
     reason: str = ""  # why it must be built ("" when up to date)
     estimate: float = 0.0  # seconds, roughly: longest tracks are started first
-    error: MeditateError | None = None  # why it failed; cli.py says it
+    error: MeditateError | None = None  # why it failed; the command line says it
     found: str = ""  # what checking its track found wrong (it is rebuilt)
     record: dict = field(default_factory=dict)  # its manifest entry once built
     out_dir: Path = Path()  # the output folder it belongs to (a client's, with --profiles)

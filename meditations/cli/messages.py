@@ -1,6 +1,6 @@
 """How engine errors reach the user: the lines of an error, and a batch that goes on past a failing item.
 
-cli.py's MeditateGroup is the one boundary that maps what is left to exit codes."""
+commands.py's MeditateGroup is the one boundary that maps what is left to exit codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 5: encode to MP3 (LAME in the bundled ffmpeg, constant bitrate) and tag it (mutagen ID3v2), atomically.
+"""Encoding, the fifth stage: encode to MP3 (LAME in the bundled ffmpeg, constant bitrate) and tag it (mutagen ID3v2), atomically.
 
 The encoders run in processes of their own, one per piece of the track (pieces.py), fed from the blocks
 as they are mixed, so no whole-track WAV is ever written. CBR without a Xing frame, as before: every
@@ -147,7 +147,7 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
                cache=None) -> Encoded:
     """Encode blocks to out_path through a temporary file renamed into place once it has been checked.
 
-    The track is encoded in `pieces` (segments.py), each by an ffmpeg of its own, as many at once as
+    The track is encoded in `pieces` (pieces.py), each by an ffmpeg of its own, as many at once as
     there are cores, while the blocks are mixed (pieces.py); `cache` (a BlobCache, optional) keeps
     encoded pieces for reuse. `check` sees every block on its way; the file is read back
     (verify.check_mp3) before the rename, so a track that does not hold its plan raises RenderError and

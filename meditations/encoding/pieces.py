@@ -5,7 +5,7 @@ laid out exactly as a single encoder's would be (same count, same delay: timings
 pause of the foreground (no speech, bell or tone within PREROLL of it), so whatever differs at a join is where
 nothing but the bed is heard; each piece is encoded with PREROLL samples before its start and POSTROLL after
 its end, whose frames are dropped, so the encoder's state at the join is that of a single encoder
-(tests/test_pieces.py compares the joins with a single-piece encode).
+(tests/e2e/test_pieces.py compares the joins with a single-piece encode).
 
 Each piece's 16-bit PCM goes to an ffmpeg of its own (in a thread: the thread waits on pipes, so
 Python's lock is free for the mixer), with `-reservoir 0`: LAME's bit

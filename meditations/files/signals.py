@@ -1,5 +1,5 @@
 """Ctrl-C, SIGTERM and SIGHUP stop meditate the same way: the work unwinds (every `finally` and context
-manager runs: workers stopped and reaped, temporary files removed, the lock released), then cli.py prints
+manager runs: workers stopped and reaped, temporary files removed, the lock released), then the command line prints
 one line and exits with 128 + the signal's number (130, 143, 129).
 
 Build workers do not listen to the terminal: a Ctrl-C reaches every process of the foreground group, and

@@ -1,4 +1,4 @@
-"""Stage 1: load and validate a script into a Script.
+"""Loading, the first stage: a script loaded and validated into a Script.
 
 One small public validator per kind of value (validators.py), every problem collected and reported together,
 unknown keys named (with a suggestion when one is close). The settings library.yaml and a script share are read

@@ -1,4 +1,4 @@
-"""Domain exceptions. The engine raises these and never formats them into 'Error:' lines: cli.py alone turns
+"""Domain exceptions. The engine raises these and never formats them into 'Error:' lines: the command line (meditations/cli/) alone turns
 them into messages and exit codes. They pickle, so a worker process hands them back as they are."""
 
 from __future__ import annotations

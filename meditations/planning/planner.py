@@ -1,6 +1,7 @@
-"""Stage 2: plan the timeline — every sound and silence at an exact sample position.
+"""Planning, the third stage (after speaking has measured the clips): the timeline, every sound and silence
+at an exact sample position.
 
-Planning is pure: it is given each clip's length and each recording's measurements (clips.py finds
+Planning is pure: it is given each clip's length and each recording's measurements (building/clips.py finds
 them, synthesizing what is missing) and reads no file. Each step kind is one entry of PLANNERS; a
 script's `length` is reached by lengthfit.py, which plans again with the flexible parts stretched.
 """

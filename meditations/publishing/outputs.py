@@ -1,4 +1,4 @@
-"""Stage 7: publish a built library: a playlist, one offline web page and (with a base URL) a podcast feed.
+"""Publishing, the last stage: a playlist, one offline web page and (with a base URL) a podcast feed.
 
 Everything here is made from the manifest (OUT_DIR/library.json) and the files beside it, and is
 deterministic: the same library gives the same bytes, so each file is rewritten only when the library

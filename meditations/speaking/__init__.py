@@ -1,5 +1,5 @@
 """Speech: sentences synthesized by the engines of engines/ (one interface) in worker processes, each clip
-cached on disk with its loudness statistics. build/clips.py asks for a script's clips and hands their
+cached on disk with its loudness statistics. building/clips.py asks for a script's clips and hands their
 lengths to the planner."""
 
 from .engines import CLIP_RATE, ENGINES, Voice

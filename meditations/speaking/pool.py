@@ -1,4 +1,5 @@
-"""Stage 3: synthesize speech, one sentence per clip, cached on disk, with any engine of engines/.
+"""Speaking, the second stage: speech synthesized one sentence per clip, cached on disk, with any engine of
+engines/.
 
 The engines run in worker processes started with `spawn`, never in the calling process: a crash or hang
 in an engine costs one clip (a clear error after a timeout), not the build. A worker loads an engine (and

@@ -1,6 +1,6 @@
 """The speech worker process: loads engines when first needed, makes clips, stores them in the cache.
 
-Started with `spawn` by its handle in workerhandle.py, for the pool in speech.py; one per core. Each clip
+Started with `spawn` by its handle in workerhandle.py, for the pool in pool.py; one per core. Each clip
 is brought to one loudness per voice (VOICE_LOUDNESS), then the step's volume, and trimmed, so two engines
 in a track sit at one level.
 """

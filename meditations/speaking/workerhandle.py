@@ -1,4 +1,4 @@
-"""The parent's handle on one speech worker process (speechworker.py runs inside it): started with
+"""The parent's handle on one speech worker process (worker.py runs inside it): started with
 `spawn`, it loads an engine when first asked and answers over a pipe; a worker that does not answer in
 time is stopped."""
 

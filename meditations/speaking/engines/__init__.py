@@ -11,7 +11,7 @@ Each engine module offers:
   samples at the voice's native rate (``voice.sample_rate``).
 
 Adding an engine is one module and one line in ``ENGINES``. Everything common (resampling to CLIP_RATE,
-loudness matching, trimming, caching, worker processes) lives in speech.py.
+loudness matching, trimming, caching, worker processes) lives in the speaking package (pool.py, worker.py).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ BUNDLED = {
 
 # Seconds per word = WORD_BASE + WORD_SCALE * length_scale, fitted on the bundled voice speaking fifty of
 # the bundled library's sentences at length_scale 1.0, 1.2, 1.4 and 1.6 (words per minute of speech: the
-# pauses inside a sentence count, the gaps between sentences do not). tests/test_piper.py checks it.
+# pauses inside a sentence count, the gaps between sentences do not). tests/e2e/test_piper.py checks it.
 WORD_BASE = 0.0710
 WORD_SCALE = 0.1879
 DEFAULT_RATE = 170  # length_scale 1.5: a calm, unhurried pace
