@@ -6,4 +6,4 @@ from __future__ import annotations
 SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)  # Hz: those an MP3 can have
 BITRATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 192, 224, 256, 320)  # kbit/s: MP3's own
 CHANNELS = (1, 2)  # mono or stereo
-LOUDNESS_RANGE = (-36.0, -9.0)  # LUFS: quieter is lost on a phone's speaker, louder is crushed by the limiter
+LOUDNESS_RANGE = (-36, -9)  # LUFS: quieter is lost on a phone's speaker, louder is crushed by the limiter
