@@ -30,11 +30,12 @@ BUNDLED = {
                          "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"),
 }
 
-# Seconds per word = WORD_BASE + WORD_SCALE * length_scale, fitted on the bundled voice speaking fifty of
-# the bundled library's sentences at length_scale 1.0, 1.2, 1.4 and 1.6 (words per minute of speech: the
-# pauses inside a sentence count, the gaps between sentences do not). tests/e2e/test_piper.py checks it.
-WORD_BASE = 0.0710
-WORD_SCALE = 0.1879
+# Seconds per word = WORD_BASE + WORD_SCALE * length_scale, fitted on the bundled voice speaking twelve of
+# the bundled library's sentences at 100 to 200 words a minute (words per minute of speech: the pauses
+# inside a sentence count, the gaps between sentences do not). bench/rate_fit.py fits it again;
+# tests/e2e/test_piper.py checks it.
+WORD_BASE = 0.0567
+WORD_SCALE = 0.2046
 DEFAULT_RATE = 170  # length_scale 1.5: a calm, unhurried pace
 # The voice's top octave is taken off (a zero-phase low-pass): its bright consonants made the MP3 encoder
 # overshoot the true-peak ceiling by up to 1.9 dB after the limiter; below 8 kHz it sounds the same.
@@ -46,7 +47,7 @@ _OFFSETS = 1 << 20
 def version() -> str:
     """The packages that make this engine's audio."""
     return (f"piper-tts={package_version('piper-tts')};onnxruntime={package_version('onnxruntime')};"
-            f"lowpass={LOWPASS_HZ}")
+            f"lowpass={LOWPASS_HZ};pace={WORD_BASE},{WORD_SCALE}")
 
 
 def control(wpm: int) -> float:
