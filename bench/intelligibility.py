@@ -113,10 +113,10 @@ def decode(path: Path):
     return np.frombuffer(raw, dtype="<f4")
 
 
-def planned_sentences(script: Path, python: str, name: str) -> list[Sentence]:
-    """Every speech event of the script's plan."""
-    result = subprocess.run([python, str(ROOT / "cli.py"), "plan", str(script), "--json"], capture_output=True,
-                            text=True, check=True)
+def planned_sentences(script: Path, python: str, tree: Path, name: str) -> list[Sentence]:
+    """Every speech event of the script's plan, as the checkout `tree` plans it."""
+    result = subprocess.run([python, str(tree / "cli.py"), "plan", str(script), "--json"], capture_output=True,
+                            text=True, check=True, cwd=tree)
     events = json.loads(result.stdout)["events"]
     return [Sentence(name, e["start"], e["end"], e["text"]) for e in events if e["kind"] == "speech"]
 
@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path, help="a built output folder (with library.json)")
     parser.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"),
                         help="the Python that runs meditate (for `plan --json`)")
+    parser.add_argument("--tree", type=Path, default=ROOT,
+                        help="the meditate checkout that built the tracks (its plan must be theirs)")
     parser.add_argument("--track", action="append", help="only these tracks (file names without .mp3)")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         name = Path(record["file"]).stem
         if args.track and name not in args.track:
             continue
-        planned = planned_sentences(Path(record["script"]), args.python, name)
+        planned = planned_sentences(Path(record["script"]), args.python, args.tree.resolve(), name)
         audio = decode(args.out_dir / record["file"])
         for sentence in planned:
             transcribe(model, audio, sentence)

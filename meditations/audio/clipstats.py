@@ -177,7 +177,7 @@ class ClipStatsCache:
 def foreground_stats(timeline, source) -> TrackStats:
     """The foreground's K-weighted energy and peaks, from each sound's statistics (a speech clip's are
     cached), without mixing it. `source` makes a sound's audio when its statistics are not stored
-    (mix.blocks.ClipSource)."""
+    (mixing.foreground.ClipSource)."""
     rate = timeline.sample_rate
     stats, clips = TrackStats(rate, timeline.length), ClipStatsCache(rate)
     for event in sorted((e for e in timeline.events if e.audible and e.end > e.start), key=lambda e: e.start):

@@ -1,6 +1,6 @@
 """Building a whole library, like make: only what changed, on every core or a cluster, never a broken
 track. One track's work is in tracks.py, fingerprints (what a track is made from) in fingerprint.py, the
-manifest in manifest.py, the parallel part in pool.py (on an executor of executors.py); a build of every
+manifest in manifest.py, the parallel part in parallel.py (on an executor of executors.py); a build of every
 client's set in clients.py.
 """
 
@@ -30,7 +30,7 @@ from .journal import clear as clear_journal
 from .journal import finished_entries
 from .lockfile import BuildLock
 from .manifest import MANIFEST, manifest_differs, prune, read_json, read_manifest, read_manifest_file, write_manifest
-from .pool import build_tracks
+from .parallel import build_tracks
 from .tracks import Progress, Track, load_track
 
 

@@ -1,4 +1,4 @@
-"""Mixing: the timeline played into audio block by block (blocks.py), with its bed ducked under speech
+"""Mixing: the timeline played into audio block by block (foreground.py), with its bed ducked under speech
 (bed.py), and finished with one gain, a smooth limiter and fades (finish.py) in the one mixing pass."""
 
 from .finish import Levels, finished_blocks, measure

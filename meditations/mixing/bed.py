@@ -20,7 +20,7 @@ from meditations.audio import LoopedFile, Meter, NoiseBed, integrated_loudness
 from meditations.files import BlobCache, cache_key, cache_root
 from meditations.model import Background, Problem, RenderError, ScriptError, Timeline
 
-from .blocks import BLOCK_SECONDS, block_size
+from .foreground import BLOCK_SECONDS, block_size
 from .fades import fades_at, raised_cosine
 
 DUCK_ATTACK = 0.6  # the bed starts dipping this long before speech ...

@@ -17,7 +17,7 @@ from meditations.audio import CHUNK, fit, foreground_stats, integrated_loudness,
 from meditations.model import Background, Finish, Timeline
 
 from .bed import bed_blocks, bed_levels, bed_reference_loudness
-from .blocks import ClipSource, mix_blocks
+from .foreground import ClipSource, mix_blocks
 from .fades import edge_envelope
 
 

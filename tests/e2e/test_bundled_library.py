@@ -54,7 +54,7 @@ def test_every_bundled_track_meets_the_loudness_target(built, name):
 def test_every_bundled_track_sounds_where_its_plan_says(built, engine, name):
     from scipy.signal import correlate
 
-    from meditations.mixing.blocks import speech_samples
+    from meditations.mixing.foreground import speech_samples
     from meditations.building.clips import plan_with_speech as plan
     from meditations.building.track import load
     from meditations.encoding.verify import LAME_DELAY

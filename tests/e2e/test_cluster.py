@@ -72,7 +72,7 @@ def test_a_local_cluster_builds_every_client_exactly_as_the_local_pool_does(clin
 def test_a_cluster_is_sent_a_few_tracks_per_worker_at_a_time(clinic, monkeypatch):
     """Each track job carries megabytes (sources and clips): a clinic's thousands must not all be packed at
     once. With one worker, at most two jobs are packed and not yet placed at any moment."""
-    from meditations.building import pool
+    from meditations.building import parallel as pool
 
     packed, placed, most = [], [], [0]
     real_job, real_place = pool.track_job, pool.place
@@ -279,7 +279,7 @@ def test_ctrl_c_cancels_the_cluster_s_tasks_and_leaves_nothing(clinic, tmp_path)
     (3, 8, [1, 1, 1]),
 ])
 def test_synthesis_batches_start_few_speech_engines_and_keep_every_worker_busy(clips, slots, sizes):
-    from meditations.building.pool import synthesis_batches
+    from meditations.building.parallel import synthesis_batches
 
     batches = synthesis_batches(list(range(clips)), slots)
     assert [len(b) for b in batches] == sizes

@@ -13,7 +13,7 @@ from meditations.cli.commands import main
 from helpers import decode, ffmpeg, ffmpeg_duration
 from meditations.loading import load_script
 from meditations.mixing.bed import duck_depth, duck_spans
-from meditations.mixing.blocks import speech_samples
+from meditations.mixing.foreground import speech_samples
 from meditations.building.clips import plan_with_speech as plan
 from meditations.building.track import load, render
 from meditations.audio.sounds import LoopedFile, seamless_loop

@@ -13,7 +13,7 @@ from meditations.loading.settings import Settings
 from meditations.mixing import finish as mix_finish
 from meditations.encoding import pieces as segments
 from meditations.files.cache import cache_root
-from meditations.mixing.blocks import speech_samples
+from meditations.mixing.foreground import speech_samples
 from meditations.mixing.finish import finished_blocks
 from meditations.encoding.pieces import split_frames
 from meditations.building.track import load, render, track_pieces
@@ -140,7 +140,7 @@ def test_the_pieced_track_meets_the_loudness_target(tracks):
 def test_the_foreground_is_measured_from_its_clips_statistics_as_if_mixed(tracks):
     from meditations.audio.clipstats import foreground_stats
     from meditations.audio.loudness import Meter, integrated_loudness
-    from meditations.mixing.blocks import ClipSource, mix_blocks
+    from meditations.mixing.foreground import ClipSource, mix_blocks
 
     _, pieced, _, _ = tracks
     timeline = pieced.timeline

@@ -54,7 +54,7 @@ def test_a_track_that_is_not_its_plan_is_never_written(script, engine, tmp_path,
     out = tmp_path / "out" / "s.mp3"
     out.parent.mkdir()
     out.write_bytes(b"the previous track")
-    from meditations.mixing.blocks import mix_blocks
+    from meditations.mixing.foreground import mix_blocks
 
     from meditations.encoding.verify import StreamCheck
 
