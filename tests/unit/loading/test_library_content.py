@@ -2,7 +2,7 @@
 
 - every track carries the shared safety lines; breath-hold practices add the health caution;
 - the practices that reach into distress ground the listener before the closing;
-- one question, one silence: two sentences ending in '?' never follow each other with less than 5 s between;
+- every question is given its silence: at least 5 s before the next sentence, whatever it is;
 - faithful to the source article but in our own words: no run of eight words is shared with it.
 """
 
@@ -25,9 +25,12 @@ from meditations.speaking.pool import ENGINE_SAMPLE_RATE
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPTS = ROOT / "scripts"
 PARTIALS = SCRIPTS / "_partials"
-MIN_SECONDS_BETWEEN_QUESTIONS = 5.0
+MIN_SECONDS_AFTER_A_QUESTION = 5.0
+# The practices that ask the listener to dwell on suffering, their own (a struggle, a distress, a past
+# decision) or someone else's (compassion-for-others and noticing-what-moves-you: the source article's
+# empathic distress, which the grounding leads out of): each grounds the listener before the closing.
 DISTRESS = ("preparing-a-re-decision", "three-steps-of-self-compassion", "watch-yourself-from-a-distance",
-            "just-do-it")
+            "just-do-it", "fake-it", "compassion-for-others", "noticing-what-moves-you")
 
 
 def bundled() -> list[str]:
@@ -91,13 +94,13 @@ def test_each_question_has_its_own_silence(name):
     sentences = [e for e in timeline.events if e.kind == "speech"]
     assert sentences
     for before, after in zip(sentences, sentences[1:]):
-        if before.text.endswith("?") and after.text.endswith("?"):
+        if before.text.endswith("?"):
             silence = (after.start - before.end) / rate
-            assert silence >= MIN_SECONDS_BETWEEN_QUESTIONS, (before.text, after.text, silence)
+            assert silence >= MIN_SECONDS_AFTER_A_QUESTION, (before.text, after.text, silence)
 
 
 def test_the_silence_check_sees_questions_that_crowd_each_other(tmp_path):
-    """The check above finds two questions a sentence gap apart, and accepts them a [pause 5s] apart."""
+    """The check above finds a question followed a sentence gap later by anything, and accepts a [pause 5s]."""
     crowded = tmp_path / "crowded.yaml"
     crowded.write_text("title: x\nsteps:\n  - say: Who was it? What did they say?\n  - pause: 5s\n"
                        "  - say: What did you feel? [pause 5s] And after?\n", encoding="utf-8")
