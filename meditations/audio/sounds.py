@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import subprocess
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +18,7 @@ from meditations.files import FileLimits, file_problem
 from meditations.model import RenderError
 
 from .pcm import resample, trim_silence
+from .wav import WavLayout, frames_for, layout, read_frames
 
 # A struck bowl's partials are inharmonic; these ratios and decay times are typical of a small
 # singing bowl (higher partials die away faster). Each partial is a pair of slightly detuned
@@ -152,29 +152,17 @@ class NoiseBed:
 
 # ---------------------------------------------------------------- user audio files
 
-def _pydub():
-    """pydub's AudioSegment, pointed at the ffmpeg from the imageio-ffmpeg wheel."""
-
-    import imageio_ffmpeg
-
-    with warnings.catch_warnings():
-        # pydub looks for a system ffmpeg when imported and warns if there is none; we give it ours.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from pydub import AudioSegment
-    setattr(AudioSegment, "converter", imageio_ffmpeg.get_ffmpeg_exe())  # noqa: B010 (pydub reads it)
-    return AudioSegment
-
-
 def read_audio_file(path: Path, rate: int, seconds: float | None = None) -> np.ndarray:
     """A user's WAV, MP3, OGG or FLAC as mono float32 at `rate`.
 
     The file's kind and size are checked first (a FIFO or a device is never opened). With `seconds`, only
     that much is decoded (a long bed under a short track); without, a file that plays longer than
-    MEDITATE_MAX_AUDIO_SECONDS is an error, found after decoding at most that much.
+    MEDITATE_MAX_AUDIO_SECONDS is an error, found before decoding more than that.
 
-    WAV files are read by pydub. Compressed files are decoded by the ffmpeg binary from the
-    imageio-ffmpeg wheel directly: pydub asks ffprobe about every non-WAV file, and that wheel has none."""
+    WAV files are read here (wav.py): their header is checked before any sample is read (a header that
+    claims 1 Hz is found too long before its samples are read and resampled), then only the frames needed.
+    Other files, and WAV codecs other than PCM and float, are decoded by the ffmpeg binary from the
+    imageio-ffmpeg wheel."""
 
     path = Path(path)
     limits = FileLimits()
@@ -182,28 +170,26 @@ def read_audio_file(path: Path, rate: int, seconds: float | None = None) -> np.n
     if problem is not None:
         raise RenderError(f"cannot read {path}: {problem}")
     wanted = seconds if seconds is not None else limits.audio_seconds + 1.0
-    if path.suffix.lower() == ".wav":
-        audio = _read_wav_with_pydub(path, rate)[:int(wanted * rate)]
-    else:
-        audio = _decode_with_ffmpeg(path, rate, wanted)
-    if seconds is None and audio.size > limits.audio_seconds * rate:
-        raise RenderError(f"{path.name} plays longer than the limit of {limits.audio_seconds} seconds "
-                          "(MEDITATE_MAX_AUDIO_SECONDS)")
-    return audio
-
-
-def _read_wav_with_pydub(path: Path, rate: int) -> np.ndarray:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pydub warns about ffprobe when a damaged WAV makes it fall back
-            segment = _pydub().from_wav(str(path))
-    except Exception:  # pydub raises CouldntDecodeError, wave/audioop errors, or fails looking for ffprobe
-        raise RenderError(f"cannot read {path}: not a WAV file meditate can decode") from None
-    segment = segment.set_channels(1).set_sample_width(2)
-    audio = np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float32) / 32768.0
-    if segment.frame_rate != rate:
-        audio = resample(audio, segment.frame_rate, rate)
+        wav = layout(path) if path.suffix.lower() == ".wav" else None
+        if wav is not None and seconds is None and wav.seconds > limits.audio_seconds:
+            raise _too_long(path, limits)
+        audio = _read_wav(path, wav, rate, wanted) if wav is not None else _decode_with_ffmpeg(path, rate, wanted)
+    except OSError as exc:
+        raise RenderError(f"cannot read {path}: {exc.strerror}") from None
+    if seconds is None and audio.size > limits.audio_seconds * rate:
+        raise _too_long(path, limits)
     return audio
+
+
+def _read_wav(path: Path, wav: WavLayout, rate: int, seconds: float) -> np.ndarray:
+    """The first `seconds` of a WAV file at `rate`: only the frames that makes are read and resampled."""
+    return resample(read_frames(path, wav, frames_for(seconds, wav.rate, rate)), wav.rate, rate)[:int(seconds * rate)]
+
+
+def _too_long(path: Path, limits: FileLimits) -> RenderError:
+    return RenderError(f"{path.name} plays longer than the limit of {limits.audio_seconds} seconds "
+                       "(MEDITATE_MAX_AUDIO_SECONDS)")
 
 
 def _decode_with_ffmpeg(path: Path, rate: int, seconds: float) -> np.ndarray:
