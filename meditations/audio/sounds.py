@@ -55,9 +55,26 @@ class RecordingSound:
     gain_db: float = 0.0
 
 
-def trim_quiet(audio: np.ndarray, rate: int, threshold: float = 0.005) -> np.ndarray:
+QUIET = 0.005  # a recording's samples at most this loud (-46 dBFS) before and after its sound are trimmed
+# The shortest a recording's sound may be: a spoken syllable lasts about a tenth of a second; anything shorter
+# is heard as a click, not as a word (and a one-sample file would be a click boosted to the voice's level).
+MIN_SOUND_SECONDS = 0.1
+
+
+def trim_quiet(audio: np.ndarray, rate: int, threshold: float = QUIET) -> np.ndarray:
     """A recording without its silent lead-in and tail (a few ms kept either side)."""
     return trim_silence(audio, rate, threshold)
+
+
+def sounding_seconds(audio: np.ndarray, rate: int) -> float:
+    """How long a recording sounds: from its first sample louder than QUIET to its last."""
+    loud = np.flatnonzero(np.abs(audio) > QUIET)
+    return (int(loud[-1]) - int(loud[0]) + 1) / rate if loud.size else 0.0
+
+
+def too_short(name: str) -> str:
+    """The problem of a recording whose sound lasts less than MIN_SOUND_SECONDS."""
+    return f"{name} is too short to be heard: it holds under {MIN_SOUND_SECONDS:g} s of sound"
 
 
 def natural_ring_seconds() -> float:
@@ -228,9 +245,12 @@ class LoopedFile:
         # Only as much as the track needs is decoded: a bed longer than the track never loops, so what is
         # cut off would never be heard (the loop's cross-fade takes its seconds from both ends).
         wanted = None if seconds is None else seconds + 2 * LOOP_CROSSFADE_SECONDS + 1.0
-        self.loop = seamless_loop(read_audio_file(path, rate, wanted), rate)
-        if self.loop.size == 0:
+        audio = read_audio_file(path, rate, wanted)
+        if audio.size == 0:
             raise RenderError(f"{path} holds no audio")
+        if audio.size < int(MIN_SOUND_SECONDS * rate):  # looped, a file of a few samples would be a constant or a buzz
+            raise RenderError(too_short(Path(path).name))
+        self.loop = seamless_loop(audio, rate)
         self.position = 0
 
     def next(self, length: int) -> np.ndarray:

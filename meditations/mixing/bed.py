@@ -102,9 +102,10 @@ def bed_gain(timeline: Timeline, background: Background):
     return gain_at
 
 
-def bed_reference_loudness(background: Background, rate: int) -> float:
-    """The loudness of the bed as made (no ducking, no fades), from 20 seconds of it."""
-    meter = Meter(rate)
+def bed_reference_loudness(background: Background, rate: int, band_hz: float | None = None) -> float:
+    """The loudness of the bed as made (no ducking, no fades), from 20 seconds of it, in the band below
+    band_hz (what the encoder keeps); -inf for a bed too quiet to measure (under BS.1770's -70 LUFS gate)."""
+    meter = Meter(rate, band_hz)
     source = bed_source(background, rate, BED_REFERENCE_SECONDS)
     for _ in range(2):
         meter.feed(source.next(10 * rate))
@@ -116,11 +117,13 @@ PEAKS_VERSION = 1
 PEAK_SAFETY = 1.001  # float32 rounding of the gains
 
 
-def noise_bed_levels(timeline: Timeline, background: Background) -> tuple[np.ndarray, np.ndarray]:
-    """(energy per 10 ms, peak per 1 ms) of the bed at unit level, ducked and faded, as mixed."""
+def noise_bed_levels(timeline: Timeline, background: Background,
+                     band_hz: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(energy per 10 ms in the band below band_hz, peak per 1 ms) of the bed at unit level, ducked and faded,
+    as mixed."""
 
     rate = timeline.sample_rate
-    meter = Meter(rate)
+    meter = Meter(rate, band_hz)
     reference = bed_source(background, rate, BED_REFERENCE_SECONDS)
     for _ in range(int(BED_REFERENCE_SECONDS // 10)):
         meter.feed(reference.next(10 * rate))
@@ -173,13 +176,14 @@ def _window_gains(timeline: Timeline, background: Background, window: int) -> tu
     return centre, np.maximum(edges[:-1], edges[1:])
 
 
-def bed_levels(timeline: Timeline, background: Background) -> tuple[np.ndarray, np.ndarray]:
-    """The bed's energy per 10 ms and peaks per 1 ms at unit level: estimated for noise, measured for a
-    recording (it is not stationary)."""
+def bed_levels(timeline: Timeline, background: Background,
+               band_hz: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The bed's energy per 10 ms (in the band below band_hz) and peaks per 1 ms at unit level: estimated for
+    noise, measured for a recording (it is not stationary)."""
     if background.sound != "file":
-        return noise_bed_levels(timeline, background)
+        return noise_bed_levels(timeline, background, band_hz)
 
-    bed = Meter(timeline.sample_rate)
+    bed = Meter(timeline.sample_rate, band_hz)
     for block in bed_blocks(timeline, background):
         bed.feed(block)
     bed.finish()
