@@ -9,11 +9,13 @@ from .pcm import resample, resampled_length, trim_silence
 from .sounds import (
     BellSound,
     MIN_SOUND_SECONDS,
+    QUIET,
     LoopedFile,
     NoiseBed,
     RecordingSound,
     ToneSound,
     bell_strike,
+    inaudible,
     natural_ring_seconds,
     read_audio_file,
     sounding_seconds,
@@ -24,8 +26,8 @@ from .sounds import (
 
 __all__ = [
     "ABSOLUTE_GATE", "BellSound", "CHUNK", "CLIP_RATE", "LoopedFile", "MIN_SOUND_SECONDS", "Meter", "NoiseBed",
-    "RecordingSound", "ToneSound", "bell_strike", "clip_loudness", "clip_samples", "edge_fade", "encoder_band_hz",
-    "encoder_scale", "fit", "foreground_stats", "integrated_loudness", "k_weighting_power", "limited_energy",
-    "limiter_curve", "natural_ring_seconds", "read_audio_file", "resample", "resampled_length", "sounding_seconds",
-    "store_for_new_clip", "tone", "too_short", "trim_quiet", "trim_silence",
+    "QUIET", "RecordingSound", "ToneSound", "bell_strike", "clip_loudness", "clip_samples", "edge_fade",
+    "encoder_band_hz", "encoder_scale", "fit", "foreground_stats", "inaudible", "integrated_loudness",
+    "k_weighting_power", "limited_energy", "limiter_curve", "natural_ring_seconds", "read_audio_file", "resample",
+    "resampled_length", "sounding_seconds", "store_for_new_clip", "tone", "too_short", "trim_quiet", "trim_silence",
 ]

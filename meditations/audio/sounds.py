@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from meditations.files import FileLimits, file_problem
-from meditations.model import RenderError
+from meditations.model import AudioFormat, RenderError
 
+from .lame import encoder_band_hz
+from .loudness import ABSOLUTE_GATE
 from .pcm import resample, trim_silence
 from .wav import WavLayout, frames_for, layout, read_frames
 
@@ -75,6 +77,13 @@ def sounding_seconds(audio: np.ndarray, rate: int) -> float:
 def too_short(name: str) -> str:
     """The problem of a recording whose sound lasts less than MIN_SOUND_SECONDS."""
     return f"{name} is too short to be heard: it holds under {MIN_SOUND_SECONDS:g} s of sound"
+
+
+def inaudible(name: str, audio: AudioFormat) -> str:
+    """The problem of a recording with nothing above the loudness meter's gate in the band the MP3 keeps."""
+    channels = "mono" if audio.channels == 1 else "stereo"
+    return (f"{name} cannot be heard in the track: below {encoder_band_hz(audio) / 1000:g} kHz, all an MP3 keeps at "
+            f"{audio.sample_rate} Hz and {audio.bitrate} kbit/s {channels}, it is quieter than {ABSOLUTE_GATE:g} LUFS")
 
 
 def natural_ring_seconds() -> float:

@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from meditations.audio import (
-    ABSOLUTE_GATE,
     MIN_SOUND_SECONDS,
     Meter,
     edge_fade,
     encoder_band_hz,
+    inaudible,
     integrated_loudness,
     read_audio_file,
     sounding_seconds,
@@ -138,14 +138,14 @@ def _voice_recordings(script: Script, lengths: dict[SpeechRequest, int]) -> dict
             raise ScriptError([Problem(where, str(exc))]) from None
         # As the mixer plays it (edges faded: a cut-off tone's click is not what is heard), in the MP3's band.
         loudness = loudness_of(edge_fade(audio.copy(), rate), rate, band) if audio.size else -math.inf
-        problem = _unheard(say.recording.name, audio, loudness, script.audio, band)
+        problem = _unheard(say.recording.name, audio, loudness, script.audio)
         if problem:
             raise ScriptError([Problem(where, problem)])
         measured[say.recording] = (audio.size, reference - loudness)
     return measured
 
 
-def _unheard(name: str, audio, loudness: float, audio_format: AudioFormat, band: float) -> str:
+def _unheard(name: str, audio, loudness: float, audio_format: AudioFormat) -> str:
     """Why a recording (its sound trimmed) would not be heard in the track, or "". Its loudness is measured in
     the band the MP3 keeps: a recording of a 17 kHz tone is loud in the mix and silent in the MP3."""
     if audio.size == 0:
@@ -153,10 +153,7 @@ def _unheard(name: str, audio, loudness: float, audio_format: AudioFormat, band:
     if sounding_seconds(audio, audio_format.sample_rate) < MIN_SOUND_SECONDS:
         return too_short(name)
     if not math.isfinite(loudness):
-        channels = "mono" if audio_format.channels == 1 else "stereo"
-        return (f"{name} cannot be heard in the track: below {band / 1000:g} kHz, all an MP3 keeps at "
-                f"{audio_format.sample_rate} Hz and {audio_format.bitrate} kbit/s {channels}, it is quieter than "
-                f"{ABSOLUTE_GATE:g} LUFS")
+        return inaudible(name, audio_format)
     return ""
 
 

@@ -28,6 +28,7 @@ DUCK_RELEASE = 2.0  # ... and rises back over this long after it
 DUCK_BRIDGE = 4.0  # speech closer together than this keeps the bed down: no pumping between sentences
 BED_SEED = 20240611
 BED_REFERENCE_SECONDS = 20.0  # how much of a bed its loudness is measured on
+REFERENCE_RAMP_SECONDS = 0.5  # ... a recording faded in over this long
 
 
 def bed_source(background: Background, rate: int, seconds: float):
@@ -107,8 +108,14 @@ def bed_reference_loudness(background: Background, rate: int, band_hz: float | N
     band_hz (what the encoder keeps); -inf for a bed too quiet to measure (under BS.1770's -70 LUFS gate)."""
     meter = Meter(rate, band_hz)
     source = bed_source(background, rate, BED_REFERENCE_SECONDS)
-    for _ in range(2):
-        meter.feed(source.next(10 * rate))
+    for index in range(2):
+        block = source.next(10 * rate)
+        if index == 0 and background.sound == "file":
+            # Faded in, as a track plays it: cut in at full level, a recording would start with a click (a
+            # constant offset, a thump) that the meter would count as the bed's own sound.
+            ramp = int(REFERENCE_RAMP_SECONDS * rate)
+            block[:ramp] *= raised_cosine(np.arange(ramp) / ramp).astype(np.float32)
+        meter.feed(block)
     meter.finish()
     return integrated_loudness(meter.energy())
 

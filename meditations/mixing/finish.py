@@ -18,12 +18,23 @@ from meditations.audio import (
     encoder_band_hz,
     encoder_scale,
     fit,
+    QUIET,
     foreground_stats,
+    inaudible,
     integrated_loudness,
     limited_energy,
     limiter_curve,
 )
-from meditations.model import AudioFormat, Background, Finish, Timeline
+from meditations.model import (
+    AudioFormat,
+    Background,
+    Finish,
+    MeditateError,
+    Problem,
+    RenderError,
+    ScriptError,
+    Timeline,
+)
 
 from .bed import bed_blocks, bed_levels, bed_reference_loudness
 from .blocks import ClipSource, mix_blocks
@@ -70,7 +81,10 @@ def measure(timeline: Timeline, background: Background | None, finish: Finish,
     if background is not None:
         bed_energy, bed_peaks = bed_levels(timeline, background, band)
         reference = speech_lufs if math.isfinite(speech_lufs) else finish.loudness
-        bed_scale = _bed_scale(reference + background.level_db, bed_reference_loudness(background, rate, band))
+        bed_lufs = bed_reference_loudness(background, rate, band)
+        if not math.isfinite(bed_lufs) and float(np.max(bed_peaks, initial=0.0)) > QUIET:
+            raise _inaudible_bed(background, encoder or AudioFormat(sample_rate=rate))
+        bed_scale = _bed_scale(reference + background.level_db, bed_lufs)
         # Independent signals: energies add; peaks at most add.
         energy = energy + bed_scale ** 2 * fit(bed_energy, energy.size)
         peaks = _add_peaks(peaks, fit(bed_peaks, peaks.size), bed_scale)
@@ -84,12 +98,22 @@ def measure(timeline: Timeline, background: Background | None, finish: Finish,
 
 
 def _bed_scale(wanted_lufs: float, bed_lufs: float) -> float:
-    """The factor that brings a bed measuring bed_lufs to wanted_lufs. A bed too quiet to measure (digital
-    silence, or room tone a few bits above it: under the meter's -70 LUFS gate) plays as it is: no level can
-    be computed for it, and boosting it by 50 dB or more would turn its noise floor into hiss."""
+    """The factor that brings a bed measuring bed_lufs to wanted_lufs. A quiet bed too quiet to measure
+    (digital silence, or room tone a few bits above it: under the meter's -70 LUFS gate) plays as it is: no
+    level can be computed for it, and boosting it by 50 dB or more would turn its noise floor into hiss."""
     if not math.isfinite(bed_lufs):
         return 1.0
     return 10 ** (_steps(wanted_lufs - bed_lufs) / 20)
+
+
+def _inaudible_bed(background: Background, audio: AudioFormat) -> MeditateError:
+    """A bed whose samples are loud but which measures nothing a listener would hear (a constant offset,
+    rumble below the meter's 38 Hz, or all above the encoder's band): played as it is it would be a wrong
+    track, not a quiet one."""
+    message = inaudible(background.file.name if background.file else background.sound, audio)
+    if background.location is None:
+        return RenderError(message)
+    return ScriptError([Problem(background.location, message)])
 
 
 LEVEL_STEP_DB = 0.05
