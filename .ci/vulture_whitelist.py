@@ -7,8 +7,5 @@ render_command, validate_command, plan_command, voices_command, new_command, bui
 # onnxruntime reads the attributes of its SessionOptions (meditations/engines/piper.py)
 _.intra_op_num_threads, _.inter_op_num_threads, _.log_severity_level  # noqa
 
-# pydub reads AudioSegment.converter to find ffmpeg (meditations/sounds.py)
-_.converter  # noqa
-
 # Python calls a module's __getattr__ for names it does not hold (meditations/__init__.py: the public calls)
 __getattr__  # noqa

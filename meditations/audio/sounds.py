@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import subprocess
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,9 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from meditations.files import FileLimits, file_problem
-from meditations.model import RenderError
+from meditations.model import AudioFormat, RenderError
 
+from .lame import encoder_band_hz
+from .loudness import ABSOLUTE_GATE
 from .pcm import resample, trim_silence
+from .wav import WavLayout, frames_for, layout, read_frames
 
 # A struck bowl's partials are inharmonic; these ratios and decay times are typical of a small
 # singing bowl (higher partials die away faster). Each partial is a pair of slightly detuned
@@ -55,9 +57,33 @@ class RecordingSound:
     gain_db: float = 0.0
 
 
-def trim_quiet(audio: np.ndarray, rate: int, threshold: float = 0.005) -> np.ndarray:
+QUIET = 0.005  # a recording's samples at most this loud (-46 dBFS) before and after its sound are trimmed
+# The shortest a recording's sound may be: a spoken syllable lasts about a tenth of a second; anything shorter
+# is heard as a click, not as a word (and a one-sample file would be a click boosted to the voice's level).
+MIN_SOUND_SECONDS = 0.1
+
+
+def trim_quiet(audio: np.ndarray, rate: int, threshold: float = QUIET) -> np.ndarray:
     """A recording without its silent lead-in and tail (a few ms kept either side)."""
     return trim_silence(audio, rate, threshold)
+
+
+def sounding_seconds(audio: np.ndarray, rate: int) -> float:
+    """How long a recording sounds: from its first sample louder than QUIET to its last."""
+    loud = np.flatnonzero(np.abs(audio) > QUIET)
+    return (int(loud[-1]) - int(loud[0]) + 1) / rate if loud.size else 0.0
+
+
+def too_short(name: str) -> str:
+    """The problem of a recording whose sound lasts less than MIN_SOUND_SECONDS."""
+    return f"{name} is too short to be heard: it holds under {MIN_SOUND_SECONDS:g} s of sound"
+
+
+def inaudible(name: str, audio: AudioFormat) -> str:
+    """The problem of a recording with nothing above the loudness meter's gate in the band the MP3 keeps."""
+    channels = "mono" if audio.channels == 1 else "stereo"
+    return (f"{name} cannot be heard in the track: below {encoder_band_hz(audio) / 1000:g} kHz, all an MP3 keeps at "
+            f"{audio.sample_rate} Hz and {audio.bitrate} kbit/s {channels}, it is quieter than {ABSOLUTE_GATE:g} LUFS")
 
 
 def natural_ring_seconds() -> float:
@@ -152,29 +178,17 @@ class NoiseBed:
 
 # ---------------------------------------------------------------- user audio files
 
-def _pydub():
-    """pydub's AudioSegment, pointed at the ffmpeg from the imageio-ffmpeg wheel."""
-
-    import imageio_ffmpeg
-
-    with warnings.catch_warnings():
-        # pydub looks for a system ffmpeg when imported and warns if there is none; we give it ours.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from pydub import AudioSegment
-    setattr(AudioSegment, "converter", imageio_ffmpeg.get_ffmpeg_exe())  # noqa: B010 (pydub reads it)
-    return AudioSegment
-
-
 def read_audio_file(path: Path, rate: int, seconds: float | None = None) -> np.ndarray:
     """A user's WAV, MP3, OGG or FLAC as mono float32 at `rate`.
 
     The file's kind and size are checked first (a FIFO or a device is never opened). With `seconds`, only
     that much is decoded (a long bed under a short track); without, a file that plays longer than
-    MEDITATE_MAX_AUDIO_SECONDS is an error, found after decoding at most that much.
+    MEDITATE_MAX_AUDIO_SECONDS is an error, found before decoding more than that.
 
-    WAV files are read by pydub. Compressed files are decoded by the ffmpeg binary from the
-    imageio-ffmpeg wheel directly: pydub asks ffprobe about every non-WAV file, and that wheel has none."""
+    WAV files are read here (wav.py): their header is checked before any sample is read (a header that
+    claims 1 Hz is found too long before its samples are read and resampled), then only the frames needed.
+    Other files, and WAV codecs other than PCM and float, are decoded by the ffmpeg binary from the
+    imageio-ffmpeg wheel."""
 
     path = Path(path)
     limits = FileLimits()
@@ -182,28 +196,26 @@ def read_audio_file(path: Path, rate: int, seconds: float | None = None) -> np.n
     if problem is not None:
         raise RenderError(f"cannot read {path}: {problem}")
     wanted = seconds if seconds is not None else limits.audio_seconds + 1.0
-    if path.suffix.lower() == ".wav":
-        audio = _read_wav_with_pydub(path, rate)[:int(wanted * rate)]
-    else:
-        audio = _decode_with_ffmpeg(path, rate, wanted)
-    if seconds is None and audio.size > limits.audio_seconds * rate:
-        raise RenderError(f"{path.name} plays longer than the limit of {limits.audio_seconds} seconds "
-                          "(MEDITATE_MAX_AUDIO_SECONDS)")
-    return audio
-
-
-def _read_wav_with_pydub(path: Path, rate: int) -> np.ndarray:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pydub warns about ffprobe when a damaged WAV makes it fall back
-            segment = _pydub().from_wav(str(path))
-    except Exception:  # pydub raises CouldntDecodeError, wave/audioop errors, or fails looking for ffprobe
-        raise RenderError(f"cannot read {path}: not a WAV file meditate can decode") from None
-    segment = segment.set_channels(1).set_sample_width(2)
-    audio = np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float32) / 32768.0
-    if segment.frame_rate != rate:
-        audio = resample(audio, segment.frame_rate, rate)
+        wav = layout(path) if path.suffix.lower() == ".wav" else None
+        if wav is not None and seconds is None and wav.seconds > limits.audio_seconds:
+            raise _too_long(path, limits)
+        audio = _read_wav(path, wav, rate, wanted) if wav is not None else _decode_with_ffmpeg(path, rate, wanted)
+    except OSError as exc:
+        raise RenderError(f"cannot read {path}: {exc.strerror}") from None
+    if seconds is None and audio.size > limits.audio_seconds * rate:
+        raise _too_long(path, limits)
     return audio
+
+
+def _read_wav(path: Path, wav: WavLayout, rate: int, seconds: float) -> np.ndarray:
+    """The first `seconds` of a WAV file at `rate`: only the frames that makes are read and resampled."""
+    return resample(read_frames(path, wav, frames_for(seconds, wav.rate, rate)), wav.rate, rate)[:int(seconds * rate)]
+
+
+def _too_long(path: Path, limits: FileLimits) -> RenderError:
+    return RenderError(f"{path.name} plays longer than the limit of {limits.audio_seconds} seconds "
+                       "(MEDITATE_MAX_AUDIO_SECONDS)")
 
 
 def _decode_with_ffmpeg(path: Path, rate: int, seconds: float) -> np.ndarray:
@@ -242,9 +254,12 @@ class LoopedFile:
         # Only as much as the track needs is decoded: a bed longer than the track never loops, so what is
         # cut off would never be heard (the loop's cross-fade takes its seconds from both ends).
         wanted = None if seconds is None else seconds + 2 * LOOP_CROSSFADE_SECONDS + 1.0
-        self.loop = seamless_loop(read_audio_file(path, rate, wanted), rate)
-        if self.loop.size == 0:
+        audio = read_audio_file(path, rate, wanted)
+        if audio.size == 0:
             raise RenderError(f"{path} holds no audio")
+        if audio.size < int(MIN_SOUND_SECONDS * rate):  # looped, a file of a few samples would be a constant or a buzz
+            raise RenderError(too_short(Path(path).name))
+        self.loop = seamless_loop(audio, rate)
         self.position = 0
 
     def next(self, length: int) -> np.ndarray:

@@ -5,11 +5,24 @@ the results. Used by render, build, plan, preview and validate.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
-from meditations.audio import Meter, integrated_loudness, read_audio_file, trim_quiet
+from meditations.audio import (
+    MIN_SOUND_SECONDS,
+    Meter,
+    edge_fade,
+    encoder_band_hz,
+    inaudible,
+    integrated_loudness,
+    read_audio_file,
+    sounding_seconds,
+    too_short,
+    trim_quiet,
+)
 from meditations.model import (
+    AudioFormat,
     Bell,
     Breathe,
     Location,
@@ -71,6 +84,23 @@ def clip_lengths(script: Script, voice_ids: dict, lengths: dict[SpeechRequest, i
     return clips
 
 
+def check_sounds(script: Script) -> None:
+    """What validate checks of a script's sound files, as plan and render find it: every recording can be
+    heard and plays within the limit, every bell sound reads, and the background file's header is sound and it
+    holds enough to loop (its length does not matter otherwise: a bed is read only as far as the track needs)."""
+    measure_recordings(script, {})
+    background = script.background
+    if background is not None and background.sound == "file" and background.file is not None:
+        rate = script.audio.sample_rate
+        try:
+            if read_audio_file(background.file, rate, MIN_SOUND_SECONDS).size < int(MIN_SOUND_SECONDS * rate):
+                raise RenderError(too_short(background.file.name))  # as the mixer finds it (audio.LoopedFile)
+        except RenderError as exc:
+            if background.location is None:
+                raise
+            raise ScriptError([Problem(background.location, str(exc))]) from None
+
+
 def check_cues(script: Script, engine: SpeechEngine) -> None:
     """What validate checks beyond the file: voices exist, and every spoken breathing cue fits its phase
     (only the cue words are synthesized, not the whole script)."""
@@ -84,7 +114,8 @@ def check_cues(script: Script, engine: SpeechEngine) -> None:
 
 
 def measure_recordings(script: Script, lengths: dict[SpeechRequest, int]) -> Recordings:
-    """Each recording's length at the track's rate and the gain that matches it to the voice; then each bell
+    """Each recording's length at the track's rate and the gain that matches it to the voice (ScriptError for
+    one that would not be heard: silent, too short, or nothing in the band the MP3 keeps); then each bell
     sound file's length."""
     return Recordings(_voice_recordings(script, lengths), _bell_sounds(script))
 
@@ -93,21 +124,37 @@ def _voice_recordings(script: Script, lengths: dict[SpeechRequest, int]) -> dict
     says = [step for step in walk(script.steps) if isinstance(step, Say) and step.recording is not None]
     if not says:
         return {}
-    rate = script.audio.sample_rate
-    reference = _voice_loudness(lengths)
+    rate, band = script.audio.sample_rate, encoder_band_hz(script.audio)
+    reference = _voice_loudness(lengths, band)
     measured: dict[Path, tuple[int, float]] = {}
     for say in says:
         assert say.recording is not None
         if say.recording in measured:
             continue
+        where = say.recording_location or say.location
         try:
             audio = trim_quiet(read_audio_file(say.recording, rate), rate)
         except RenderError as exc:
-            raise ScriptError([Problem(say.recording_location or say.location, str(exc))]) from None
-        if audio.size == 0:
-            raise ScriptError([Problem(say.recording_location or say.location, f"{say.recording.name} is silent")])
-        measured[say.recording] = (audio.size, reference - loudness_of(audio, rate))
+            raise ScriptError([Problem(where, str(exc))]) from None
+        # As the mixer plays it (edges faded: a cut-off tone's click is not what is heard), in the MP3's band.
+        loudness = loudness_of(edge_fade(audio.copy(), rate), rate, band) if audio.size else -math.inf
+        problem = _unheard(say.recording.name, audio, loudness, script.audio)
+        if problem:
+            raise ScriptError([Problem(where, problem)])
+        measured[say.recording] = (audio.size, reference - loudness)
     return measured
+
+
+def _unheard(name: str, audio, loudness: float, audio_format: AudioFormat) -> str:
+    """Why a recording (its sound trimmed) would not be heard in the track, or "". Its loudness is measured in
+    the band the MP3 keeps: a recording of a 17 kHz tone is loud in the mix and silent in the MP3."""
+    if audio.size == 0:
+        return f"{name} is silent"
+    if sounding_seconds(audio, audio_format.sample_rate) < MIN_SOUND_SECONDS:
+        return too_short(name)
+    if not math.isfinite(loudness):
+        return inaudible(name, audio_format)
+    return ""
 
 
 def _bell_sounds(script: Script) -> dict[Path, float]:
@@ -121,21 +168,21 @@ def _bell_sounds(script: Script) -> dict[Path, float]:
     return seconds
 
 
-def _voice_loudness(lengths: dict[SpeechRequest, int]) -> float:
-    """The loudness of the synthesized speech in a script (a sample of its clips)."""
+def _voice_loudness(lengths: dict[SpeechRequest, int], band: float) -> float:
+    """The loudness of the synthesized speech in a script (a sample of its clips), in the band the MP3 keeps."""
     import numpy as np
 
     clips = [load_clip(request.key()) for request in list(lengths)[:40]]
     found = [c for c in clips if c is not None and c.size]
     if not found:
         return VOICE_REFERENCE_LUFS
-    return loudness_of(np.concatenate(found).astype(np.float32) / 32768.0, ENGINE_SAMPLE_RATE)
+    return loudness_of(np.concatenate(found).astype(np.float32) / 32768.0, ENGINE_SAMPLE_RATE, band)
 
 
-def loudness_of(audio, rate: int) -> float:
-    """Integrated loudness of a whole clip."""
+def loudness_of(audio, rate: int, band: float | None = None) -> float:
+    """Integrated loudness of a whole clip (of its band below `band` Hz, if given)."""
 
-    meter = Meter(rate)
+    meter = Meter(rate, band)
     meter.feed(audio)
     meter.finish()
     return integrated_loudness(meter.energy())

@@ -65,7 +65,7 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     """Render one script to an MP3, checked against its plan before it is renamed into place.
     `placing` is called with the result once the track is checked, just before it goes into place."""
     timeline = plan_with_speech(script, engine)
-    levels = measure(timeline, script.background, script.finish)
+    levels = measure(timeline, script.background, script.finish, script.audio)  # for the decoded track
     blocks = finished_blocks(timeline, script.background, script.finish, levels)
     audible = math.isfinite(levels.measured_lufs)  # pauses alone make a silent track, as planned
     check = StreamCheck(timeline.sample_rate, timeline.length,

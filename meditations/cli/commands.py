@@ -11,6 +11,7 @@ import click
 from meditations import BuildRequest, build_all, load, plan, render
 from meditations.building import (
     check_cues,
+    check_sounds,
     choose_voices,
     clients_summary,
     default_workers,
@@ -181,6 +182,7 @@ def validate_command(paths, profile) -> int:
     def check(path):
         script = load(path)
         show_warnings(script)
+        check_sounds(script)
         check_cues(script, engine)
 
     batch = Batch(len(scripts), catch=ScriptError, deferred=True)  # problems after every warning, as a list

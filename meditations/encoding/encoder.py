@@ -19,6 +19,7 @@ import numpy as np
 from meditations.files import make_temporary, remove_quietly, umask
 from meditations.model import AudioFormat, RenderError
 
+from .listening import ListenedFile, Listener
 from .pieces import LAME_QUALITY, PieceEncoder, Segment, encode_pieces
 from .verify import StreamCheck, TrackProblem, check_mp3
 
@@ -150,7 +151,8 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
 
     The track is encoded in `pieces` (pieces.py), each by an ffmpeg of its own, as many at once as
     there are cores, while the blocks are mixed (pieces.py); `cache` (a BlobCache, optional) keeps
-    encoded pieces for reuse. `check` sees every block on its way; the file is read back
+    encoded pieces for reuse. `check` sees every block on its way, and the frames are decoded as they are
+    written (listening.Listener: what a listener hears is checked, not the mix); the file is read back
     (verify.check_mp3) before the rename, so a track that does not hold its plan raises RenderError and
     never replaces anything. `before_rename` is called with the checked file's facts just before it goes
     into place (a build records it then)."""
@@ -159,9 +161,11 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
     except OSError as exc:
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
     samples = 0
+    listener: Listener | None = None
     try:
         with os.fdopen(os.dup(fd), "wb") as out:
-            encoder = PieceEncoder(audio, pieces, out, cache=cache)
+            listener = Listener(audio, check) if check is not None else None
+            encoder = PieceEncoder(audio, pieces, ListenedFile(out, listener) if listener else out, cache=cache)
 
             def pcm() -> Iterator[np.ndarray]:
                 nonlocal samples
@@ -177,6 +181,8 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
         _tag(temporary, tags)
         os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a track is an ordinary file
         facts = check_mp3(temporary, samples / audio.sample_rate, audio.channels, audio.bitrate)
+        if listener is not None:
+            listener.finish()
         if os.fstat(fd).st_ino != os.stat(temporary).st_ino:
             raise TrackProblem("its temporary file was replaced while it was written")
         os.fsync(fd)
@@ -193,6 +199,8 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
         raise
     finally:
         os.close(fd)
+        if listener is not None:
+            listener.stop()
     return encoded
 
 

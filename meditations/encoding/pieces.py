@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -138,10 +138,17 @@ def split_frames(data: bytes) -> list[bytes]:
     return frames
 
 
+class Sink(Protocol):
+    """Where encoded frames go, in order: a file (or a file that is heard as it is written)."""
+
+    def write(self, data: bytes, /) -> int:
+        """Write the bytes; returns how many."""
+
+
 class PieceEncoder:
     """Encodes the pieces of one track as its PCM arrives, `jobs` at a time, writing them in order."""
 
-    def __init__(self, audio: AudioFormat, pieces: list[Segment], out: BinaryIO, jobs: int | None = None,
+    def __init__(self, audio: AudioFormat, pieces: list[Segment], out: Sink, jobs: int | None = None,
                  cache=None):
         self.audio, self.pieces, self.out, self.cache = audio, pieces, out, cache
         self.jobs = max(1, jobs or len(os.sched_getaffinity(0)))

@@ -1,11 +1,14 @@
 """Checks that a track is what its plan says before it is renamed into place.
 
-Two parts, both cheap next to a render:
+Three parts, all cheap next to a render:
 
 - `StreamCheck` watches the finished samples on their way to the encoder: every one a finite number,
-  exactly the planned count, loudness (BS.1770, K-weighted energy per 100 ms from an FFT of each)
-  within LOUDNESS_TOLERANCE of the target (or of the mixer's prediction, when it had to stay under the
-  target), and sound wherever the plan speaks.
+  exactly the planned count.
+- `DecodedCheck` hears the track as a listener gets it, the MP3 decoded (listening.py): loudness (BS.1770,
+  K-weighted energy per 100 ms from an FFT of each) within LOUDNESS_TOLERANCE of the target (or of the
+  mixer's prediction, when it had to stay under the target), and sound wherever the plan speaks. The mix
+  before the encoder is not what is heard: the encoder's low-pass removes what lies above its band (a
+  recording of a 17 kHz tone becomes silence).
 - `check_mp3` reads the encoded file back: an ID3v2 tag followed by MPEG audio frames, each with a
   valid header of the expected format, back to back to the last byte, as many as the planned samples
   need (LAME adds its fixed delay and pads the end: see MIN_/MAX_EXTRA), and returns its SHA-256.
@@ -54,7 +57,9 @@ class SpeechSpan:
 
 
 class StreamCheck:
-    """Checks the finished samples of one track as they stream to the encoder."""
+    """Checks one track against its plan, in two parts: its samples on their way to the encoder (`feed` and
+    `finish`: every one a finite number, exactly the planned count), then the MP3 as a listener gets it,
+    decoded (`listener`: its loudness, and sound wherever the plan speaks)."""
 
     def __init__(self, rate: int, length: int, loudness: tuple[float, float] | None, speech: list[SpeechSpan]):
         """loudness: the target and what the mixer predicted for this track (it may have had to stay
@@ -64,22 +69,44 @@ class StreamCheck:
         self.rate, self.length = rate, length
         finite = [value for value in loudness or () if math.isfinite(value)]
         self.loudness_range = (min(finite) - LOUDNESS_TOLERANCE, max(finite) + LOUDNESS_TOLERANCE) if finite else None
-        # K-weighted energy per 100 ms (ten of the meter's 10 ms windows) from an FFT of each, which agrees
-        # with the filter within 0.01 LU on the bundled tracks; the filter would need scipy.signal, whose
-        # import costs a render more than this check does.
+        self.speech = sorted(speech, key=lambda s: s.start)
+        self.seen = 0
+
+    def feed(self, block: np.ndarray) -> None:
+        """Check the next block of the mix."""
+        if not math.isfinite(float(np.add.reduce(block, dtype=np.float64))):  # NaN and inf survive a sum
+            raise TrackProblem(f"the mix made samples that are not numbers at {self.seen / self.rate:.2f} s")
+        self.seen += block.size
+
+    def finish(self) -> None:
+        """Raise TrackProblem unless the mix made exactly the planned number of samples."""
+        if self.seen != self.length:
+            raise TrackProblem(f"the mix made {self.seen} samples where the plan has {self.length}")
+
+    def listener(self) -> DecodedCheck:
+        """A fresh check of the decoded track against this plan."""
+        return DecodedCheck(self.rate, self.loudness_range, self.speech)
+
+
+class DecodedCheck:
+    """Checks the decoded track as it is read back, block by block (the track's own samples, from its first:
+    the encoder's delay already skipped): loudness (BS.1770, K-weighted energy per 100 ms from an FFT of
+    each) within tolerance of the plan, and sound wherever the plan speaks."""
+
+    def __init__(self, rate: int, loudness_range: tuple[float, float] | None, speech: list[SpeechSpan]):
+        self.rate, self.loudness_range, self.speech = rate, loudness_range, speech
+        # The filter would need scipy.signal, whose import costs a render more than this check does; the FFT
+        # agrees with it within 0.01 LU on the bundled tracks.
         self.chunk = 100 * max(1, rate // 1000)
         self.power = k_weighting_power(rate, self.chunk)
         self.energies: list[np.ndarray] = []
         self.rest = np.zeros(0, dtype=np.float32)
         self.seen = 0
-        self.speech = sorted(speech, key=lambda s: s.start)
         self.peaks = [0.0] * len(self.speech)
         self.first = 0  # spans before this one ended in an earlier block
 
     def feed(self, block: np.ndarray) -> None:
-        """Check and measure the next block."""
-        if not math.isfinite(float(np.add.reduce(block, dtype=np.float64))):  # NaN and inf survive a sum
-            raise TrackProblem(f"the mix made samples that are not numbers at {self.seen / self.rate:.2f} s")
+        """Measure the next block of decoded samples."""
         start, self.seen = self.seen, self.seen + block.size
         samples = np.concatenate([self.rest, block]) if self.rest.size else block
         whole = samples.size // self.chunk * self.chunk
@@ -98,20 +125,11 @@ class StreamCheck:
                 self.peaks[index] = max(self.peaks[index], float(piece.max()), -float(piece.min()))
 
     def finish(self) -> float:
-        """Raise TrackProblem unless the whole stream matched the plan; returns its loudness (LUFS)."""
-
-        if self.seen != self.length:
-            raise TrackProblem(f"the mix made {self.seen} samples where the plan has {self.length}")
+        """Raise TrackProblem unless the track sounds as planned; returns its loudness (LUFS)."""
         for span, peak in zip(self.speech, self.peaks, strict=False):
             if span.end > span.start and peak < SPEECH_FLOOR:
                 raise TrackProblem(f"it is silent where {span.where} speaks")
-        energies = list(self.energies)
-        if self.rest.size:  # the last, shorter piece: zero-padded, its energy over its own samples
-            spectrum = np.fft.rfft(self.rest, n=self.chunk)
-            energies.append(np.array([(spectrum.real ** 2 + spectrum.imag ** 2) @ self.power
-                                      * self.chunk / self.rest.size]))
-        energy = np.repeat(np.concatenate(energies), 10) if energies else np.zeros(0)
-        loudness = integrated_loudness(energy) if energy.size else -math.inf
+        loudness = self.loudness()
         if self.loudness_range is None:
             if math.isfinite(loudness):
                 raise TrackProblem(f"it measures {loudness:.1f} LUFS where the plan is silent")
@@ -123,6 +141,16 @@ class StreamCheck:
             planned = sorted({f"{low + LOUDNESS_TOLERANCE:.1f}", f"{high - LOUDNESS_TOLERANCE:.1f}"}, key=float)
             raise TrackProblem(f"it measures {loudness:.1f} LUFS where {' to '.join(planned)} LUFS was planned")
         return loudness
+
+    def loudness(self) -> float:
+        """The integrated loudness of what was fed (LUFS; -inf for silence)."""
+        energies = list(self.energies)
+        if self.rest.size:  # the last, shorter piece: zero-padded, its energy over its own samples
+            spectrum = np.fft.rfft(self.rest, n=self.chunk)
+            energies.append(np.array([(spectrum.real ** 2 + spectrum.imag ** 2) @ self.power
+                                      * self.chunk / self.rest.size]))
+        energy = np.repeat(np.concatenate(energies), 10) if energies else np.zeros(0)
+        return integrated_loudness(energy) if energy.size else -math.inf
 
 
 def speech_spans(timeline) -> list[SpeechSpan]:

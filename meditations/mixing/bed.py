@@ -28,6 +28,7 @@ DUCK_RELEASE = 2.0  # ... and rises back over this long after it
 DUCK_BRIDGE = 4.0  # speech closer together than this keeps the bed down: no pumping between sentences
 BED_SEED = 20240611
 BED_REFERENCE_SECONDS = 20.0  # how much of a bed its loudness is measured on
+REFERENCE_RAMP_SECONDS = 0.5  # ... a recording faded in over this long
 
 
 def bed_source(background: Background, rate: int, seconds: float):
@@ -102,12 +103,19 @@ def bed_gain(timeline: Timeline, background: Background):
     return gain_at
 
 
-def bed_reference_loudness(background: Background, rate: int) -> float:
-    """The loudness of the bed as made (no ducking, no fades), from 20 seconds of it."""
-    meter = Meter(rate)
+def bed_reference_loudness(background: Background, rate: int, band_hz: float | None = None) -> float:
+    """The loudness of the bed as made (no ducking, no fades), from 20 seconds of it, in the band below
+    band_hz (what the encoder keeps); -inf for a bed too quiet to measure (under BS.1770's -70 LUFS gate)."""
+    meter = Meter(rate, band_hz)
     source = bed_source(background, rate, BED_REFERENCE_SECONDS)
-    for _ in range(2):
-        meter.feed(source.next(10 * rate))
+    for index in range(2):
+        block = source.next(10 * rate)
+        if index == 0 and background.sound == "file":
+            # Faded in, as a track plays it: cut in at full level, a recording would start with a click (a
+            # constant offset, a thump) that the meter would count as the bed's own sound.
+            ramp = int(REFERENCE_RAMP_SECONDS * rate)
+            block[:ramp] *= raised_cosine(np.arange(ramp) / ramp).astype(np.float32)
+        meter.feed(block)
     meter.finish()
     return integrated_loudness(meter.energy())
 
@@ -116,11 +124,13 @@ PEAKS_VERSION = 1
 PEAK_SAFETY = 1.001  # float32 rounding of the gains
 
 
-def noise_bed_levels(timeline: Timeline, background: Background) -> tuple[np.ndarray, np.ndarray]:
-    """(energy per 10 ms, peak per 1 ms) of the bed at unit level, ducked and faded, as mixed."""
+def noise_bed_levels(timeline: Timeline, background: Background,
+                     band_hz: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(energy per 10 ms in the band below band_hz, peak per 1 ms) of the bed at unit level, ducked and faded,
+    as mixed."""
 
     rate = timeline.sample_rate
-    meter = Meter(rate)
+    meter = Meter(rate, band_hz)
     reference = bed_source(background, rate, BED_REFERENCE_SECONDS)
     for _ in range(int(BED_REFERENCE_SECONDS // 10)):
         meter.feed(reference.next(10 * rate))
@@ -173,13 +183,14 @@ def _window_gains(timeline: Timeline, background: Background, window: int) -> tu
     return centre, np.maximum(edges[:-1], edges[1:])
 
 
-def bed_levels(timeline: Timeline, background: Background) -> tuple[np.ndarray, np.ndarray]:
-    """The bed's energy per 10 ms and peaks per 1 ms at unit level: estimated for noise, measured for a
-    recording (it is not stationary)."""
+def bed_levels(timeline: Timeline, background: Background,
+               band_hz: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The bed's energy per 10 ms (in the band below band_hz) and peaks per 1 ms at unit level: estimated for
+    noise, measured for a recording (it is not stationary)."""
     if background.sound != "file":
-        return noise_bed_levels(timeline, background)
+        return noise_bed_levels(timeline, background, band_hz)
 
-    bed = Meter(timeline.sample_rate)
+    bed = Meter(timeline.sample_rate, band_hz)
     for block in bed_blocks(timeline, background):
         bed.feed(block)
     bed.finish()

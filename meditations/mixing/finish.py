@@ -13,8 +13,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meditations.audio import CHUNK, fit, foreground_stats, integrated_loudness, limited_energy, limiter_curve
-from meditations.model import Background, Finish, Timeline
+from meditations.audio import (
+    CHUNK,
+    encoder_band_hz,
+    encoder_scale,
+    fit,
+    QUIET,
+    foreground_stats,
+    inaudible,
+    integrated_loudness,
+    limited_energy,
+    limiter_curve,
+)
+from meditations.model import (
+    AudioFormat,
+    Background,
+    Finish,
+    MeditateError,
+    Problem,
+    RenderError,
+    ScriptError,
+    Timeline,
+)
 
 from .bed import bed_blocks, bed_levels, bed_reference_loudness
 from .foreground import ClipSource, mix_blocks
@@ -30,7 +50,7 @@ class Levels:
     peaks: np.ndarray  # per 1 ms window, foreground and bed together (float16)
     ceiling_db: float
     measured_lufs: float
-    expected_lufs: float = -math.inf  # what the finished track should measure (checked before it is kept)
+    expected_lufs: float = -math.inf  # what the finished track should measure, decoded (checked before it is kept)
 
     def __hash__(self) -> int:
         return id(self)
@@ -40,19 +60,31 @@ class Levels:
         return limiter_curve(self.peaks, self.gain, self.ceiling_db, lo, hi)
 
 
-def measure(timeline: Timeline, background: Background | None, finish: Finish) -> Levels:
+def measure(timeline: Timeline, background: Background | None, finish: Finish,
+            encoder: AudioFormat | None = None) -> Levels:
     """Loudness and peaks of the foreground (from its sounds' statistics) and of the bed (bed.py for
-    noise; a pass over a recording); the gain and limiter curve. Nothing is mixed."""
+    noise; a pass over a recording); the gain and limiter curve. Nothing is mixed.
+
+    With the track's format (`encoder`), the levels are those of the decoded MP3, what a listener hears
+    (audio/lame.py): the foreground as the encoder scales it (LAME plays tones and speech 0.45 dB down below
+    192 kbit/s), the bed in the band the encoder keeps (a white-noise bed loses a quarter of its energy above
+    16.5 kHz at 64 kbit/s mono) and unscaled (the coding noise of a noise makes up for the scale). Speech,
+    bells and tones lie below every band but the narrowest (the engines speak at 22,050 Hz), so their
+    statistics stay full-band: at a 3 kHz band they move the track by under 0.1 LU."""
     rate = timeline.sample_rate
+    band = encoder_band_hz(encoder) if encoder is not None else None
+    heard = encoder_scale(encoder) ** 2 if encoder is not None else 1.0
     foreground = foreground_stats(timeline, ClipSource(rate))
-    energy, peaks = foreground.energy(), foreground.peak()
+    energy, peaks = foreground.energy() * heard, foreground.peak()
     speech_lufs = integrated_loudness(energy)
     bed_scale = 0.0
     if background is not None:
-        bed_energy, bed_peaks = bed_levels(timeline, background)
+        bed_energy, bed_peaks = bed_levels(timeline, background, band)
         reference = speech_lufs if math.isfinite(speech_lufs) else finish.loudness
-        bed_db = reference + background.level_db - bed_reference_loudness(background, rate)
-        bed_scale = 10 ** (_steps(bed_db) / 20)
+        bed_lufs = bed_reference_loudness(background, rate, band)
+        if not math.isfinite(bed_lufs) and float(np.max(bed_peaks, initial=0.0)) > QUIET:
+            raise _inaudible_bed(background, encoder or AudioFormat(sample_rate=rate))
+        bed_scale = _bed_scale(reference + background.level_db, bed_lufs)
         # Independent signals: energies add; peaks at most add.
         energy = energy + bed_scale ** 2 * fit(bed_energy, energy.size)
         peaks = _add_peaks(peaks, fit(bed_peaks, peaks.size), bed_scale)
@@ -63,6 +95,25 @@ def measure(timeline: Timeline, background: Background | None, finish: Finish) -
     # mix then measures within 0.1 LU of the target (tests check the MP3 itself).
     gain_db, expected = _gain_for(finish.loudness, measured, energy, peaks, finish)
     return Levels(bed_scale, 10 ** (_steps(gain_db) / 20), peaks, finish.true_peak, measured, expected)
+
+
+def _bed_scale(wanted_lufs: float, bed_lufs: float) -> float:
+    """The factor that brings a bed measuring bed_lufs to wanted_lufs. A quiet bed too quiet to measure
+    (digital silence, or room tone a few bits above it: under the meter's -70 LUFS gate) plays as it is: no
+    level can be computed for it, and boosting it by 50 dB or more would turn its noise floor into hiss."""
+    if not math.isfinite(bed_lufs):
+        return 1.0
+    return 10 ** (_steps(wanted_lufs - bed_lufs) / 20)
+
+
+def _inaudible_bed(background: Background, audio: AudioFormat) -> MeditateError:
+    """A bed whose samples are loud but which measures nothing a listener would hear (a constant offset,
+    rumble below the meter's 38 Hz, or all above the encoder's band): played as it is it would be a wrong
+    track, not a quiet one."""
+    message = inaudible(background.file.name if background.file else background.sound, audio)
+    if background.location is None:
+        return RenderError(message)
+    return ScriptError([Problem(background.location, message)])
 
 
 LEVEL_STEP_DB = 0.05

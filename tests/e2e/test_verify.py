@@ -56,18 +56,26 @@ def test_a_track_that_is_not_its_plan_is_never_written(script, engine, tmp_path,
     out.write_bytes(b"the previous track")
     from meditations.mixing.foreground import mix_blocks
 
+    from meditations.encoding import Tags, encode_mp3
+    from meditations.encoding.listening import Listener
     from meditations.encoding.verify import StreamCheck
 
     timeline = plan(script, engine)
     length, last = timeline.length, list(mix_blocks(timeline))[-1].size
-    meter = StreamCheck(timeline.sample_rate, length, (-100.0, 0.0), [])  # any loudness passes: it measures
-    for block in render_module.finished_blocks(timeline, script.background, script.finish):
-        meter.feed(block * np.float32(0.1))  # the real track, 20 dB down
+    quiet_track = tmp_path / "quiet.mp3"  # the real track, 20 dB down, measured as a listener hears it
+    levels = render_module.measure(timeline, script.background, script.finish, script.audio)
+    real = render_module.finished_blocks(timeline, script.background, script.finish, levels)
+    encode_mp3((block * np.float32(0.1) for block in real), script.audio, quiet_track, Tags("quiet"),
+               render_module.track_pieces(timeline))
+    listener = Listener(script.audio, StreamCheck(timeline.sample_rate, length, (-100.0, 0.0), []))  # it measures
+    listener.feed(quiet_track.read_bytes())
+    quiet = listener.finish()
+    listener.stop()
     monkeypatch.setattr(render_module, "finished_blocks", faulty(change))
     with pytest.raises(RenderError) as failure:
         render(script, out, engine)
     message = message.format(script=tmp_path / "s.yaml", length=length, short=length - last,
-                             quiet=meter.finish())
+                             quiet=quiet)
     assert str(failure.value) == f"{out} was not written: {message}"
     assert out.read_bytes() == b"the previous track"
     assert sorted(p.name for p in out.parent.iterdir()) == ["s.mp3"]
