@@ -45,7 +45,7 @@ from meditations.speaking import SpeechEngine
 from meditations.version import __version__
 
 from .messages import Batch, report
-from .options import audio_options, check_overrides, set_option, settings_options
+from .options import audio_options, check_overrides, set_option, settings_options, utf8_text
 from .progress import BuildProgress, format_plan, verify_summary
 
 EXIT_FAILED = 1
@@ -102,8 +102,9 @@ def main(ctx: click.Context, debug: bool) -> None:
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the MP3 files.")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
               help="A client profile: render the client's set into OUTPUT/<profile name>/.")
-@click.option("--steps", "step_spec", metavar="N[-M]", help="Preview only these steps (e.g. 3-5) of one script.")
-@click.option("--chapter", metavar="NAME", help="Preview only this chapter of one script.")
+@click.option("--steps", "step_spec", metavar="N[-M]", callback=utf8_text,
+              help="Preview only these steps (e.g. 3-5) of one script.")
+@click.option("--chapter", metavar="NAME", callback=utf8_text, help="Preview only this chapter of one script.")
 @set_option
 @audio_options
 @settings_options
@@ -223,9 +224,9 @@ def show_warnings(script) -> None:
 
 
 @main.command("voices")
-@click.argument("wanted", nargs=-1, metavar="[VOICE]...")
+@click.argument("wanted", nargs=-1, metavar="[VOICE]...", callback=utf8_text)
 @click.option("--sample", is_flag=True, help="Render a short sample of each voice (or of those named) to listen to.")
-@click.option("--language", metavar="CODE", help="Only voices of this language (e.g. en, de, fr).")
+@click.option("--language", metavar="CODE", callback=utf8_text, help="Only voices of this language (e.g. en, de, fr).")
 @click.option("-o", "--output", "out_dir", default="audio_out/voices", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the samples.")
 def voices_command(wanted, sample, language, out_dir) -> None:
@@ -277,9 +278,10 @@ def new_command(name, template) -> None:
               help="Build a client's set (a profile) into OUTPUT/<profile name>/.")
 @click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Build every client's set (each profile of this folder) into OUTPUT/<profile name>/.")
-@click.option("--cluster", envvar="MEDITATE_CLUSTER", metavar="ADDRESS",
+@click.option("--cluster", envvar="MEDITATE_CLUSTER", metavar="ADDRESS", callback=utf8_text,
               help="Render on a Dask cluster: its scheduler (tcp://HOST:8786), or 'local' for one on this machine.")
-@click.option("--base-url", metavar="URL", help="Where OUTPUT will be published: also write a podcast feed.")
+@click.option("--base-url", metavar="URL", callback=utf8_text,
+              help="Where OUTPUT will be published: also write a podcast feed.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per track built, saying which worker built it.")
 @set_option
