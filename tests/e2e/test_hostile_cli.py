@@ -290,3 +290,100 @@ def test_a_real_tls_scheduler_is_reached(certificates, tmp_path):
         scheduler.terminate()
         scheduler.wait(30)
         log.close()
+
+
+# ---------------------------------------------------------------- files never written as scripts: nothing quoted
+
+SECRET = "password: hunter2\nuser: ana\napi_key: hunter2-abc\n"
+PASSWD = "root:x:0:0:hunter2:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+CREDENTIALS = '{"client_secret": "hunter2-abc", "title": "hunter2", "steps": "hunter2"}\n'
+SCRIPT_OUT = ("{}:1:1: leads out of the library folder '{}' to a file that is not a valid script; nothing of that "
+              "file is shown (run meditate validate on it where it is)")
+PROFILE_OUT = ("{}:1:1: leads out of its folder '{}' to a file that is not a valid profile; nothing of that file is "
+               "shown (run meditate validate --profile on it where it is)")
+NOT_A_SCRIPT = ("{}:1:1: is not a script: it has no 'title:', no 'steps:' and no other key a script has (its keys "
+                "are not shown)")
+
+
+def make(root, files):
+    """Files below root (path -> text); "->target" makes a symbolic link."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if content.startswith("->"):
+            path.symlink_to(content[2:])
+        else:
+            path.write_text(content)
+
+
+def quiet_about_secrets(result):
+    assert "hunter2" not in result.output and "password" not in result.output and "api_key" not in result.output
+    assert "client_secret" not in result.output and "daemon" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("files, command, expected", [
+    ({"secret.yaml": SECRET, "lib/x.yaml": "->../secret.yaml"}, ["validate", "lib/x.yaml"],
+     [SCRIPT_OUT.format("lib/x.yaml", "lib")]),
+    ({"passwd": PASSWD, "lib/x.yaml": "->../passwd"}, ["validate", "lib/x.yaml"], [SCRIPT_OUT.format("lib/x.yaml", "lib")]),
+    ({"creds.json": CREDENTIALS, "lib/x.yaml": "->../creds.json"}, ["validate", "lib/x.yaml"],
+     [SCRIPT_OUT.format("lib/x.yaml", "lib")]),
+    # a folder linked into the library leads out as well; the library folder is where the link stands
+    ({"elsewhere/x.yaml": SECRET, "lib/library.yaml": "album: A\n", "lib/more": "->../elsewhere"},
+     ["validate", "lib/more/x.yaml"], [SCRIPT_OUT.format("lib/more/x.yaml", "lib")]),
+    # no link: a file with none of a script's keys was never written as one
+    ({"lib/x.yaml": SECRET}, ["validate", "lib/x.yaml"], [NOT_A_SCRIPT.format("lib/x.yaml")]),
+    ({"lib/x.yaml": "AWS_SECRET_ACCESS_KEY: hunter2\nAWS_REGION: eu-west-1\n"}, ["validate", "lib/x.yaml"],
+     [NOT_A_SCRIPT.format("lib/x.yaml")]),
+    ({"secret.yaml": SECRET, "profiles/ana.yaml": "->../secret.yaml"}, ["validate", "--profile", "profiles/ana.yaml"],
+     [PROFILE_OUT.format("profiles/ana.yaml", "profiles")]),
+    ({"creds.json": CREDENTIALS.replace("title", "client"), "profiles/ana.yaml": "->../creds.json"},
+     ["build", "--profile", "profiles/ana.yaml"], [PROFILE_OUT.format("profiles/ana.yaml", "profiles")]),
+    ({"profiles/ana.yaml": SECRET}, ["render", "--profile", "profiles/ana.yaml"],
+     ["profiles/ana.yaml:1:1: is not a client profile: it has no 'scripts:' and no other key a profile has (its "
+      "keys are not shown)"]),
+    ({"secret.yaml": SECRET, "lib/library.yaml": "->../secret.yaml", "lib/s.yaml": SCRIPT}, ["validate", "lib/s.yaml"],
+     ["lib/library.yaml:1:1: leads out of its folder 'lib' to a file that is not a valid library.yaml; nothing of that "
+      "file is shown (fix the file it leads to, or make library.yaml a file of the library)"]),
+    ({"lib/library.yaml": SECRET, "lib/s.yaml": SCRIPT}, ["validate", "lib/s.yaml"],
+     ["lib/library.yaml:1:1: is not a library.yaml: it has none of the keys a library.yaml has (its keys are not "
+      "shown)"]),
+], ids=["link to secret keys", "link to a passwd file", "link to credentials with a title", "linked folder",
+        "secret keys in the library", "environment-like keys", "profile link", "profile link, build",
+        "profile of secret keys", "library.yaml link", "library.yaml of secret keys"])
+def test_a_file_not_written_as_a_script_is_named_not_quoted(tmp_path, monkeypatch, files, command, expected):
+    make(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    result = run(*command)
+    assert (result.exit_code, result.stderr.splitlines()) == (1, expected)
+    quiet_about_secrets(result)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "audio_out").exists()
+
+
+def test_a_build_names_such_files_and_writes_nothing_of_them(tmp_path, monkeypatch):
+    make(tmp_path, {"secret.yaml": SECRET, "lib/x.yaml": "->../secret.yaml", "lib/y.yaml": SECRET})
+    monkeypatch.chdir(tmp_path)
+    result = run("build", "lib", "-o", "out")
+    assert (result.exit_code, result.stdout, result.stderr.splitlines()) == (
+        1, "built 0, unchanged 0, failed 2\n", [SCRIPT_OUT.format("lib/x.yaml", "lib"), NOT_A_SCRIPT.format("lib/y.yaml")])
+    quiet_about_secrets(result)
+    written = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert written and not [p for p in written if b"hunter2" in p.read_bytes() or b"password" in p.read_bytes()]
+
+
+def test_a_link_to_a_valid_script_elsewhere_is_used(tmp_path, monkeypatch):
+    make(tmp_path, {"shared/calm.yaml": SCRIPT, "lib/linked.yaml": "->../shared/calm.yaml", "lib/calm.yaml": SCRIPT,
+                    "shared/ana.yaml": "client: Ana\nlibrary: ../lib\nscripts: [calm]\n",
+                    "profiles/ana.yaml": "->../shared/ana.yaml"})
+    monkeypatch.chdir(tmp_path)
+    assert run("validate", "lib/linked.yaml").stdout == "1 script valid\n"
+    assert run("validate", "--profile", "profiles/ana.yaml").stdout == "profiles/ana.yaml: 1 script valid\n"
+
+
+def test_a_script_s_own_mistakes_are_still_named(tmp_path, monkeypatch):
+    """A key of a script written wrongly is a script's: its messages name the keys as before."""
+    make(tmp_path, {"s.yaml": "Title: x\nSteps:\n  - say: hi\n"})
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "s.yaml")
+    assert (result.exit_code, result.stderr.splitlines()) == (1, [
+        "s.yaml:1:1: unknown key 'Title' (did you mean 'title'?)", "s.yaml:1:1: missing required key 'title'",
+        "s.yaml:1:1: missing required key 'steps'", "s.yaml:2:1: unknown key 'Steps' (did you mean 'steps'?)"])
