@@ -10,12 +10,15 @@ import click
 
 from meditations import BuildRequest, build_all, load, plan, render
 from meditations.building import (
+    Owner,
     check_cues,
     choose_voices,
     clients_summary,
     default_workers,
     load_clients,
     profile_request,
+    refuse_taken,
+    refuse_taken_folder,
     render_sample,
 )
 from meditations.files import (
@@ -110,7 +113,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @settings_options
 def render_command(scripts, out_dir, profile, step_spec, chapter, settings) -> int:
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
-    jobs, out_dir = render_jobs(scripts, profile, out_dir, settings, preview=bool(step_spec or chapter))
+    jobs, out_dir, client = render_jobs(scripts, profile, out_dir, settings, preview=bool(step_spec or chapter))
     if (step_spec or chapter) and len(jobs) != 1:
         raise click.UsageError("--steps and --chapter preview one script at a time")
 
@@ -135,6 +138,9 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, settings) -> i
     suffix = preview_suffix(step_spec, chapter)
     targets = [(path, script, out_dir / f"{name}{suffix}.mp3") for path, name, script in scripts_loaded]
     refuse_shared_outputs([(path, target) for path, _, target in targets])  # never a silent overwrite
+    for path, _, target in targets:  # never into a folder another library or client owns
+        refuse_taken(out_dir, Owner.profile(client) if client else Owner.render(path),
+                     [(path, target.relative_to(out_dir).as_posix())])
     with speech_engine() as engine:
         for path, script, target in targets:
             result = batch.run(render_one, path, script, target)
@@ -144,10 +150,10 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, settings) -> i
 
 
 def render_jobs(scripts, profile, out_dir, command_line, preview=False):
-    """What to render: (script path, settings, output name) triples, and the output folder.
-    A preview of a named script with a --profile uses the client's settings for that script alone."""
+    """What to render: (script path, settings, output name) triples, the output folder and the client's profile
+    (or None). A preview of a named script with a --profile uses the client's settings for that script alone."""
 
-    jobs, named = [], command_line
+    jobs, named, client = [], command_line, None
     if profile is not None:
         client = load_profile(profile)
         check_profile(client)
@@ -159,7 +165,7 @@ def render_jobs(scripts, profile, out_dir, command_line, preview=False):
     jobs += [(path, named, name) for path, name in find_scripts_with_names(scripts)]
     if not jobs:
         raise click.UsageError("name the scripts to render, or a client --profile")
-    return jobs, out_dir
+    return jobs, out_dir, client
 
 
 @main.command("validate")
@@ -340,6 +346,15 @@ def profile_requests(folder: Path, request):
     loaded = load_clients(folder)
     for _, exc in loaded.broken:
         report(exc)
-    requests = [replace(profile_request(client, request), label=client.output) for client in loaded.profiles]
-    return requests, len(loaded.broken)
+    requests, refused = [], 0
+    for client in loaded.profiles:
+        client_request = replace(profile_request(client, request), label=client.output)
+        try:
+            refuse_taken_folder(client_request)  # one client refused; the others still build
+        except MeditateError as exc:
+            report(exc)
+            refused += 1
+            continue
+        requests.append(client_request)
+    return requests, len(loaded.broken) + refused
 

@@ -70,6 +70,7 @@ class Profile:
     tracks: tuple[ProfileTrack, ...]
     variable_locations: tuple[tuple[str, Location], ...] = ()
     recordings: Path | None = None  # the client's own recordings folder
+    output_location: Location | None = None  # where 'output:' names the client's folder (None: from the file name)
 
     def settings(self, track: ProfileTrack | None = None) -> Settings:
         """This profile's layer of the settings (settings.layered puts the command line's over it): its
@@ -154,9 +155,10 @@ def _load_profile(path: Path, display: str, text: str, options: LoadOptions) -> 
         variable_places = {k.value: ctx.at(k) for k, _ in entries["variables"][1].value if k.value in variables}
     voice = voice_settings(entries["voice"][1], ctx) if "voice" in entries else None
     length = duration_value(entries["length"][1], ctx, "length") if "length" in entries else None
-    output = path.stem
+    output, output_location = path.stem, None
     if "output" in entries:
         output = text_value(entries["output"][1], ctx, "output") or output
+        output_location = ctx.at(entries["output"][1])
     recordings = _recordings_folder(entries["recordings"][1], ctx, path) if "recordings" in entries else None
     tracks: tuple[ProfileTrack, ...] = ()
     if "scripts" not in entries:
@@ -165,7 +167,7 @@ def _load_profile(path: Path, display: str, text: str, options: LoadOptions) -> 
         tracks = _tracks(entries["scripts"][1], ctx, library, length)
     problems.raise_if_any()
     return Profile(path, client or path.stem, tuple(variables.items()), voice, safe_folder_name(output), tracks,
-                   tuple(variable_places.items()), recordings)
+                   tuple(variable_places.items()), recordings, output_location)
 
 
 def _recordings_folder(node, ctx: LoadContext, profile: Path) -> Path | None:

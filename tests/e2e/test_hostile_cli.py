@@ -84,7 +84,8 @@ def cli_bytes(cwd, *args: bytes):
     ((b"voices", b"--language", b"\xff"), f"Invalid value for '--language': '\\xff' {NOT_UTF8}"),
     ((b"build", b"lib", b"--dry-run", b"--base-url", b"https://example.org/\xff/"),
      f"Invalid value for '--base-url': 'https://example.org/\\xff/' {NOT_UTF8}"),
-    ((b"build", b"lib", b"--cluster", b"tcp://h\xff:8786"), f"Invalid value for '--cluster': 'tcp://h\\xff:8786' {NOT_UTF8}"),
+    ((b"build", b"lib", b"--cluster", b"tcp://h\xff:8786"),
+     f"Invalid value for '--cluster': 'tcp://h\\xff:8786' {NOT_UTF8}"),
 ])
 def test_option_bytes_that_are_not_utf8_are_a_usage_error(work, args, message):
     result = cli_bytes(work, *args)
@@ -147,7 +148,7 @@ def http_server():
         server.server_close()
 
 
-def build_on(work, address):
+def build_on(address):
     started = time.monotonic()
     result = run("build", "lib", "-o", "out", "--cluster", address)
     return result, time.monotonic() - started
@@ -161,7 +162,7 @@ def test_a_server_that_is_not_a_scheduler_is_one_line_within_seconds(work, serve
         context = serving(lambda c: c.sendall(b"SSH-2.0-OpenSSH_9.6\r\n") if server == "banner" else None)
     with context as port:
         address = f"tcp://127.0.0.1:{port}"
-        result, seconds = build_on(work, address)
+        result, seconds = build_on(address)
     assert (result.exit_code, result.stdout, result.stderr) == (1, "", NOT_DASK.format(address))
     assert seconds < 15
     assert not (work / "out").exists()
@@ -178,7 +179,8 @@ def test_a_malformed_address_is_one_line(work, address):
     assert not (work / "out").exists()
 
 
-def test_a_bracketed_ipv6_address_is_an_address(work):
+@pytest.mark.usefixtures("work")
+def test_a_bracketed_ipv6_address_is_an_address():
     port = free_port(socket.AF_INET6, "::1")
     result = run("build", "lib", "-o", "out", "--cluster", f"tcp://[::1]:{port}")
     assert (result.exit_code, result.stderr) == (
@@ -230,7 +232,8 @@ def test_tls_settings_that_are_not_certificates(work):
         1, "Error: cannot use Dask's TLS settings: their files are not a PEM certificate and key (docs/scaling.md)\n")
 
 
-def test_plain_tcp_where_dask_s_configuration_requires_encryption(work):
+@pytest.mark.usefixtures("work")
+def test_plain_tcp_where_dask_s_configuration_requires_encryption():
     with dask_settings(require_encryption=True):
         result = run("build", "lib", "-o", "out", "--cluster", "tcp://127.0.0.1:8786")
     assert (result.exit_code, result.stderr) == (
@@ -252,19 +255,19 @@ def certificates(tmp_path):
 
 def test_tls_to_a_server_that_speaks_no_tls(work, certificates):
     with http_server() as port, dask_settings(**certificates):
-        result, seconds = build_on(work, f"tls://127.0.0.1:{port}")
+        result, seconds = build_on(f"tls://127.0.0.1:{port}")
     assert (result.exit_code, result.stderr) == (
         1, f"Error: the TLS handshake with tls://127.0.0.1:{port} failed: check Dask's TLS settings and the "
            "scheduler's certificate (docs/scaling.md)\n")
-    assert seconds < 15
+    assert seconds < 15 and not (work / "out").exists()
 
 
 def test_tls_to_a_silent_server(work, certificates):
-    with serving(lambda c: None) as port, dask_settings(**certificates):
+    with serving(lambda _: None) as port, dask_settings(**certificates):
         address = f"tls://127.0.0.1:{port}"
-        result, seconds = build_on(work, address)
+        result, seconds = build_on(address)
     assert (result.exit_code, result.stderr) == (1, NOT_DASK.format(address))
-    assert seconds < 15
+    assert seconds < 15 and not (work / "out").exists()
 
 
 def test_a_real_tls_scheduler_is_reached(certificates, tmp_path):
@@ -324,7 +327,8 @@ def quiet_about_secrets(result):
 @pytest.mark.parametrize("files, command, expected", [
     ({"secret.yaml": SECRET, "lib/x.yaml": "->../secret.yaml"}, ["validate", "lib/x.yaml"],
      [SCRIPT_OUT.format("lib/x.yaml", "lib")]),
-    ({"passwd": PASSWD, "lib/x.yaml": "->../passwd"}, ["validate", "lib/x.yaml"], [SCRIPT_OUT.format("lib/x.yaml", "lib")]),
+    ({"passwd": PASSWD, "lib/x.yaml": "->../passwd"}, ["validate", "lib/x.yaml"],
+     [SCRIPT_OUT.format("lib/x.yaml", "lib")]),
     ({"creds.json": CREDENTIALS, "lib/x.yaml": "->../creds.json"}, ["validate", "lib/x.yaml"],
      [SCRIPT_OUT.format("lib/x.yaml", "lib")]),
     # a folder linked into the library leads out as well; the library folder is where the link stands
@@ -364,7 +368,8 @@ def test_a_build_names_such_files_and_writes_nothing_of_them(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     result = run("build", "lib", "-o", "out")
     assert (result.exit_code, result.stdout, result.stderr.splitlines()) == (
-        1, "built 0, unchanged 0, failed 2\n", [SCRIPT_OUT.format("lib/x.yaml", "lib"), NOT_A_SCRIPT.format("lib/y.yaml")])
+        1, "built 0, unchanged 0, failed 2\n",
+        [SCRIPT_OUT.format("lib/x.yaml", "lib"), NOT_A_SCRIPT.format("lib/y.yaml")])
     quiet_about_secrets(result)
     written = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
     assert written and not [p for p in written if b"hunter2" in p.read_bytes() or b"password" in p.read_bytes()]
@@ -387,3 +392,187 @@ def test_a_script_s_own_mistakes_are_still_named(tmp_path, monkeypatch):
     assert (result.exit_code, result.stderr.splitlines()) == (1, [
         "s.yaml:1:1: unknown key 'Title' (did you mean 'title'?)", "s.yaml:1:1: missing required key 'title'",
         "s.yaml:1:1: missing required key 'steps'", "s.yaml:2:1: unknown key 'Steps' (did you mean 'steps'?)"])
+
+
+# ---------------------------------------------------------------- one output folder, one owner
+
+PAUSE = "title: {}\nvariables: {{name: friend}}\nsteps:\n  - pause: 1s\n"
+
+
+@pytest.fixture
+def clinic(tmp_path, monkeypatch):
+    """A library (its tracks' titles name whoever they are for) and Annabel's profile, whose folder is
+    audio_out/annabel: the issue's layout has scripts/annabel/ as well."""
+    make(tmp_path, {"scripts/calm.yaml": PAUSE.format("Calm for {name}"),
+                    "profiles/annabel.yaml": "client: Annabel\nlibrary: ../scripts\nvariables: {name: Annabel}\n"
+                                             "scripts: [calm]\n"})
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def files_below(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def library_files(clinic) -> dict[str, bytes]:
+    """The shared library's own files (its page, playlist, manifest, tracks), not its clients' folders."""
+    return {name: data for name, data in files_below(clinic / "audio_out").items() if "/" not in name}
+
+
+def built(*args):
+    result = run("build", "-j", "1", *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_the_default_layout_records_its_owners_and_keeps_clients_off_the_library_s_page(clinic):
+    import json
+
+    built("--profile", "profiles/annabel.yaml")
+    built("scripts")
+    manifest = json.loads((clinic / "audio_out" / "library.json").read_text())
+    assert (manifest["owner"], manifest["nested"]) == ({"library": "../scripts"}, ["annabel"])
+    client = json.loads((clinic / "audio_out" / "annabel" / "library.json").read_text())
+    assert (client["owner"], client["nested"]) == ({"profile": "../../profiles/annabel.yaml"}, [])
+    assert b"Calm for Annabel" in files_below(clinic / "audio_out" / "annabel")["calm.mp3"]
+    assert not [name for name, data in library_files(clinic).items() if b"Annabel" in data]
+    assert built("scripts").stdout == "built 0, unchanged 1, failed 0\n"
+
+
+def test_a_client_folder_that_holds_the_library_s_tracks_is_refused(clinic):
+    make(clinic, {"scripts/annabel/hello.yaml": PAUSE.format("Hello")})
+    built("scripts")
+    before = files_below(clinic / "audio_out")
+    for command in (["build", "--profile", "profiles/annabel.yaml"], ["build", "--profiles", "profiles"],
+                    ["render", "--profile", "profiles/annabel.yaml"], ["build", "--profile", "profiles/annabel.yaml",
+                                                                        "--dry-run"]):
+        result = run(*command)
+        assert (result.exit_code, result.stderr) == (
+            1, "profiles/annabel.yaml:1:1: its output folder audio_out/annabel holds tracks of the library scripts "
+               "(audio_out/annabel/hello.mp3); give it another 'output:'\n"), command
+    assert files_below(clinic / "audio_out") == before
+
+
+def test_a_library_track_into_a_client_s_folder_is_refused(clinic):
+    built("--profile", "profiles/annabel.yaml")
+    make(clinic, {"scripts/annabel/hello.yaml": PAUSE.format("Hello")})
+    before = files_below(clinic / "audio_out")
+    message = ("Error: scripts/annabel/hello.yaml would be written into audio_out/annabel, which belongs to the "
+               "profile profiles/annabel.yaml; build scripts into another folder (-o)\n")
+    for command in (["build", "scripts"], ["build", "scripts", "--dry-run"]):
+        result = run(*command)
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", message), command
+    result = run("render", "scripts", "-o", "audio_out")  # a render mirrors the folders too
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: scripts/annabel/hello.yaml would be written into audio_out/annabel, which belongs to the profile "
+           "profiles/annabel.yaml; render scripts/annabel/hello.yaml into another folder (-o)\n")
+    assert files_below(clinic / "audio_out") == before
+
+
+def test_a_folder_a_library_recorded_as_another_s_stays_another_s(clinic):
+    """The library remembers its clients' folders: even with the client's manifest gone, no track goes there."""
+    built("--profile", "profiles/annabel.yaml")
+    built("scripts")
+    (clinic / "audio_out" / "annabel" / "library.json").unlink()
+    make(clinic, {"scripts/annabel/hello.yaml": PAUSE.format("Hello")})
+    result = run("build", "scripts")
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: scripts/annabel/hello.yaml would be written into audio_out/annabel, which belongs to another "
+           "build; build scripts into another folder (-o)\n")
+
+
+@pytest.mark.parametrize("command, message", [
+    (["build", "other", "-o", "audio_out/annabel"],
+     "Error: audio_out/annabel belongs to the profile profiles/annabel.yaml; build other into another folder (-o)"),
+    (["build", "other", "-o", "audio_out/annabel/more"],
+     "Error: audio_out/annabel/more is inside audio_out/annabel, which belongs to the profile profiles/annabel.yaml; "
+     "build other into another folder (-o)"),
+    (["build", "--profile", "profiles/bob.yaml"],
+     "profiles/bob.yaml:4:9: its output folder audio_out/annabel belongs to the profile profiles/annabel.yaml; "
+     "give it another 'output:'"),
+    (["render", "--profile", "profiles/bob.yaml"],
+     "profiles/bob.yaml:4:9: its output folder audio_out/annabel belongs to the profile profiles/annabel.yaml; "
+     "give it another 'output:'"),
+    (["build", "--profile", "profiles/carol.yaml", "-o", "audio_out/annabel"],
+     "profiles/carol.yaml:1:1: its output folder audio_out/annabel/carol is inside audio_out/annabel, which belongs "
+     "to the profile profiles/annabel.yaml; give it another 'output:'"),
+    (["render", "scripts/calm.yaml", "-o", "audio_out/annabel"],
+     "Error: audio_out/annabel belongs to the profile profiles/annabel.yaml; render scripts/calm.yaml into another "
+     "folder (-o)"),
+    (["render", "other/o.yaml", "-o", "audio_out"],
+     "Error: audio_out belongs to the library scripts; render other/o.yaml into another folder (-o)"),
+    (["build", "other", "-o", "audio_out"],
+     "Error: audio_out belongs to the library scripts; build other into another folder (-o)"),
+    (["build", "--profile", "profiles/dora.yaml", "-o", "."],
+     "profiles/dora.yaml:4:9: its output folder audio_out belongs to the library scripts; give it another 'output:'"),
+], ids=["library into a client's folder", "library inside a client's folder", "two profiles, one output",
+        "a render of two profiles, one output", "a client's folder inside another's",
+        "render into a client's folder", "render of another library's script", "two libraries, one folder",
+        "a profile into the library's folder"])
+def test_a_folder_another_owns_is_refused_before_anything_is_written(clinic, command, message):
+    make(clinic, {"other/o.yaml": PAUSE.format("Other"),
+                  "profiles/bob.yaml": "client: Bob\nlibrary: ../scripts\nvariables: {name: Bob}\noutput: annabel\n"
+                                       "scripts: [calm]\n",
+                  "profiles/carol.yaml": "library: ../scripts\nscripts: [calm]\n",
+                  "profiles/dora.yaml": "library: ../scripts\nvariables: {name: Dora}\nscripts: [calm]\n"
+                                        "output: audio_out\n"})
+    built("--profile", "profiles/annabel.yaml")
+    built("scripts")
+    before = files_below(clinic)
+    result = run(*command)
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", message + "\n")
+    assert files_below(clinic) == before
+
+
+def test_what_an_owner_may_still_write(clinic):
+    built("--profile", "profiles/annabel.yaml")
+    built("scripts")
+    make(clinic, {"draft.yaml": PAUSE.format("Draft")})
+    for command in (["render", "scripts/calm.yaml"], ["render", "--profile", "profiles/annabel.yaml"],
+                    ["render", "draft.yaml", "-o", "audio_out/drafts"], ["build", "scripts", "-o", "elsewhere"]):
+        result = run(*command)
+        assert result.exit_code == 0, (command, result.output)
+
+
+def test_one_refused_client_among_many_the_others_build(clinic):
+    make(clinic, {"scripts/annabel/hello.yaml": PAUSE.format("Hello"),
+                  "profiles/bob.yaml": "library: ../scripts\nvariables: {name: Bob}\nscripts: [calm]\n"})
+    built("scripts")
+    result = run("build", "--profiles", "profiles", "-j", "1")
+    assert (result.exit_code, result.stderr) == (
+        1, "profiles/annabel.yaml:1:1: its output folder audio_out/annabel holds tracks of the library scripts "
+           "(audio_out/annabel/hello.mp3); give it another 'output:'\n")
+    assert result.stdout.splitlines()[-1] == ("clients: built 1, unchanged 0, failed 1; tracks: built 1, unchanged 0, "
+                                              "failed 0")
+    assert sorted(files_below(clinic / "audio_out" / "annabel")) == ["hello.mp3", "hello.vtt"]
+
+
+def test_an_older_manifest_listing_a_client_s_track_lists_it_no_more_and_prune_leaves_it(clinic):
+    """What the overlap left behind (the library's manifest lists the client's track, by an older meditate):
+    the library's next build drops it from its page, and --prune does not delete the client's file."""
+    import json
+
+    built("--profile", "profiles/annabel.yaml")
+    built("scripts")
+    library = clinic / "audio_out" / "library.json"
+    manifest = json.loads(library.read_text())
+    theirs = json.loads((clinic / "audio_out" / "annabel" / "library.json").read_text())["tracks"][0]
+    del manifest["owner"], manifest["nested"]  # as an older meditate wrote it
+    manifest["tracks"].append({**theirs, "file": "annabel/calm.mp3"})  # the client's file, fingerprint and all
+    library.write_text(json.dumps(manifest))
+    client = files_below(clinic / "audio_out" / "annabel")
+    assert built("scripts", "--prune").stdout == "built 0, unchanged 1, failed 0\n"
+    assert [t["file"] for t in json.loads(library.read_text())["tracks"]] == ["calm.mp3"]
+    assert files_below(clinic / "audio_out" / "annabel") == client
+    assert not [name for name, data in library_files(clinic).items() if b"Annabel" in data or b"annabel/" in data]
+
+
+def test_a_folder_whose_owner_was_renamed_is_taken_over(clinic):
+    built("scripts")
+    (clinic / "scripts").rename(clinic / "practices")
+    assert built("practices").stdout == "built 0, unchanged 1, failed 0\n"
+    (clinic / "profiles" / "annabel.yaml").write_text("library: ../practices\nscripts: [calm]\n")
+    built("--profile", "profiles/annabel.yaml")
+    (clinic / "profiles" / "annabel.yaml").rename(clinic / "profiles" / "ana.yaml")
+    (clinic / "profiles" / "ana.yaml").write_text("library: ../practices\noutput: annabel\nscripts: [calm]\n")
+    assert built("--profile", "profiles/ana.yaml").stdout == "built 0, unchanged 1, failed 0\n"
