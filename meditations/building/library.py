@@ -29,8 +29,8 @@ from .fingerprint import STATE, FileHashes, engine_version, plan_build
 from .journal import clear as clear_journal
 from .journal import finished_entries
 from .lockfile import BuildLock
-from .owners import Owner, below, nested_folders, nested_owners, refuse_taken
 from .manifest import MANIFEST, manifest_differs, prune, read_json, read_manifest, read_manifest_file, write_manifest
+from .owners import Owner, below, nested_folders, nested_owners, refuse_taken
 from .pool import build_tracks
 from .tracks import Progress, Track, load_track
 
