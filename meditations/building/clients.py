@@ -11,6 +11,8 @@ from pathlib import Path
 from meditations.loading import check_profile, layered, load_profile
 from meditations.model import Location, MeditateError, Problem, ScriptError
 
+from .owners import Owner
+
 
 @dataclass(frozen=True)
 class Clients:
@@ -50,7 +52,7 @@ def profile_request(client, request):
 
     settings = layered(client.settings(), request.settings)
     return replace(request, out_dir=request.out_dir / client.output, settings=settings,
-                   scripts=tuple((t.script, t.length) for t in client.tracks))
+                   scripts=tuple((t.script, t.length) for t in client.tracks), owner=Owner.profile(client))
 
 
 def clients_summary(reports: list, broken: int) -> str:

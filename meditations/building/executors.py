@@ -11,7 +11,9 @@ the build takes its lock or writes anything.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import ipaddress
 import multiprocessing
 import os
 import re
@@ -19,7 +21,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from meditations.files import stop_processes, worker_initializer
+from meditations.files import shown, stop_processes, worker_initializer
 from meditations.model import MeditateError, excerpt
 
 CONNECT_TIMEOUT = 5  # seconds: a scheduler that does not answer by then is reported, not waited for
@@ -77,14 +79,91 @@ class LocalExecutor(_Closing):
         self.pool.shutdown(wait=True)
 
 
-_ADDRESS = re.compile(r"^(?:(?:tcp|tls)://)?[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
+_ADDRESS = re.compile(r"^(?:(tcp|tls)://)?(\[[^\]]*\]|[^:/\[\]]+):(\d{1,5})$")
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")  # with "_": container names are host names too
 
 
 def check_address(address: str) -> None:
-    """A scheduler address Dask can use, or "local"; else a MeditateError saying what to give."""
-    if address != "local" and not _ADDRESS.match(address):
+    """A scheduler address Dask can use, or "local"; else a MeditateError saying what to give. The host is a
+    name, an IPv4 address or an IPv6 address in brackets, and the port is 1 to 65535."""
+    if address != "local" and not _valid_address(address):
         raise MeditateError(f"--cluster '{excerpt(address)}' is not a scheduler address: give tcp://HOST:PORT "
                             "(tls://HOST:PORT with TLS), or local for a cluster on this machine")
+
+
+def _valid_address(address: str) -> bool:
+    found = _ADDRESS.match(address)
+    if found is None or not 1 <= int(found.group(3)) <= 65535:
+        return False
+    host = found.group(2)
+    try:
+        if host.startswith("["):
+            ipaddress.IPv6Address(host[1:-1])
+        elif re.fullmatch(r"[\d.]+", host):
+            ipaddress.IPv4Address(host)
+        elif not all(_HOST_LABEL.match(label) for label in host.removesuffix(".").split(".")):
+            return False
+    except ValueError:
+        return False
+    return True
+
+
+_TLS_FILES = (("tls_ca_file", "distributed.comm.tls.ca-file"), ("tls_client_cert", "distributed.comm.tls.client.cert"),
+              ("tls_client_key", "distributed.comm.tls.client.key"))
+
+
+def _security(address: str):
+    """Dask's security settings (its configuration: TLS files, required encryption) for this address; a
+    MeditateError when they cannot be used with it."""
+    from distributed.security import Security
+
+    security = Security()
+    for attribute, key in _TLS_FILES:
+        named = getattr(security, attribute, None)
+        if named and "-----BEGIN" not in named and not os.path.isfile(named):  # (a setting may hold the PEM text)
+            raise MeditateError(f"Dask's setting {key} names {shown(named)}, which is not a file (docs/scaling.md)")
+    try:
+        context = security.get_connection_args("client").get("ssl_context")
+    except (OSError, ValueError):  # (ssl.SSLError is an OSError)
+        raise MeditateError("cannot use Dask's TLS settings: their files are not a PEM certificate and key "
+                            "(docs/scaling.md)") from None
+    if address.startswith("tls://") and context is None:
+        raise MeditateError(f"--cluster {address} uses TLS, but Dask's configuration gives no TLS files: set "
+                            "distributed.comm.tls.ca-file and client cert and key (docs/scaling.md)")
+    if not address.startswith("tls://") and security.require_encryption:
+        raise MeditateError(f"--cluster {address} is not encrypted, but Dask's configuration requires "
+                            "encryption (distributed.comm.require-encryption): give a tls:// address")
+    return security
+
+
+def _handshake(address: str, security) -> None:
+    """Reach the scheduler, then complete Dask's handshake with it within the timeout (Dask's Client bounds the
+    connection but not the handshake: a server that accepts and says nothing, such as an HTTP server waiting for
+    its request, would keep a build waiting for ever). In a thread of its own: the caller may run an event loop."""
+    from distributed.comm import connect
+    from distributed.comm.core import FatalCommClosedError
+
+    scheme, host, port = _ADDRESS.match(address).groups()  # type: ignore[union-attr]  # checked before
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError:
+        raise MeditateError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT} s: "
+                            "start it (docs/scaling.md) or check the address given to --cluster") from None
+
+    async def handshake() -> None:
+        args = security.get_connection_args("client")
+        comm = await asyncio.wait_for(connect(address, timeout=CONNECT_TIMEOUT, **args), CONNECT_TIMEOUT)
+        await comm.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        try:
+            thread.submit(asyncio.run, handshake()).result()
+        except Exception as exc:  # noqa: BLE001 - a server that is not Dask's breaks Dask's reader in its own way
+            if scheme == "tls" and isinstance(exc, FatalCommClosedError):
+                raise MeditateError(f"the TLS handshake with {address} failed: check Dask's TLS settings and the "
+                                    "scheduler's certificate (docs/scaling.md)") from None
+            raise MeditateError(f"the server at {address} is not a Dask scheduler (it did not answer as one within "
+                                f"{CONNECT_TIMEOUT} s): check the address given to --cluster") from None
 
 
 class DaskExecutor(_Closing):
@@ -114,15 +193,18 @@ class DaskExecutor(_Closing):
         if self._client is None:
             from distributed import Client
 
-            address = self.address
+            address, security = self.address, None
             if address == "local":
                 from distributed import LocalCluster
 
                 self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
                                             dashboard_address=None, silence_logs=50)
                 address = self.cluster.scheduler_address
+            else:
+                security = _security(address)
+                _handshake(address, security)
             try:
-                self._client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+                self._client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False, security=security)
             except (OSError, TimeoutError):
                 self._close_cluster()
                 raise MeditateError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT} s: "

@@ -30,6 +30,7 @@ from .journal import clear as clear_journal
 from .journal import finished_entries
 from .lockfile import BuildLock
 from .manifest import MANIFEST, manifest_differs, prune, read_json, read_manifest, read_manifest_file, write_manifest
+from .owners import Owner, below, nested_folders, nested_owners, refuse_taken
 from .parallel import build_tracks
 from .tracks import Progress, Track, load_track
 
@@ -68,6 +69,18 @@ class BuildRequest:
     base_url: str | None = None  # where the library is published: a podcast feed is written too
     cluster: str | None = None  # a Dask scheduler's address, or "local"; None: the local spawn pool
     label: str = ""  # the client's folder, with --profiles: progress names its tracks under it
+    owner: Owner | None = None  # who the folder belongs to (owners.py); None: the library of scripts_dir
+
+    @property
+    def writer(self) -> Owner:
+        """Who this build writes as: its profile, or the library of its scripts folder."""
+        return self.owner or Owner.library(self.scripts_dir)
+
+
+def refuse_taken_folder(request: BuildRequest) -> None:
+    """Refuse, before anything is written, a build into a folder (or a sub-folder) another library, profile or
+    build owns (owners.py)."""
+    refuse_taken(request.out_dir, request.writer, [(t.script, t.relative) for t in collect_tracks(request)])
 
 
 def collect_tracks(request: BuildRequest) -> list[Track]:
@@ -112,6 +125,8 @@ def build_all(requests: list[BuildRequest], progress: Progress) -> list[BuildRep
     reports = [BuildReport() for _ in requests]
     if not requests:
         return reports
+    for request in requests:
+        refuse_taken_folder(request)
     if requests[0].dry_run:
         for request, report in zip(requests, reports, strict=True):
             tracks, _ = _decide(request, read_manifest(request.out_dir))
@@ -181,17 +196,21 @@ def _finish_folder(folder: _Folder) -> None:
         hashes.remember(track.output, track.record["sha256"])
     hashes.save(out_dir)
     records = [t.record for t in report.built + report.unchanged]
-    # a failed track keeps its previous good output, and its previous entry
-    previous = {e["file"]: e for e in manifest.get("tracks", [])}
+    # a failed track keeps its previous good output, and its previous entry; none below another owner's folder
+    nested = nested_owners(out_dir, manifest)
+    previous = {e["file"]: e for e in manifest.get("tracks", []) if not below(e["file"], nested)}
     records += [previous[t.relative] for t in report.failed if t.relative in previous]
     if request.prune:
-        report.pruned = prune(out_dir, manifest, {t.relative for t in folder.tracks})
+        report.pruned = prune(out_dir, {**manifest, "tracks": list(previous.values())},
+                              {t.relative for t in folder.tracks})
     elif request.scripts is None:
         records += [e for name, e in previous.items()
                     if name not in {t.relative for t in folder.tracks} and (out_dir / name).exists()]
+    owner = request.writer.record(out_dir)
+    recorded = manifest.get("owner") == owner and manifest.get("nested") == nested
     if report.built or report.pruned or not (out_dir / MANIFEST).exists() or finished_entries(out_dir) \
-            or manifest_differs(manifest, records):
-        write_manifest(out_dir, records)
+            or manifest_differs(manifest, records) or not recorded:
+        write_manifest(out_dir, records, owner, nested)
     clear_journal(out_dir)
     publish_library(request)
 
@@ -210,7 +229,10 @@ def publish_library(request: BuildRequest) -> list[Path]:
     settings = PublishSettings(album=library.album or "Meditations", artist=library.artist,
                                description=library.description, base_url=request.base_url or library.base_url,
                                cover=cover, language=library.language)
-    return publish(request.out_dir, read_manifest_file(request.out_dir / MANIFEST), settings)
+    manifest = read_manifest_file(request.out_dir / MANIFEST)
+    nested = nested_folders(manifest)  # other owners' tracks are never listed (nor recorded: _finish_folder)
+    return publish(request.out_dir, {**manifest, "tracks": [e for e in manifest["tracks"]
+                                                            if not below(e["file"], nested)]}, settings)
 
 
 def _decide(request: BuildRequest, manifest: dict) -> tuple[list[Track], FileHashes]:

@@ -77,10 +77,12 @@ def _finite(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 
-def write_manifest(out_dir: Path, records: list[dict]) -> None:
-    """OUT_DIR/library.json: every track, sorted, nothing that changes between identical builds."""
+def write_manifest(out_dir: Path, records: list[dict], owner: dict, nested: list[str]) -> None:
+    """OUT_DIR/library.json: its owner (owners.py), the sub-folders other builds own, every track, sorted;
+    nothing that changes between identical builds."""
     public = [{k: v for k, v in r.items() if k not in ("settings",)} for r in records]
-    data = {"tool": "meditate", "version": __version__, "tracks": sorted(public, key=lambda r: r["file"])}
+    data = {"tool": "meditate", "version": __version__, "owner": owner, "nested": nested,
+            "tracks": sorted(public, key=lambda r: r["file"])}
     write_atomic(out_dir / MANIFEST, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 

@@ -10,6 +10,7 @@ import click
 
 from meditations import BuildRequest, build_all, load, plan, render
 from meditations.building import (
+    Owner,
     check_cues,
     check_sounds,
     choose_voices,
@@ -17,6 +18,8 @@ from meditations.building import (
     default_workers,
     load_clients,
     profile_request,
+    refuse_taken,
+    refuse_taken_folder,
     render_sample,
 )
 from meditations.files import (
@@ -46,7 +49,7 @@ from meditations.speaking import SpeechEngine
 from meditations.version import __version__
 
 from .messages import Batch, report
-from .options import audio_options, check_overrides, set_option, settings_options
+from .options import audio_options, check_overrides, set_option, settings_options, utf8_text
 from .progress import BuildProgress, format_plan, verify_summary
 
 EXIT_FAILED = 1
@@ -103,14 +106,15 @@ def main(ctx: click.Context, debug: bool) -> None:
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the MP3 files.")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
               help="A client profile: render the client's set into OUTPUT/<profile name>/.")
-@click.option("--steps", "step_spec", metavar="N[-M]", help="Preview only these steps (e.g. 3-5) of one script.")
-@click.option("--chapter", metavar="NAME", help="Preview only this chapter of one script.")
+@click.option("--steps", "step_spec", metavar="N[-M]", callback=utf8_text,
+              help="Preview only these steps (e.g. 3-5) of one script.")
+@click.option("--chapter", metavar="NAME", callback=utf8_text, help="Preview only this chapter of one script.")
 @set_option
 @audio_options
 @settings_options
 def render_command(scripts, out_dir, profile, step_spec, chapter, settings) -> int:
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
-    jobs, out_dir = render_jobs(scripts, profile, out_dir, settings, preview=bool(step_spec or chapter))
+    jobs, out_dir, client = render_jobs(scripts, profile, out_dir, settings, preview=bool(step_spec or chapter))
     if (step_spec or chapter) and len(jobs) != 1:
         raise click.UsageError("--steps and --chapter preview one script at a time")
 
@@ -135,6 +139,9 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, settings) -> i
     suffix = preview_suffix(step_spec, chapter)
     targets = [(path, script, out_dir / f"{name}{suffix}.mp3") for path, name, script in scripts_loaded]
     refuse_shared_outputs([(path, target) for path, _, target in targets])  # never a silent overwrite
+    for path, _, target in targets:  # never into a folder another library or client owns
+        refuse_taken(out_dir, Owner.profile(client) if client else Owner.render(path),
+                     [(path, target.relative_to(out_dir).as_posix())])
     with speech_engine() as engine:
         for path, script, target in targets:
             result = batch.run(render_one, path, script, target)
@@ -144,10 +151,10 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, settings) -> i
 
 
 def render_jobs(scripts, profile, out_dir, command_line, preview=False):
-    """What to render: (script path, settings, output name) triples, and the output folder.
-    A preview of a named script with a --profile uses the client's settings for that script alone."""
+    """What to render: (script path, settings, output name) triples, the output folder and the client's profile
+    (or None). A preview of a named script with a --profile uses the client's settings for that script alone."""
 
-    jobs, named = [], command_line
+    jobs, named, client = [], command_line, None
     if profile is not None:
         client = load_profile(profile)
         check_profile(client)
@@ -159,7 +166,7 @@ def render_jobs(scripts, profile, out_dir, command_line, preview=False):
     jobs += [(path, named, name) for path, name in find_scripts_with_names(scripts)]
     if not jobs:
         raise click.UsageError("name the scripts to render, or a client --profile")
-    return jobs, out_dir
+    return jobs, out_dir, client
 
 
 @main.command("validate")
@@ -225,9 +232,9 @@ def show_warnings(script) -> None:
 
 
 @main.command("voices")
-@click.argument("wanted", nargs=-1, metavar="[VOICE]...")
+@click.argument("wanted", nargs=-1, metavar="[VOICE]...", callback=utf8_text)
 @click.option("--sample", is_flag=True, help="Render a short sample of each voice (or of those named) to listen to.")
-@click.option("--language", metavar="CODE", help="Only voices of this language (e.g. en, de, fr).")
+@click.option("--language", metavar="CODE", callback=utf8_text, help="Only voices of this language (e.g. en, de, fr).")
 @click.option("-o", "--output", "out_dir", default="audio_out/voices", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the samples.")
 def voices_command(wanted, sample, language, out_dir) -> None:
@@ -279,9 +286,10 @@ def new_command(name, template) -> None:
               help="Build a client's set (a profile) into OUTPUT/<profile name>/.")
 @click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Build every client's set (each profile of this folder) into OUTPUT/<profile name>/.")
-@click.option("--cluster", envvar="MEDITATE_CLUSTER", metavar="ADDRESS",
+@click.option("--cluster", envvar="MEDITATE_CLUSTER", metavar="ADDRESS", callback=utf8_text,
               help="Render on a Dask cluster: its scheduler (tcp://HOST:8786), or 'local' for one on this machine.")
-@click.option("--base-url", metavar="URL", help="Where OUTPUT will be published: also write a podcast feed.")
+@click.option("--base-url", metavar="URL", callback=utf8_text,
+              help="Where OUTPUT will be published: also write a podcast feed.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per track built, saying which worker built it.")
 @set_option
@@ -340,6 +348,15 @@ def profile_requests(folder: Path, request):
     loaded = load_clients(folder)
     for _, exc in loaded.broken:
         report(exc)
-    requests = [replace(profile_request(client, request), label=client.output) for client in loaded.profiles]
-    return requests, len(loaded.broken)
+    requests, refused = [], 0
+    for client in loaded.profiles:
+        client_request = replace(profile_request(client, request), label=client.output)
+        try:
+            refuse_taken_folder(client_request)  # one client refused; the others still build
+        except MeditateError as exc:
+            report(exc)
+            refused += 1
+            continue
+        requests.append(client_request)
+    return requests, len(loaded.broken) + refused
 

@@ -8,9 +8,26 @@ import math
 
 import click
 
-from meditations.files import env_limit
+from meditations.files import env_limit, shown
 from meditations.loading import Settings, value_problem
 from meditations.model import BITRATES, CHANNELS, LOUDNESS_RANGE, SAMPLE_RATES, excerpt, parse_duration
+
+
+NOT_UTF8 = "is not valid UTF-8 text (set the terminal's encoding to UTF-8)"
+
+
+def not_utf8(text: str) -> bool:
+    """Whether an argument held bytes that are not UTF-8 (Python carries them as lone surrogates)."""
+    return any("\udc80" <= character <= "\udcff" for character in text)
+
+
+def utf8_text(_ctx, _param, value):
+    """A text option (never a file name, which may be any bytes) must be UTF-8: it is matched against a
+    script's words, spoken, or written into a page or feed."""
+    for text in value if isinstance(value, tuple) else (value,):
+        if text is not None and not_utf8(text):
+            raise click.BadParameter(f"'{excerpt(shown(text))}' {NOT_UTF8}")
+    return value
 
 
 def parse_set(_ctx, _param, values) -> tuple[tuple[str, str], ...]:
@@ -20,7 +37,11 @@ def parse_set(_ctx, _param, values) -> tuple[tuple[str, str], ...]:
     for value in values:
         key, sep, text = value.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"'{excerpt(value)}' is not KEY=VALUE (for example --set name=Ana)")
+            raise click.BadParameter(f"'{excerpt(shown(value))}' is not KEY=VALUE (for example --set name=Ana)")
+        if not_utf8(key):
+            raise click.BadParameter(f"the name '{excerpt(shown(key))}' {NOT_UTF8}")
+        if not_utf8(text):
+            raise click.BadParameter(f"the value of {excerpt(key.strip())} {NOT_UTF8}")
         problem = value_problem(text, env_limit("MEDITATE_MAX_TEXT_CHARS", 20_000))
         if problem is not None:
             raise click.BadParameter(f"the value of {excerpt(key.strip())} {problem}")

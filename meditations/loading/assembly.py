@@ -12,23 +12,39 @@ from meditations.model import Location, Problem, ProblemCollector, Script, Scrip
 
 from .blocks import settings_block
 from .context import LoadContext, LoadOptions, compose_file
+from .foreign import has_a_key_of, leads_out, leads_out_message, refuse_unquoted
 from .format_limits import check_chapter_count
 from .keys import SCRIPT_KEYS
-from .libraryyaml import LibraryDefaults, find_library_root, load_library
+from .libraryyaml import LibraryDefaults, find_library_root, library_where_it_stands, load_library
 from .registry import parse_steps
 from .validators import duration_value, filled_text, mapping_keys, text_list
 from .yamlsource import location_of
 
 
+NOT_A_SCRIPT = "is not a script: it has no 'title:', no 'steps:' and no other key a script has (its keys are not shown)"
+
+
 def load_script(path: str | Path, options: LoadOptions | None = None) -> Script:
-    """Load, validate and resolve a script file; raises ScriptError listing every problem."""
+    """Load, validate and resolve a script file; raises ScriptError listing every problem (or, for a file that
+    leads out of its library, one line that quotes nothing of it: foreign.py)."""
     options = options or LoadOptions()
     path = Path(path)
     display = str(path)
-    problems = ProblemCollector()
     root_problem = file_problem(path, "script", "script file", FileLimits(script_bytes=options.limits.max_file_bytes))
     if root_problem is not None:  # before anything resolves the path (a link loop) or opens it (a FIFO)
         raise ScriptError([Problem(Location(display, 1, 1), file_sentence(root_problem))])
+    try:
+        return _load_script(path, display, options)
+    except ScriptError:
+        folder = library_where_it_stands(path)
+        if leads_out(path, folder):
+            raise refuse_unquoted(display, leads_out_message(folder, "script", "the library folder",
+                                                             "run meditate validate on it where it is")) from None
+        raise
+
+
+def _load_script(path: Path, display: str, options: LoadOptions) -> Script:
+    problems = ProblemCollector()
     library = load_library(find_library_root(path), problems, options)
     root = compose_file(path, display, problems, options)
     if root is None:
@@ -39,6 +55,8 @@ def load_script(path: str | Path, options: LoadOptions | None = None) -> Script:
         problems.add(location_of(root, display),
                      f"a script must be a mapping with 'title:' and 'steps:', got {shape(root)}")
         problems.raise_if_any()
+    if not has_a_key_of(root, SCRIPT_KEYS):
+        raise refuse_unquoted(display, NOT_A_SCRIPT)
     real = Path(os.path.realpath(path))
     sources = [real] + ([library.file] if library.file else []) + list(library.sources)
     ctx = LoadContext(display, real, problems, {}, library.voice, library.pace, library.root, options, sources=sources)

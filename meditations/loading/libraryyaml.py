@@ -6,10 +6,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from meditations.model import DEFAULT_VOICE, Pace, ProblemCollector
+from meditations.files import file_problem
+from meditations.model import DEFAULT_VOICE, Location, Pace, ProblemCollector
 
 from .blocks import SettingsBlock, settings_block
 from .context import LoadContext, LoadOptions, compose_file, show_path
+from .foreign import has_a_key_of, leads_out, leads_out_message, unquoted
 from .keys import LIBRARY_KEYS
 from .validators import mapping_keys, text_value
 
@@ -40,14 +42,42 @@ def find_library_root(script_path: Path) -> Path:
     return folder
 
 
+def library_where_it_stands(path: Path) -> Path:
+    """The library folder of the place a script's name stands (its links not followed): the nearest folder at or
+    above it that holds library.yaml, else its own folder."""
+    folder = Path(os.path.abspath(path)).parent
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate / LIBRARY_FILE):
+            return candidate
+    return folder
+
+
+NOT_A_LIBRARY_FILE = ("is not a library.yaml: it has none of the keys a library.yaml has (its keys are not "
+                      "shown)")
+
+
 def load_library(root: Path, problems: ProblemCollector, options: LoadOptions) -> LibraryDefaults:
-    """Read ROOT/library.yaml if there is one."""
+    """Read ROOT/library.yaml if there is one (its problems added to `problems`; one line that quotes nothing
+    of it when it was not written as a library.yaml: foreign.py)."""
     path = root / LIBRARY_FILE
     if not os.path.lexists(path):
         return LibraryDefaults(root=root)
     display = show_path(path)
+    own = ProblemCollector()
+    library = _library(root, path, display, own, options)
+    if own.problems and not file_problem(path, "script") and leads_out(path, root):
+        own.problems = [unquoted(display, leads_out_message(root, "library.yaml", "its folder", "fix the file it "
+                                                            "leads to, or make library.yaml a file of the library"))]
+    problems.problems.extend(own.problems)
+    return library
+
+
+def _library(root: Path, path: Path, display: str, problems: ProblemCollector, options: LoadOptions) -> LibraryDefaults:
     node = compose_file(path, display, problems, options)
     if node is None:
+        return LibraryDefaults(root=root, file=path)
+    if not has_a_key_of(node, LIBRARY_KEYS):
+        problems.add(Location(display, 1, 1), NOT_A_LIBRARY_FILE)
         return LibraryDefaults(root=root, file=path)
     ctx = LoadContext(display, path, problems, {}, DEFAULT_VOICE, Pace(), root, options)
     entries = mapping_keys(node, ctx, "library", LIBRARY_KEYS)

@@ -18,6 +18,7 @@ Profiles hold personal data: keep them out of version control (the repository ig
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from meditations.model import (
 )
 
 from .context import LoadContext, LoadOptions, node_kind
+from .foreign import has_a_key_of, leads_out, leads_out_message, refuse_unquoted
 from .settings import Settings, load
 from .validators import duration_value, mapping_keys, text_value, variable_defaults
 from .voicespec import voice_settings
@@ -68,6 +70,7 @@ class Profile:
     tracks: tuple[ProfileTrack, ...]
     variable_locations: tuple[tuple[str, Location], ...] = ()
     recordings: Path | None = None  # the client's own recordings folder
+    output_location: Location | None = None  # where 'output:' names the client's folder (None: from the file name)
 
     def settings(self, track: ProfileTrack | None = None) -> Settings:
         """This profile's layer of the settings (settings.layered puts the command line's over it): its
@@ -106,17 +109,36 @@ def safe_folder_name(text: str) -> str:
     return name or "profile"
 
 
+NOT_A_PROFILE = ("is not a client profile: it has no 'scripts:' and no other key a profile has (its keys are not "
+                 "shown)")
+
+
 def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profile:
-    """Read and check a profile; every problem is located."""
+    """Read and check a profile; every problem is located (or, for a file that leads out of its folder, one line
+    that quotes nothing of it: foreign.py)."""
     options = options or LoadOptions()
     path = Path(path)
     display = str(path)
+    text = read_text(path, display, options.limits)  # a file that cannot be read is said so, whatever it is
+    try:
+        return _load_profile(path, display, text, options)
+    except ScriptError:
+        folder = Path(os.path.abspath(path)).parent
+        if leads_out(path, folder):
+            check = "run meditate validate --profile on it where it is"
+            raise refuse_unquoted(display, leads_out_message(folder, "profile", "its folder", check)) from None
+        raise
+
+
+def _load_profile(path: Path, display: str, text: str, options: LoadOptions) -> Profile:
     problems = ProblemCollector()
-    root = compose(read_text(path, display, options.limits), display, options.limits)
+    root = compose(text, display, options.limits)
     if root is None or not isinstance(root, yaml.MappingNode):
         problems.add(Location(display, 1, 1) if root is None else location_of(root, display),
                      "a profile must be a mapping with 'scripts:' listing the client's practices")
         raise ScriptError(problems.problems)
+    if not has_a_key_of(root, PROFILE_KEYS):
+        raise refuse_unquoted(display, NOT_A_PROFILE)
     ctx = LoadContext(display, path.resolve(), problems, {}, DEFAULT_VOICE, Pace(), path.resolve().parent, options)
     entries = mapping_keys(root, ctx, "profile", PROFILE_KEYS)
     client = text_value(entries["client"][1], ctx, "client") if "client" in entries else None
@@ -133,9 +155,10 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
         variable_places = {k.value: ctx.at(k) for k, _ in entries["variables"][1].value if k.value in variables}
     voice = voice_settings(entries["voice"][1], ctx) if "voice" in entries else None
     length = duration_value(entries["length"][1], ctx, "length") if "length" in entries else None
-    output = path.stem
+    output, output_location = path.stem, None
     if "output" in entries:
         output = text_value(entries["output"][1], ctx, "output") or output
+        output_location = ctx.at(entries["output"][1])
     recordings = _recordings_folder(entries["recordings"][1], ctx, path) if "recordings" in entries else None
     tracks: tuple[ProfileTrack, ...] = ()
     if "scripts" not in entries:
@@ -144,7 +167,7 @@ def load_profile(path: str | Path, options: LoadOptions | None = None) -> Profil
         tracks = _tracks(entries["scripts"][1], ctx, library, length)
     problems.raise_if_any()
     return Profile(path, client or path.stem, tuple(variables.items()), voice, safe_folder_name(output), tracks,
-                   tuple(variable_places.items()), recordings)
+                   tuple(variable_places.items()), recordings, output_location)
 
 
 def _recordings_folder(node, ctx: LoadContext, profile: Path) -> Path | None:

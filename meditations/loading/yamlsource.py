@@ -1,8 +1,8 @@
 """Read a YAML file into located nodes, safely.
 
 The file is composed into PyYAML nodes (never constructed into objects), so every key and value
-keeps its line and column. Aliases and non-standard tags are refused before anything is built:
-aliases are how "billion laughs" documents blow up, and tags are how YAML constructs objects.
+keeps its line and column. Anchors, aliases and non-standard tags are refused before anything is built:
+aliases (of anchors) are how "billion laughs" documents blow up, and tags are how YAML constructs objects.
 """
 
 from __future__ import annotations
@@ -138,11 +138,16 @@ def _flow_value_start(mark):
 
 
 def _refuse_aliases_and_depth(text: str, display: str, limits: Limits) -> None:
+    """Aliases, anchors and nesting past the limit, refused while parsing (before a node is built). An alias is
+    reported before an anchor: its message says what to do about both."""
     depth = 0
+    anchor = None
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             raise ScriptError([Problem(_mark_location(event.start_mark, display),
                                        "YAML aliases (*name) are not supported; write the value out")])
+        if anchor is None and getattr(event, "anchor", None) is not None:
+            anchor = event.start_mark  # where its '&' stands
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > limits.max_nesting:
@@ -151,6 +156,9 @@ def _refuse_aliases_and_depth(text: str, display: str, limits: Limits) -> None:
                                            "(MEDITATE_MAX_NESTING)")])
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
+    if anchor is not None:
+        raise ScriptError([Problem(_mark_location(anchor, display),
+                                   "YAML anchors (&name) are not supported; remove the anchor")])
 
 
 def _refuse_tags(root: yaml.Node, display: str) -> None:

@@ -14,6 +14,8 @@ from meditations.cli.commands import main
 from helpers import ROOT, decode
 
 BIG = "  - say: hello there\n" * 60000
+LEADS_OUT = ("s.yaml:1:1: leads out of the library folder '.' to a file that is not a valid script; nothing of that file "
+             "is shown (run meditate validate on it where it is)")
 LAUGHS = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
 
 # (name, files to write (path -> text; "->target" makes a symbolic link), the script to check, exact messages)
@@ -160,13 +162,10 @@ CORPUS = [
      ["s.yaml:6:18: this makes 256 chapters, over the 255 an MP3's table of contents can list"]),
     # error messages quote at most a short excerpt of a file
     ("a script that is a link to a secret", {"../secret.txt": "hunter2-correct-horse-battery-staple\n", "s.yaml": "->../secret.txt"},
-     "s.yaml", ["s.yaml:1:1: a script must be a mapping with 'title:' and 'steps:', got a text"]),
+     "s.yaml", [LEADS_OUT]),
     ("a script that is a link to credentials", {"../creds.json": '{"client_secret": "hunter2-abc", "title": "hunter2"}\n',
                                                 "s.yaml": "->../creds.json"},
-     "s.yaml", ["s.yaml:1:1: missing required key 'steps'",
-                "s.yaml:1:2: unknown key 'client_secret' (expected one of: title, description, author, album, genre, "
-                "language, tags, voice, pace, audio, variables, background, length, lead_in, fade_out, loudness, "
-                "cue_words, cover, steps)"]),
+     "s.yaml", [LEADS_OUT]),
     ("a secret in a long key", {"s.yaml": "title: x\n" + "k" * 30 + "SECRETSECRETSECRETSECRET: 1\nsteps:\n  - say: hi\n"},
      "s.yaml", ["s.yaml:2:1: unknown key '" + "k" * 30 + "SECRETSECR…' (expected one of: title, description, author, "
                 "album, genre, language, tags, voice, pace, audio, variables, background, length, lead_in, fade_out, "
