@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from meditations.files import make_temporary, remove_quietly, umask
+from meditations.files import OutputFolder, Temporary, umask
 from meditations.model import AudioFormat, RenderError
 
 from .pieces import LAME_QUALITY, PieceEncoder, Segment, encode_pieces
@@ -145,7 +145,7 @@ class Encoded:
 
 def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path, tags: Tags, pieces: list[Segment],
                check: StreamCheck | None = None, before_rename: Callable[[Encoded], None] | None = None,
-               cache=None) -> Encoded:
+               cache=None, root: OutputFolder | None = None) -> Encoded:
     """Encode blocks to out_path through a temporary file renamed into place once it has been checked.
 
     The track is encoded in `pieces` (pieces.py), each by an ffmpeg of its own, as many at once as
@@ -153,46 +153,51 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
     encoded pieces for reuse. `check` sees every block on its way; the file is read back
     (verify.check_mp3) before the rename, so a track that does not hold its plan raises RenderError and
     never replaces anything. `before_rename` is called with the checked file's facts just before it goes
-    into place (a build records it then)."""
+    into place (a build records it then). With `root` (a build's output folder), the track goes only
+    below it, and only while it is where the build took it (else FolderMoved, and nothing is placed)."""
     try:
-        fd, temporary = make_temporary(out_path)  # locked until renamed: no clean-up takes it meanwhile
+        temporary = Temporary(out_path, root)  # locked until renamed: no clean-up takes it meanwhile
     except OSError as exc:
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
-    samples = 0
-    try:
-        with os.fdopen(os.dup(fd), "wb") as out:
-            encoder = PieceEncoder(audio, pieces, out, cache=cache)
-
-            def pcm() -> Iterator[np.ndarray]:
-                nonlocal samples
-                for block in blocks:
-                    if check is not None:
-                        check.feed(block)
-                    samples += block.size
-                    yield to_pcm16(block, audio.channels)
-                if check is not None:  # before the last piece is waited for: a short mix is this error
-                    check.finish()
-
-            encode_pieces(encoder, pcm())
-        _tag(temporary, tags)
-        os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a track is an ordinary file
-        facts = check_mp3(temporary, samples / audio.sample_rate, audio.channels, audio.bitrate)
-        if os.fstat(fd).st_ino != os.stat(temporary).st_ino:
-            raise TrackProblem("its temporary file was replaced while it was written")
-        os.fsync(fd)
-        encoded = Encoded(os.fstat(fd).st_size, facts.sha256)
-        if before_rename is not None:
-            before_rename(encoded)
-        os.replace(temporary, out_path)
-    except BaseException as exc:
-        remove_quietly(temporary)
-        if isinstance(exc, TrackProblem):
-            raise RenderError(f"{out_path} was not written: {exc}") from None
-        if isinstance(exc, OSError):
+    with temporary:
+        try:
+            return _encode_into(temporary, blocks, audio, tags, pieces, check, before_rename, cache)
+        except (TrackProblem, OSError) as exc:
+            temporary.check()  # a folder moved away is what to say: the file's path no longer leads to it
+            if isinstance(exc, TrackProblem):
+                raise RenderError(f"{out_path} was not written: {exc}") from None
             raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
-        raise
-    finally:
-        os.close(fd)
+
+
+def _encode_into(temporary: Temporary, blocks: Iterable[np.ndarray], audio: AudioFormat, tags: Tags,
+                 pieces: list[Segment], check: StreamCheck | None, before_rename: Callable[[Encoded], None] | None,
+                 cache) -> Encoded:
+    samples = 0
+    with os.fdopen(os.dup(temporary.fd), "wb") as out:
+        encoder = PieceEncoder(audio, pieces, out, cache=cache)
+
+        def pcm() -> Iterator[np.ndarray]:
+            nonlocal samples
+            for block in blocks:
+                if check is not None:
+                    check.feed(block)
+                samples += block.size
+                yield to_pcm16(block, audio.channels)
+            if check is not None:  # before the last piece is waited for: a short mix is this error
+                check.finish()
+
+        encode_pieces(encoder, pcm())
+    _tag(temporary.path, tags)
+    os.fchmod(temporary.fd, 0o666 & ~umask())  # made 0600; a track is an ordinary file
+    facts = check_mp3(temporary.path, samples / audio.sample_rate, audio.channels, audio.bitrate)
+    if os.fstat(temporary.fd).st_ino != os.stat(temporary.path).st_ino:
+        raise TrackProblem("its temporary file was replaced while it was written")
+    os.fsync(temporary.fd)
+    encoded = Encoded(os.fstat(temporary.fd).st_size, facts.sha256)
+    temporary.check()  # before the build records it
+    if before_rename is not None:
+        before_rename(encoded)
+    temporary.place()
     return encoded
 
 
