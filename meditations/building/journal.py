@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from meditations.files import is_regular_file
+from meditations.files import foreign, is_regular_file, open_in_place
 
 JOURNAL = ".meditate-journal.jsonl"
 
@@ -25,9 +25,8 @@ def record_finished(out_dir: Path, entry: dict) -> bool:
     """Append a finished track's entry; False when it could not be written (the disk is full, say)."""
     # The leading newline ends any line a crash cut short, so that this one is read on its own.
     line = ("\n" + json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-    try:
-        fd = os.open(out_dir / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o644)
+    try:  # never through a link, nor into a file with another name (a hard link): never another file
+        fd = open_in_place(out_dir / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     except OSError:
         return False
     try:
@@ -43,7 +42,7 @@ def record_finished(out_dir: Path, entry: dict) -> bool:
 def finished_entries(out_dir: Path) -> list[dict]:
     """The entries recorded since library.json was last written, oldest first."""
 
-    if not is_regular_file(out_dir / JOURNAL):  # a FIFO or a link put there is never read
+    if foreign(out_dir / JOURNAL) or not is_regular_file(out_dir / JOURNAL):  # a FIFO or a link is never read
         return []
     try:
         text = (out_dir / JOURNAL).read_bytes().decode("utf-8", errors="replace")
@@ -70,6 +69,13 @@ def with_finished(manifest: dict, entries: list[dict]) -> dict:
     for entry in entries:
         tracks[entry["file"]] = entry
     return {**manifest, "tracks": list(tracks.values())}
+
+
+def remove_foreign(out_dir: Path) -> None:
+    """Remove what a build cannot have made at the journal's name (a link, a FIFO, a file with another name),
+    so that the build's workers make a journal of their own there (the other file is not changed)."""
+    if foreign(out_dir / JOURNAL):
+        clear(out_dir)
 
 
 def clear(out_dir: Path) -> None:

@@ -12,7 +12,15 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from meditations.files import Interrupted, bad_name_message, name_problem, remove_abandoned, shared_outputs, shown
+from meditations.files import (
+    Interrupted,
+    OutputFolder,
+    bad_name_message,
+    name_problem,
+    remove_abandoned,
+    shared_outputs,
+    shown,
+)
 from meditations.loading import (
     LoadOptions,
     Settings,
@@ -27,7 +35,7 @@ from meditations.publishing import PublishSettings, publish, write_if_changed
 from .executors import open_executor
 from .fingerprint import STATE, FileHashes, engine_version, plan_build
 from .journal import clear as clear_journal
-from .journal import finished_entries
+from .journal import finished_entries, remove_foreign
 from .lockfile import BuildLock
 from .manifest import MANIFEST, manifest_differs, prune, read_json, read_manifest, read_manifest_file, write_manifest
 from .owners import Owner, below, nested_folders, nested_owners, refuse_taken
@@ -135,11 +143,13 @@ def build_all(requests: list[BuildRequest], progress: Progress) -> list[BuildRep
         return reports
     _allow_open_files(len(requests))
     with open_executor(requests[0].cluster, requests[0].jobs) as executor, ExitStack() as locks:
+        folders = []
         for request in requests:
-            locks.enter_context(BuildLock(request.out_dir))
+            folders.append(locks.enter_context(BuildLock(request.out_dir)).folder)
             remove_abandoned(request.out_dir)
+            remove_foreign(request.out_dir)
         try:
-            _build_locked(requests, reports, executor, progress)
+            _build_locked(requests, reports, executor, progress, folders)
         except Interrupted:
             for request in requests:
                 remove_abandoned(request.out_dir)  # the workers are gone: whatever they left is removed now
@@ -151,7 +161,7 @@ def _allow_open_files(locks: int) -> None:
     """Every client's folder is locked for the whole build: let this process hold that many files open."""
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = locks + 256  # and room for the pool's pipes and the files a build reads and writes
+    wanted = 2 * locks + 256  # each lock holds its file and its folder; and room for the pool's pipes and files
     if soft != resource.RLIM_INFINITY and soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard),
                                                     hard))
@@ -166,14 +176,18 @@ class _Folder:
     manifest: dict
     tracks: list[Track]
     hashes: FileHashes
+    taken: OutputFolder  # the folder as the build took it: nothing is written once it has moved
 
 
-def _build_locked(requests: list[BuildRequest], reports: list[BuildReport], executor, progress: Progress) -> None:
+def _build_locked(requests: list[BuildRequest], reports: list[BuildReport], executor, progress: Progress,
+                  taken: list[OutputFolder]) -> None:
     folders, stale, durations = [], [], {}
-    for request, report in zip(requests, reports, strict=True):
+    for request, report, held in zip(requests, reports, taken, strict=True):
         manifest = read_manifest(request.out_dir)
         tracks, hashes = _decide(request, manifest)
-        folders.append(_Folder(request, report, manifest, tracks, hashes))
+        for track in tracks:
+            track.folder = held
+        folders.append(_Folder(request, report, manifest, tracks, hashes, held))
         stale += [t for t in tracks if t.reason and not t.error]
         report.unchanged = [t for t in tracks if not t.reason]
         report.failed = [t for t in tracks if t.error]
@@ -194,6 +208,7 @@ def _finish_folder(folder: _Folder) -> None:
     out_dir = request.out_dir
     for track in report.built:
         hashes.remember(track.output, track.record["sha256"])
+    folder.taken.check()
     hashes.save(out_dir)
     records = [t.record for t in report.built + report.unchanged]
     # a failed track keeps its previous good output, and its previous entry; none below another owner's folder
@@ -210,7 +225,9 @@ def _finish_folder(folder: _Folder) -> None:
     recorded = manifest.get("owner") == owner and manifest.get("nested") == nested
     if report.built or report.pruned or not (out_dir / MANIFEST).exists() or finished_entries(out_dir) \
             or manifest_differs(manifest, records) or not recorded:
+        folder.taken.check()
         write_manifest(out_dir, records, owner, nested)
+    folder.taken.check()
     clear_journal(out_dir)
     publish_library(request)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from meditations.files import Interrupted, working
+from meditations.files import FolderMoved, Interrupted, working
 from meditations.model import MeditateError, as_failure
 from meditations.speaking import SpeechEngine, clip_cache, resolve_voices
 
@@ -122,10 +122,20 @@ def build_tracks(tracks, executor, progress: Callable, estimate: Callable) -> No
                 failure = as_failure(track.script, exc)
                 outcome = (None, failure) if executor.remote else (None, failure, "")
             _finish(track, outcome, executor.remote)
+            _stop_if_moved(track)
             progress("done", track)
-    except Interrupted:
+    except (Interrupted, FolderMoved):
         executor.stop()
         raise
+
+
+def _stop_if_moved(track) -> None:
+    """Raise FolderMoved when the track's output folder is no longer where the build took it: the build stops
+    there (its other tracks would fail the same way), with that one error."""
+    if isinstance(track.error, FolderMoved):
+        raise track.error
+    if track.folder is not None:
+        track.folder.check()
 
 
 def _submitted(ordered, executor, voices, needs, progress):

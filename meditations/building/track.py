@@ -18,7 +18,7 @@ from meditations.encoding import (
     speech_spans,
     transcript_text,
 )
-from meditations.files import BlobCache, cache_root, write_atomic
+from meditations.files import BlobCache, OutputFolder, Temporary, cache_root
 from meditations.loading import load as load  # the pipeline's first stage, where callers look for it
 from meditations.mixing import finished_blocks, measure
 from meditations.model import RenderError, Script, Timeline
@@ -61,9 +61,11 @@ def track_pieces(timeline: Timeline) -> list[Segment]:
 
 
 def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "",
-           placing: Callable[[RenderResult], None] | None = None) -> RenderResult:
+           placing: Callable[[RenderResult], None] | None = None, root: OutputFolder | None = None) -> RenderResult:
     """Render one script to an MP3, checked against its plan before it is renamed into place.
-    `placing` is called with the result once the track is checked, just before it goes into place."""
+    `placing` is called with the result once the track is checked, just before it goes into place.
+    `root`: the build's output folder, which the track and its transcript go into only while it is where
+    the build took it (else FolderMoved)."""
     timeline = plan_with_speech(script, engine)
     levels = measure(timeline, script.background, script.finish, script.audio)  # for the decoded track
     blocks = finished_blocks(timeline, script.background, script.finish, levels)
@@ -73,10 +75,14 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
     result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)  # noqa: E731
     try:
-        encoded = encode_mp3(blocks, script.audio, out_path, tags, track_pieces(timeline), check,
-                             before_rename=(lambda encoded: placing(result(encoded))) if placing else None,
-                             cache=BlobCache(cache_root() / "mp3-pieces"))
-        write_atomic(transcript_path(out_path), transcript_text(timeline).encode("utf-8"))
+        # The transcript is written first and goes into place right after its track, beside it in the folder
+        # both were made in (even when that folder has just been moved).
+        with Temporary(transcript_path(out_path), root) as transcript:
+            transcript.write(transcript_text(timeline).encode("utf-8"))
+            encoded = encode_mp3(blocks, script.audio, out_path, tags, track_pieces(timeline), check,
+                                 before_rename=(lambda encoded: placing(result(encoded))) if placing else None,
+                                 cache=BlobCache(cache_root() / "mp3-pieces"), root=root)
+            transcript.place(checked=False)
     except OSError as exc:  # a read-only or full output folder: one line, never a traceback
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
     return result(encoded)

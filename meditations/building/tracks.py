@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from meditations.files import OutputFolder
 from meditations.loading import Settings, load, settings_key
 from meditations.model import MeditateError
 from meditations.speaking import SpeechEngine
@@ -34,6 +35,7 @@ class Track:
     label: str = ""  # how progress names it: its file, under the client's folder with --profiles
     worker: str = ""  # who built it
     loaded: object = field(default=None, repr=False, compare=False)  # its Script, once loaded (loaded once)
+    folder: OutputFolder | None = None  # out_dir as the build took it (its lock): the track goes nowhere else
 
     @property
     def display(self) -> str:
@@ -61,7 +63,7 @@ def render_track(track: Track, voices, out_dir: Path) -> dict:
     journal just before the track goes into place. Raises MeditateError."""
     with SpeechEngine(workers=1, voices=voices) as engine:
         result = render(ensure_loaded(track), track.output, engine, fingerprint=track.fingerprint,
-                        placing=lambda result: _record(out_dir, entry_for(track, result)))
+                        placing=lambda result: _record(out_dir, entry_for(track, result)), root=track.folder)
     return entry_for(track, result)
 
 

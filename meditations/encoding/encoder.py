@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from meditations.files import make_temporary, remove_quietly, umask
+from meditations.files import OutputFolder, Temporary, umask
 from meditations.model import AudioFormat, RenderError
 
 from .listening import ListenedFile, Listener
@@ -146,7 +146,7 @@ class Encoded:
 
 def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path, tags: Tags, pieces: list[Segment],
                check: StreamCheck | None = None, before_rename: Callable[[Encoded], None] | None = None,
-               cache=None) -> Encoded:
+               cache=None, root: OutputFolder | None = None) -> Encoded:
     """Encode blocks to out_path through a temporary file renamed into place once it has been checked.
 
     The track is encoded in `pieces` (pieces.py), each by an ffmpeg of its own, as many at once as
@@ -155,16 +155,29 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
     written (listening.Listener: what a listener hears is checked, not the mix); the file is read back
     (verify.check_mp3) before the rename, so a track that does not hold its plan raises RenderError and
     never replaces anything. `before_rename` is called with the checked file's facts just before it goes
-    into place (a build records it then)."""
+    into place (a build records it then). With `root` (a build's output folder), the track goes only
+    below it, and only while it is where the build took it (else FolderMoved, and nothing is placed)."""
     try:
-        fd, temporary = make_temporary(out_path)  # locked until renamed: no clean-up takes it meanwhile
+        temporary = Temporary(out_path, root)  # locked until renamed: no clean-up takes it meanwhile
     except OSError as exc:
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
+    with temporary:
+        try:
+            return _encode_into(temporary, blocks, audio, tags, pieces, check, before_rename, cache)
+        except (TrackProblem, OSError) as exc:
+            temporary.check()  # a folder moved away is what to say: the file's path no longer leads to it
+            if isinstance(exc, TrackProblem):
+                raise RenderError(f"{out_path} was not written: {exc}") from None
+            raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
+
+
+def _encode_into(temporary: Temporary, blocks: Iterable[np.ndarray], audio: AudioFormat, tags: Tags,
+                 pieces: list[Segment], check: StreamCheck | None, before_rename: Callable[[Encoded], None] | None,
+                 cache) -> Encoded:
     samples = 0
-    listener: Listener | None = None
+    listener = Listener(audio, check) if check is not None else None
     try:
-        with os.fdopen(os.dup(fd), "wb") as out:
-            listener = Listener(audio, check) if check is not None else None
+        with os.fdopen(os.dup(temporary.fd), "wb") as out:
             encoder = PieceEncoder(audio, pieces, ListenedFile(out, listener) if listener else out, cache=cache)
 
             def pcm() -> Iterator[np.ndarray]:
@@ -178,27 +191,20 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
                     check.finish()
 
             encode_pieces(encoder, pcm())
-        _tag(temporary, tags)
-        os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a track is an ordinary file
-        facts = check_mp3(temporary, samples / audio.sample_rate, audio.channels, audio.bitrate)
+        _tag(temporary.path, tags)
+        os.fchmod(temporary.fd, 0o666 & ~umask())  # made 0600; a track is an ordinary file
+        facts = check_mp3(temporary.path, samples / audio.sample_rate, audio.channels, audio.bitrate)
         if listener is not None:
             listener.finish()
-        if os.fstat(fd).st_ino != os.stat(temporary).st_ino:
+        if os.fstat(temporary.fd).st_ino != os.stat(temporary.path).st_ino:
             raise TrackProblem("its temporary file was replaced while it was written")
-        os.fsync(fd)
-        encoded = Encoded(os.fstat(fd).st_size, facts.sha256)
+        os.fsync(temporary.fd)
+        encoded = Encoded(os.fstat(temporary.fd).st_size, facts.sha256)
+        temporary.check()  # before the build records it
         if before_rename is not None:
             before_rename(encoded)
-        os.replace(temporary, out_path)
-    except BaseException as exc:
-        remove_quietly(temporary)
-        if isinstance(exc, TrackProblem):
-            raise RenderError(f"{out_path} was not written: {exc}") from None
-        if isinstance(exc, OSError):
-            raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
-        raise
+        temporary.place()
     finally:
-        os.close(fd)
         if listener is not None:
             listener.stop()
     return encoded

@@ -1,7 +1,9 @@
-"""Files and processes: checked reads, containment in the output folder, temporary files that name their
-owner, on-disk caches, and the signals that stop a run. Imports only the model."""
+"""Files and processes: checked reads, containment in the output folder, the output folder held while a build
+writes into it, temporary files that name their owner, on-disk caches, and the signals that stop a run.
+Imports only the model."""
 
-from .cache import BlobCache, cache_key, cache_root, check_cache_root, umask, write_atomic
+from .cache import BlobCache, cache_key, cache_root, check_cache_root, write_atomic
+from .folders import FolderMoved, OutputFolder, foreign, identity_of, open_in_place
 from .containment import (
     bad_name_message,
     inside,
@@ -22,12 +24,12 @@ from .reads import (
     within,
 )
 from .signals import Interrupted, interruptible, stop_processes, worker_initializer, working
-from .tempfiles import make_temporary, remove_abandoned, remove_quietly
+from .tempfiles import Temporary, make_temporary, remove_abandoned, remove_quietly, umask
 
 __all__ = [
-    "BlobCache", "FileLimits", "Interrupted", "bad_name_message", "cache_key", "cache_root", "check_cache_root",
-    "env_limit", "file_problem", "file_sentence", "image_problem", "inside", "interruptible", "is_regular_file",
-    "make_temporary", "name_problem", "read_checked", "refuse_bad_name", "refuse_shared_outputs", "remove_abandoned",
-    "remove_quietly", "shared_outputs", "shown", "stop_processes", "umask", "within", "worker_initializer", "working",
-    "write_atomic",
+    "BlobCache", "FileLimits", "FolderMoved", "Interrupted", "OutputFolder", "Temporary", "bad_name_message",
+    "cache_key", "cache_root", "check_cache_root", "env_limit", "file_problem", "file_sentence", "foreign",
+    "identity_of", "image_problem", "inside", "interruptible", "is_regular_file", "make_temporary", "name_problem",
+    "open_in_place", "read_checked", "refuse_bad_name", "refuse_shared_outputs", "remove_abandoned", "remove_quietly",
+    "shared_outputs", "shown", "stop_processes", "umask", "within", "worker_initializer", "working", "write_atomic",
 ]

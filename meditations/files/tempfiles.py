@@ -1,8 +1,9 @@
 """Temporary files that say who made them, so a clean-up removes only its own or a dead owner's.
 
 Every file meditate writes goes first to `.NAME.PID-XXXXXXXX.tmp` beside its final place (PID: the
-process writing it; X: mkstemp's random letters), held with an exclusive flock while it is written,
-then renamed into place. A clean-up removes a temporary file only when both say its owner is gone:
+process writing it; X: random hex digits), made by the call that writes it (never a file or link already
+there), held with an exclusive flock while it is written, then renamed into place in the folder it was
+made in (held open meanwhile: `Temporary`). A clean-up removes a temporary file only when both say its owner is gone:
 no process has that PID, and nobody holds its lock. Another live program's file, or one whose name
 does not carry a PID (an older meditate's, or not ours at all), is never touched.
 """
@@ -13,8 +14,10 @@ import contextlib
 import fcntl
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
+
+from .folders import OutputFolder, folder_moved, identity, identity_of, open_folder
 
 _OWNED = re.compile(r"^\..+\.(\d+)-[A-Za-z0-9_]+\.tmp$")
 
@@ -22,10 +25,97 @@ _OWNED = re.compile(r"^\..+\.(\d+)-[A-Za-z0-9_]+\.tmp$")
 def make_temporary(path: Path) -> tuple[int, Path]:
     """A new, locked temporary file beside `path`: (open descriptor, its path). Closing the descriptor
     releases the lock; the caller renames or removes the file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp")
-    fcntl.flock(fd, fcntl.LOCK_EX)  # a fresh file nobody else knows: never blocks
-    return fd, Path(name)
+    folder = open_folder(path.parent)
+    try:
+        fd, name = _create(folder, path.name)
+    finally:
+        os.close(folder)
+    return fd, path.parent / name
+
+
+def _create(folder: int, target: str) -> tuple[int, str]:
+    """A new file `.TARGET.PID-XXXXXXXX.tmp` in the open folder, made by this call (O_EXCL: never a file or
+    link already there), locked; (descriptor, name)."""
+    for _ in range(100):
+        name = f".{target}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=folder)
+        except FileExistsError:
+            continue
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a fresh file nobody else knows: never blocks
+        return fd, name
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
+class Temporary:
+    """A new, locked temporary file beside `target`, in its folder held open (O_DIRECTORY): it goes into place
+    by a rename in the folder it was made in, or is removed from there, even when that folder has moved.
+    Renamed over the target, it replaces whatever was there (a link, a file with other names) without
+    writing to it. With `root` (a build's output folder), the folder is made below the root only, never
+    through a link (folders.open_folder)."""
+
+    def __init__(self, target: Path, root: OutputFolder | None = None):
+        self.target, self.root = target, root
+        self.folder = open_folder(target.parent, root)
+        try:
+            self.fd, self.name = _create(self.folder, target.name)
+        except BaseException:
+            os.close(self.folder)
+            raise
+        self.path = target.parent / self.name
+        self.placed = False
+
+    def __enter__(self) -> Temporary:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def check(self) -> None:
+        """Raise FolderMoved when the target's folder (or the build's output folder) is not where it was."""
+        if self.root is not None:
+            self.root.check()
+        if identity(self.target.parent) != identity_of(self.folder):
+            raise folder_moved(self.target.parent)
+
+    def write(self, data: bytes, durable: bool = True, private: bool = False) -> None:
+        """Write the file's whole contents (fsync'd when durable). It gets the permissions of any file the user
+        makes (umask), or 0600 when private."""
+        with os.fdopen(os.dup(self.fd), "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        if not private:
+            os.fchmod(self.fd, 0o666 & ~umask())  # made 0600: a page or transcript is ordinary
+
+    def place(self, checked: bool = True) -> None:
+        """Rename the file over its target, in the folder it was made in: checked first (raises FolderMoved),
+        unless it goes beside a file just placed there (a track's transcript follows its track)."""
+        if checked:
+            self.check()
+        os.replace(self.name, self.target.name, src_dir_fd=self.folder, dst_dir_fd=self.folder)
+        self.placed = True
+
+    def close(self) -> None:
+        """Remove the file unless it was placed, and release it (the lock goes with its descriptor)."""
+        if not self.placed:
+            with contextlib.suppress(OSError):
+                os.unlink(self.name, dir_fd=self.folder)
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.folder >= 0:
+            os.close(self.folder)
+            self.folder = -1
+
+
+def umask() -> int:
+    """The process's file-creation mask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def remove_quietly(path: Path) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from meditations.audio import clip_loudness, resample, store_for_new_clip
 from meditations.files import BlobCache, cache_key
-from meditations.model import MissingComponentError
+from meditations.model import MissingComponentError, RenderError
 
 from .engines import CLIP_RATE, engine_module
 from .request import SpeechRequest, trim_clip
@@ -66,9 +66,10 @@ class _Speaker:
         key = request.key()
         audio = self.samples(request, request.text, int(key[:15], 16)) * (self.gain(request) * request.volume)
         samples = trim_clip((np.clip(audio, -1.0, 32767 / 32768) * 32768).astype("<i2"))
-        self.cache.put(key, samples.tobytes())
+        if not self.cache.put(key, samples.tobytes()):  # the renders read every clip from the cache
+            raise RenderError(f"the speech cache folder {self.cache.folder} cannot be written; set "
+                              "MEDITATE_CACHE_DIR to a folder you can write")
         # the mixer's loudness statistics, while the clip is at hand
-
         store_for_new_clip(key, samples, self.cache.folder.parent)
         return int(samples.size)
 
@@ -104,6 +105,8 @@ def worker_main(connection, cache_folder: str, log_path: str) -> None:
                 connection.send(("ok", speaker.clip(payload)))
         except MissingComponentError as exc:
             connection.send(("missing", str(exc)))
+        except RenderError as exc:  # says itself what to do
+            connection.send(("error", str(exc)))
         except Exception as exc:  # reported to the parent, which locates it
             connection.send(("error", f"{type(exc).__name__}: {exc}"))
 

@@ -40,9 +40,9 @@ def test_a_damaged_cache_entry_is_discarded_and_made_again(engine):
     path = clip_cache().path_for(key)
     good = path.read_bytes()
     path.write_bytes(good[: len(good) // 2])
-    assert load_clip(key) is None and not path.exists()
+    assert load_clip(key) is None
     assert engine.synthesize([request]) == []
-    assert abs(load_clip(key).size - (len(good) - 36) // 2) < 2000
+    assert abs(load_clip(key).size - (len(good) - 36) // 2) < 2000 and path.read_bytes() != good[: len(good) // 2]
 
 
 def test_voice_resolution(engine):
