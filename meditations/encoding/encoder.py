@@ -1,4 +1,5 @@
-"""Encoding, the fifth stage: encode to MP3 (LAME in the bundled ffmpeg, constant bitrate) and tag it (mutagen ID3v2), atomically.
+"""Encoding, the fifth stage: encode to MP3 (LAME in the bundled ffmpeg, constant bitrate) and tag it (mutagen
+ID3v2), atomically.
 
 The encoders run in processes of their own, one per piece of the track (pieces.py), fed from the blocks
 as they are mixed, so no whole-track WAV is ever written. CBR without a Xing frame, as before: every

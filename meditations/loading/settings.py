@@ -5,9 +5,9 @@ The order of precedence, lowest first:
     built-in defaults < library.yaml < the script < a client profile < the command line
 
 The loader lays the first three (loading.SettingsBlock: a script's block over its library's, over the built-in
-defaults). `Settings` holds the last two: a profile's (`profiles.Profile.settings`) and the command line's (made
-in meditations/cli/options.py from its options), laid together by `layered`. `load` lays the result over the script. A track's
-fingerprint holds `settings_key`, derived from the fields by `cache.cache_key`.
+defaults). `Settings` holds the last two: a profile's (`profiles.Profile.settings`) and the command line's
+(made in meditations/cli/options.py from its options), laid together by `layered`. `load` lays the result over
+the script. A track's fingerprint holds `settings_key`, derived from the fields by `cache.cache_key`.
 
 Adding a setting: a field below and its line in `applied_to` (or in `load_options`, for what the loader needs
 while it reads the steps), its range in model/limits.py, its parser (a command-line option, a profile key),

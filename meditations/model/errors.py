@@ -1,5 +1,6 @@
-"""Domain exceptions. The engine raises these and never formats them into 'Error:' lines: the command line (meditations/cli/) alone turns
-them into messages and exit codes. They pickle, so a worker process hands them back as they are."""
+"""Domain exceptions. The engine raises these and never formats them into 'Error:' lines: the command line
+(meditations/cli/) alone turns them into messages and exit codes. They pickle, so a worker process hands them
+back as they are."""
 
 from __future__ import annotations
 
