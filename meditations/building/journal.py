@@ -16,7 +16,10 @@ import json
 import os
 from pathlib import Path
 
-from meditations.files import is_regular_file
+from meditations.files import read_checked
+from meditations.model import Location, ScriptError
+
+from .records import parse_record
 
 JOURNAL = ".meditate-journal.jsonl"
 
@@ -43,20 +46,13 @@ def record_finished(out_dir: Path, entry: dict) -> bool:
 def finished_entries(out_dir: Path) -> list[dict]:
     """The entries recorded since library.json was last written, oldest first."""
 
-    if not is_regular_file(out_dir / JOURNAL):  # a FIFO or a link put there is never read
-        return []
-    try:
-        text = (out_dir / JOURNAL).read_bytes().decode("utf-8", errors="replace")
-    except OSError:
+    try:  # a FIFO put there is refused unopened; a journal over its limit is not read
+        text = read_checked(out_dir / JOURNAL, "manifest", Location(JOURNAL, 1, 1)).decode("utf-8", errors="replace")
+    except ScriptError:  # missing, or unusable: its tracks are checked again, as if never recorded
         return []
     entries = []
     for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
+        entry = parse_record(line) if line.strip() else None  # a damaged line is skipped, the others read
         if isinstance(entry, dict) and isinstance(entry.get("file"), str):
             entries.append(entry)
     return entries

@@ -14,24 +14,21 @@ import math
 from pathlib import Path, PurePosixPath
 
 from meditations.encoding import read_fingerprint
-from meditations.files import inside, is_regular_file, name_problem, shown, write_atomic
+from meditations.files import inside, name_problem, shown, write_atomic
 from meditations.model import MeditateError
 from meditations.version import __version__
 
 from .journal import finished_entries, with_finished
+from .records import parse_record, read_record_text
 
 MANIFEST = "library.json"
 _TEXTS = ("title", "description", "script", "fingerprint", "settings", "transcript")
 
 
 def read_json(path: Path) -> dict:
-    """A JSON file's object, or {} when missing or damaged (it is then rebuilt)."""
-    if not is_regular_file(path):  # missing, or something that is not ours to read (a FIFO would block)
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    """A JSON file's object, or {} when missing or damaged (see records.py: what it held is then rebuilt)."""
+    text = read_record_text(path)  # a FIFO is refused unopened, a huge file unread
+    data = parse_record(text) if text is not None else None
     return data if isinstance(data, dict) else {}
 
 
