@@ -66,6 +66,10 @@ def well_formed(entry) -> bool:
     sources = entry.get("sources", {})
     if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
         return False
+    lookups = entry.get("lookups", {})
+    if not isinstance(lookups, dict) or not all(isinstance(k, str) and isinstance(v, (str, type(None)))
+                                                for k, v in lookups.items()):
+        return False
     chapters = entry.get("chapters", [])
     return isinstance(chapters, list) and all(isinstance(c, dict) and _finite(c.get("start", 0)) for c in chapters)
 

@@ -25,6 +25,7 @@ class Track:
     settings: Settings
     fingerprint: str = ""
     sources: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
+    lookups: dict[str, str | None] = field(default_factory=dict)  # path looked up -> where it led (None: nothing)
     reason: str = ""  # why it must be built ("" when up to date)
     estimate: float = 0.0  # seconds, roughly: longest tracks are started first
     error: MeditateError | None = None  # why it failed; the command line says it
@@ -76,6 +77,7 @@ def entry_for(track: Track, result) -> dict:
         "title": script.title, "description": script.description, "file": track.relative,
         "script": track.script.as_posix(), "duration": round(result.timeline.duration, 3),
         "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
-        "sources": dict(sorted(track.sources.items())), "settings": settings_key(track.settings),
-        "size": result.size, "sha256": result.sha256, "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
+        "sources": dict(sorted(track.sources.items())), "lookups": dict(sorted(track.lookups.items())),
+        "settings": settings_key(track.settings), "size": result.size, "sha256": result.sha256,
+        "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
     }

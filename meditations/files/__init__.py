@@ -1,5 +1,6 @@
-"""Files and processes: checked reads, containment in the output folder, temporary files that name their
-owner, on-disk caches, and the signals that stop a run. Imports only the model."""
+"""Files and processes: checked reads, where each name a script uses led (lookups), containment in the output
+folder, temporary files that name their owner, on-disk caches, and the signals that stop a run. Imports only the
+model."""
 
 from .cache import BlobCache, cache_key, cache_root, check_cache_root, umask, write_atomic
 from .containment import (
@@ -11,6 +12,7 @@ from .containment import (
     shared_outputs,
     shown,
 )
+from .lookups import Lookups, led_to
 from .reads import (
     FileLimits,
     env_limit,
@@ -25,9 +27,9 @@ from .signals import Interrupted, interruptible, stop_processes, worker_initiali
 from .tempfiles import make_temporary, remove_abandoned, remove_quietly
 
 __all__ = [
-    "BlobCache", "FileLimits", "Interrupted", "bad_name_message", "cache_key", "cache_root", "check_cache_root",
-    "env_limit", "file_problem", "file_sentence", "image_problem", "inside", "interruptible", "is_regular_file",
-    "make_temporary", "name_problem", "read_checked", "refuse_bad_name", "refuse_shared_outputs", "remove_abandoned",
-    "remove_quietly", "shared_outputs", "shown", "stop_processes", "umask", "within", "worker_initializer", "working",
-    "write_atomic",
+    "BlobCache", "FileLimits", "Interrupted", "Lookups", "bad_name_message", "cache_key", "cache_root",
+    "check_cache_root", "env_limit", "file_problem", "file_sentence", "image_problem", "inside", "interruptible",
+    "is_regular_file", "led_to", "make_temporary", "name_problem", "read_checked", "refuse_bad_name",
+    "refuse_shared_outputs", "remove_abandoned", "remove_quietly", "shared_outputs", "shown", "stop_processes", "umask",
+    "within", "worker_initializer", "working", "write_atomic",
 ]

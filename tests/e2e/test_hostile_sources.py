@@ -4,6 +4,7 @@ stops a build. Real builds: eSpeak NG, the encoder, real links and files."""
 
 import json
 import os
+import re
 import wave
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
+from helpers import ROOT
 
 
 def build(*args, out="out"):
@@ -53,6 +55,158 @@ def transcript(out: Path, name: str) -> str:
 QUICK = "lead_in: 0.2s\nfade_out: 0.2s\n"
 PAUSES = ("title: Rest\ndescription: A quiet rest.\nlead_in: 0\nfade_out: 0\nsteps:\n  - chapter: Arrive\n"
           "  - pause: 2s\n  - chapter: Stay\n  - pause: 3s\n")  # no speech: quick to build
+
+
+# ---------------------------------------------------------------- 1. a source is what a name leads to
+
+LINKED = [
+    # (what is linked, files, the link, its new target, the reason, what the rebuilt track says)
+    ("a folder of partials", {
+        "_partsA/closing.yaml": "steps:\n  - say: The first closing.\n",
+        "_partsB/closing.yaml": "steps:\n  - say: The second closing.\n",
+        "_p": "->_partsA",
+        "s.yaml": f"title: S\n{QUICK}steps:\n  - include: _p/closing.yaml\n"},
+     "_p", "_partsB", "_p/closing.yaml now leads to _partsB/closing.yaml", "The second closing."),
+    ("a partial, through '..' after a folder link", {
+        "_partsA/closing.yaml": "steps:\n  - say: The first closing.\n",
+        "_partsA/in/x": "",
+        "_partsB/closing.yaml": "steps:\n  - say: The second closing.\n",
+        "_partsB/in/x": "",
+        "_p": "->_partsA/in",
+        "s.yaml": f"title: S\n{QUICK}steps:\n  - include: _p/../closing.yaml\n"},
+     "_p", "_partsB/in", "_p/../closing.yaml now leads to _partsB/closing.yaml", "The second closing."),
+    ("a partial's own include", {
+        "_partsA/words.yaml": "steps:\n  - say: Words of the first.\n",
+        "_partsB/words.yaml": "steps:\n  - say: Words of the second.\n",
+        "_w": "->_partsA",
+        "_closing.yaml": "steps:\n  - include: _w/words.yaml\n",
+        "s.yaml": f"title: S\n{QUICK}steps:\n  - include: _closing.yaml\n"},
+     "_w", "_partsB", "_w/words.yaml now leads to _partsB/words.yaml", "Words of the second."),
+    ("library.yaml itself", {
+        "_libA.yaml": "variables: {name: friend}\n",
+        "_libB.yaml": "variables: {name: traveller}\n",
+        "library.yaml": "->_libA.yaml",
+        "s.yaml": f"title: S\n{QUICK}steps:\n  - say: Hello {{name}}.\n"},
+     "library.yaml", "_libB.yaml", "library.yaml now leads to _libB.yaml", "Hello traveller."),
+]
+
+
+@pytest.mark.parametrize("files, link, target, reason, spoken", [c[1:] for c in LINKED], ids=[c[0] for c in LINKED])
+def test_a_link_retargeted_rebuilds_what_it_leads_to(tmp_path, monkeypatch, files, link, target, reason, spoken):
+    write(tmp_path / "scripts", files)
+    monkeypatch.chdir(tmp_path)
+    assert build("-q").exit_code == 0
+    assert build().stdout == "built 0, unchanged 1, failed 0\n"
+    relink(tmp_path / "scripts" / link, target)
+    assert dry_run() == [f"would build s.mp3: {reason}", "1 to build, 0 unchanged"]
+    assert build("--verify").stdout.splitlines()[-2:] == ["verified 1 track: all as built",
+                                                          "built 1, unchanged 0, failed 0"]
+    assert spoken in transcript(tmp_path / "out", "s.mp3")
+    assert spoken in CliRunner().invoke(main, ["plan", "scripts/s.yaml"]).stdout  # the plan and the track agree
+    assert build().stdout == "built 0, unchanged 1, failed 0\n"
+
+
+def test_a_sound_whose_link_is_retargeted_is_rebuilt(tmp_path, monkeypatch):
+    tone(tmp_path / "scripts" / "sounds-a" / "bell.wav", 300)
+    tone(tmp_path / "scripts" / "sounds-b" / "bell.wav", 500, seconds=1.4)
+    write(tmp_path / "scripts", {"sounds": "->sounds-a",
+                                 "s.yaml": f"title: S\n{QUICK}steps:\n  - bell: {{sound: sounds/bell.wav}}\n"})
+    monkeypatch.chdir(tmp_path)
+    assert build("-q").exit_code == 0
+    first = json.loads((tmp_path / "out" / "library.json").read_text())["tracks"][0]
+    relink(tmp_path / "scripts" / "sounds", "sounds-b")
+    assert dry_run() == ["would build s.mp3: sounds/bell.wav now leads to sounds-b/bell.wav", "1 to build, 0 unchanged"]
+    assert build("-q").exit_code == 0
+    again = json.loads((tmp_path / "out" / "library.json").read_text())["tracks"][0]
+    assert again["sha256"] != first["sha256"] and again["duration"] > first["duration"]
+
+
+def test_a_library_yaml_put_nearer_to_a_script_rebuilds_it(tmp_path, monkeypatch):
+    write(tmp_path / "scripts", {
+        "library.yaml": "variables: {name: friend}\n",
+        "calm/s.yaml": f"title: S\n{QUICK}steps:\n  - say: Hello {{name}}.\n",
+        "other.yaml": f"title: Other\n{QUICK}steps:\n  - say: Hello {{name}}.\n"})
+    monkeypatch.chdir(tmp_path)
+    assert build("-q").exit_code == 0
+    write(tmp_path / "scripts", {"calm/library.yaml": "variables: {name: neighbour}\n"})
+    assert dry_run() == ["would build calm/s.mp3: calm/library.yaml appeared", "1 to build, 1 unchanged"]
+    assert "Hello neighbour." in CliRunner().invoke(main, ["plan", "scripts/calm/s.yaml"]).stdout
+    assert build().stdout.splitlines()[-1] == "built 1, unchanged 1, failed 0"
+    assert "Hello neighbour." in transcript(tmp_path / "out", "calm/s.mp3")
+    (tmp_path / "scripts" / "calm" / "library.yaml").unlink()
+    assert dry_run() == ["would build calm/s.mp3: calm/library.yaml is gone", "1 to build, 1 unchanged"]
+
+
+def test_a_library_yaml_put_above_a_library_without_one_rebuilds_it(tmp_path, monkeypatch):
+    write(tmp_path / "work" / "scripts", {"s.yaml": f"title: S\n{QUICK}steps:\n  - say: Hello {{name}}.\n"
+                                                    "variables: {name: you}\n"})
+    monkeypatch.chdir(tmp_path / "work")
+    assert build("-q").exit_code == 0
+    write(tmp_path / "work", {"library.yaml": "fade_out: 2s\n"})  # the library's root is now the folder above
+    assert dry_run() == ["would build s.mp3: ../library.yaml appeared", "1 to build, 0 unchanged"]
+
+
+def client_library(tmp_path: Path) -> None:
+    tone(tmp_path / "scripts" / "welcome.wav", 300)
+    write(tmp_path, {
+        "scripts/welcome.yaml": f"title: Welcome\n{QUICK}steps:\n"
+                                "  - say: {text: 'Welcome.', recording: welcome.wav}\n",
+        "profiles/ana.yaml": "client: Ana\nlibrary: ../scripts\nrecordings: ana-recordings\nscripts: [welcome]\n"})
+    (tmp_path / "profiles" / "ana-recordings").mkdir()
+
+
+def build_ana(*args):
+    return CliRunner().invoke(main, ["build", "--profile", "profiles/ana.yaml", "-o", "out", *args])
+
+
+@pytest.mark.parametrize("how", ["a file", "the target of a link that led nowhere"])
+def test_a_recording_that_appears_where_one_was_looked_for_is_used(tmp_path, monkeypatch, how):
+    client_library(tmp_path)
+    own = tmp_path / "profiles" / "ana-recordings" / "welcome.wav"
+    take = own.parent / "takes" / "welcome.wav"  # where the link leads, once Ana records it
+    if how != "a file":
+        own.symlink_to("takes/welcome.wav")
+    monkeypatch.chdir(tmp_path)
+    assert build_ana("-q").exit_code == 0
+    shared = json.loads((tmp_path / "out" / "ana" / "library.json").read_text())["tracks"][0]
+    assert build_ana().stdout == "built 0, unchanged 1, failed 0\n"
+    tone(own if how == "a file" else take, 500, seconds=1.5)
+    assert build_ana("--dry-run").stdout.splitlines() == [
+        "would build welcome.mp3: ../profiles/ana-recordings/welcome.wav appeared", "1 to build, 0 unchanged"]
+    assert build_ana().stdout.splitlines()[-1] == "built 1, unchanged 0, failed 0"
+    own_take = json.loads((tmp_path / "out" / "ana" / "library.json").read_text())["tracks"][0]
+    assert own_take["duration"] > shared["duration"] + 0.5
+    (own if how == "a file" else take).unlink()
+    assert build_ana("--dry-run").stdout.splitlines() == [
+        "would build welcome.mp3: ../profiles/ana-recordings/welcome.wav is gone", "1 to build, 0 unchanged"]
+
+
+def test_the_manifest_records_every_lookup_and_where_it_led(tmp_path, monkeypatch):
+    write(tmp_path / "scripts", {"_partsA/closing.yaml": "steps:\n  - say: Bye.\n", "_p": "->_partsA",
+                                 "library.yaml": "album: A\n",
+                                 "calm/s.yaml": f"title: S\n{QUICK}steps:\n  - include: ../_p/closing.yaml\n"})
+    monkeypatch.chdir(tmp_path)
+    assert build("-q").exit_code == 0
+    entry = json.loads((tmp_path / "out" / "library.json").read_text())["tracks"][0]
+    assert entry["lookups"] == {"calm/s.yaml": "calm/s.yaml", "calm/library.yaml": None,
+                                "library.yaml": "library.yaml", "calm/../_p/closing.yaml": "_partsA/closing.yaml"}
+    assert sorted(entry["sources"]) == ["_partsA/closing.yaml", "calm/s.yaml", "library.yaml"]
+
+
+LOOKING = re.compile(r"os\.path\.(realpath|exists|lexists|isfile|isdir|islink)\b|\.(is_file|is_dir|exists|is_symlink|"
+                     r"resolve|stat|lstat)\(\)|\bos\.(stat|lstat)\(|\brglob\(|\bglob\(")
+
+
+def test_the_loader_looks_paths_up_in_one_place():
+    """Complete by construction: no module that loads a track's files asks the file system where a name leads
+    but through Lookups (files/lookups.py), which records it. Finding the scripts and reading a profile, which
+    decide what the tracks are rather than what one is made of, are the only others."""
+    loading = ROOT / "meditations" / "loading"
+    others = {"discovery.py", "profiles.py"}
+    offenders = [f"{path.name}:{number}: {line.strip()}" for path in sorted(loading.glob("*.py")) if path.name not in others
+                 for number, line in enumerate(path.read_text().splitlines(), 1) if LOOKING.search(line)]
+    assert offenders == []
+    assert LOOKING.search((ROOT / "meditations" / "files" / "lookups.py").read_text())  # the check sees them
 
 
 # ---------------------------------------------------------------- 3. a damaged manifest never stops a build
