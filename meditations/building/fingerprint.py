@@ -26,6 +26,8 @@ from meditations.model import MeditateError
 from meditations.speaking import engine_identity
 from meditations.version import __version__
 
+from .manifest import entry_problem
+
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
 
 
@@ -113,11 +115,13 @@ def led_name(path: Path, base: Path) -> str | None:
 def plan_build(tracks: list, manifest: dict, hashes: FileHashes, engine: str, base: Path, load: Callable,
                force: bool = False, verify: bool = False) -> None:
     """Set each track's fingerprint and the reason it must be built (or none). A script is loaded (by
-    `load`) only when one of its files changed; it is kept on the track for the rest of the build."""
+    `load`) only when one of its files changed, a name it looked up leads elsewhere, or its entry is not as
+    built; it is kept on the track for the rest of the build."""
     previous = {entry["file"]: entry for entry in manifest.get("tracks", [])}
     for track in tracks:
         before = previous.get(track.relative)
-        if before and not force and _unchanged_sources(before, hashes, base):
+        # what an entry edited by hand says its track is made from is not trusted: the script is loaded again
+        if before and not force and not entry_problem(before) and _unchanged_sources(before, hashes, base):
             track.sources, track.lookups = dict(before.get("sources", {})), dict(before["lookups"])
         else:
             _read_sources(track, hashes, base, load)
@@ -163,6 +167,10 @@ def _reason(track, before: dict | None, force: bool, hashes: FileHashes, verify:
         return "new"
     if not track.output.exists():
         return "its track is missing"
+    untrusted = entry_problem(before)  # its recorded hash, duration and titles are not the build's
+    if untrusted:
+        track.found = untrusted
+        return untrusted
     if before.get("fingerprint") == track.fingerprint:
         problem = placed_track_problem(track.output, before, lambda path: hashes.sha(path, fresh=verify), verify)
         if not problem:

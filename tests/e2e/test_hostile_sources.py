@@ -209,6 +209,83 @@ def test_the_loader_looks_paths_up_in_one_place():
     assert LOOKING.search((ROOT / "meditations" / "files" / "lookups.py").read_text())  # the check sees them
 
 
+# ---------------------------------------------------------------- 2. hand-edited manifests
+
+EDITED = "its manifest entry was changed outside meditate"
+UNSEALED = "its manifest entry has no digest (an older meditate wrote it, or it was changed outside meditate)"
+PUBLISHED = ("library.json", "index.html", "library.m3u8", "feed.xml")
+
+
+def published(out: Path) -> dict:
+    """The manifest, page, playlist and feed, but the feed's dates (a rebuilt track is published anew)."""
+    files = {name: (out / name).read_text(encoding="utf-8") for name in PUBLISHED}
+    files["feed.xml"] = re.sub(r"<(lastBuildDate|pubDate)>[^<]*<", "<\\1><", files["feed.xml"])
+    return files
+
+
+def edit_entry(out: Path, change) -> None:
+    manifest = json.loads((out / "library.json").read_text())
+    change(manifest["tracks"][0])
+    (out / "library.json").write_text(json.dumps(manifest, indent=2))
+
+
+EDITS = [
+    ("title", lambda e: e.update(title="Free money, click here"), EDITED),
+    ("description", lambda e: e.update(description="Call 555 0100"), EDITED),
+    ("duration", lambda e: e.update(duration=3600.0), EDITED),
+    ("chapters", lambda e: e["chapters"][1].update(title="Buy now"), EDITED),
+    ("a chapter's start", lambda e: e["chapters"][1].update(start=0.5), EDITED),
+    ("chapters removed", lambda e: e.update(chapters=[]), EDITED),
+    ("transcript", lambda e: e.update(transcript="other.vtt"), EDITED),
+    ("size", lambda e: e.update(size=1), EDITED),
+    ("fingerprint", lambda e: e.update(fingerprint="f" * 64), EDITED),
+    ("sources emptied", lambda e: e.update(sources={}), EDITED),
+    ("a lookup", lambda e: e["lookups"].update({"s.yaml": None}), EDITED),
+    ("lookups emptied", lambda e: e.update(lookups={}), EDITED),
+    ("a digest of another entry", lambda e: e.update(title="T", digest="0" * 64), EDITED),
+    ("its digest removed", lambda e: e.pop("digest"), UNSEALED),
+    ("its digest and hash removed", lambda e: (e.pop("digest"), e.pop("sha256")), UNSEALED),
+]
+
+
+@pytest.fixture
+def rest(tmp_path, monkeypatch):
+    write(tmp_path / "scripts", {"s.yaml": PAUSES})
+    monkeypatch.chdir(tmp_path)
+    assert build("-q", "--base-url", "https://example.org/rest/").exit_code == 0
+    out = tmp_path / "out"
+    return out, published(out)
+
+
+@pytest.mark.parametrize("change, reason", [e[1:] for e in EDITS], ids=[e[0] for e in EDITS])
+def test_a_hand_edited_entry_is_rebuilt_and_the_page_shows_the_truth(rest, change, reason):
+    out, before = rest
+    edit_entry(out, change)
+    assert build("--dry-run").stdout.splitlines() == [f"would build s.mp3: {reason}", "1 to build, 0 unchanged"]
+    result = build("--verify", "--base-url", "https://example.org/rest/")
+    assert result.stdout.splitlines()[-2:] == [f"verified 1 track: 1 not as built, rebuilt (s.mp3: {reason})",
+                                               "built 1, unchanged 0, failed 0"]
+    assert published(out) == before  # the true values, as first built
+    assert build("--base-url", "https://example.org/rest/").stdout == "built 0, unchanged 1, failed 0\n"
+
+
+def test_an_edited_entry_is_never_published_even_when_its_script_is_gone(tmp_path, monkeypatch):
+    write(tmp_path / "scripts", {"s.yaml": PAUSES, "t.yaml": PAUSES.replace("title: Rest", "title: Other")})
+    monkeypatch.chdir(tmp_path)
+    assert build("-q").exit_code == 0
+    out = tmp_path / "out"
+    (tmp_path / "scripts" / "s.yaml").unlink()  # its track stays (no --prune), listed as it was built
+    assert build().stdout == "built 0, unchanged 1, failed 0\n"
+    assert ">Rest</h2>" in (out / "index.html").read_text()
+    edit_entry(out, lambda e: e.update(title="Edited by hand"))
+    assert build().stdout == "built 0, unchanged 1, failed 0\n"
+    page = (out / "index.html").read_text()
+    assert "Edited by hand" not in page and ">Rest</h2>" not in page and ">Other</h2>" in page
+    assert "Edited by hand" not in (out / "library.m3u8").read_text()
+    assert build("--prune").stdout == "built 0, unchanged 1, failed 0\n"  # an edited entry deletes nothing
+    assert (out / "s.mp3").exists() and (out / "s.vtt").exists()
+
+
 # ---------------------------------------------------------------- 3. a damaged manifest never stops a build
 
 DEEP = "[" * 100000 + "]" * 100000
