@@ -337,3 +337,15 @@ def test_a_manifest_over_its_size_limit_is_not_read(built, monkeypatch):
     result = build()
     assert (result.exit_code, result.stderr) == (1, "Error: MEDITATE_MAX_MANIFEST_BYTES=lots is not a whole number\n")
     assert os.path.exists(built / "s.mp3")
+
+
+def test_a_deeply_nested_piper_config_is_one_located_line(tmp_path, monkeypatch):
+    """The same class in a library's own JSON: a voice's config nested 100000 deep."""
+    (tmp_path / "voices").mkdir()
+    (tmp_path / "voices" / "deep.onnx").write_bytes(b"not really a model")
+    (tmp_path / "voices" / "deep.onnx.json").write_text(DEEP)
+    (tmp_path / "s.yaml").write_text("title: x\nvoice: {engine: piper, model: voices/deep.onnx}\nsteps:\n  - say: Hi.\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "s.yaml"])
+    assert (result.exit_code, result.stderr) == (
+        1, "s.yaml:2:31: the Piper config 'deep.onnx.json' is not a Piper voice config\n")
