@@ -172,7 +172,10 @@ def _reason(track, before: dict | None, force: bool, hashes: FileHashes, verify:
         track.found = untrusted
         return untrusted
     if before.get("fingerprint") == track.fingerprint:
-        problem = placed_track_problem(track.output, before, lambda path: hashes.sha(path, fresh=verify), verify)
+        def sha(path: Path) -> str | None:
+            return hashes.sha(path, fresh=verify)
+
+        problem = placed_track_problem(track.output, before, sha, verify) or _transcript_problem(track, before, sha)
         if not problem:
             track.record = before
         track.found = problem
@@ -204,3 +207,15 @@ def _moved_lookups(before: dict, now: dict) -> dict[str, str]:
         else:
             moved[name] = f"{name} now leads to {led}"
     return moved
+
+
+TRANSCRIPT_CHANGED = "its transcript was changed outside meditate"
+TRANSCRIPT_MISSING = "its transcript is missing"
+
+
+def _transcript_problem(track, entry: dict, sha: Callable) -> str:
+    """Why the transcript beside a track is not the one its entry records ("" when it is): the page shows it."""
+    transcript = track.output.with_suffix(".vtt")
+    if not os.path.lexists(transcript):
+        return TRANSCRIPT_MISSING
+    return "" if sha(transcript) == entry.get("transcript_sha256") else TRANSCRIPT_CHANGED

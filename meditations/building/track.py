@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ class RenderResult:
     timeline: Timeline
     size: int
     sha256: str = ""
+    transcript_sha256: str = ""  # of the WebVTT transcript written beside the track
 
 
 def track_tags(script: Script, timeline: Timeline | None = None) -> Tags:
@@ -71,12 +73,14 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     check = StreamCheck(timeline.sample_rate, timeline.length,
                         (script.finish.loudness, levels.expected_lufs) if audible else None, speech_spans(timeline))
     tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
-    result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)  # noqa: E731
+    transcript = transcript_text(timeline).encode("utf-8")
+    result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256,  # noqa: E731
+                                          hashlib.sha256(transcript).hexdigest())
     try:
         encoded = encode_mp3(blocks, script.audio, out_path, tags, track_pieces(timeline), check,
                              before_rename=(lambda encoded: placing(result(encoded))) if placing else None,
                              cache=BlobCache(cache_root() / "mp3-pieces"))
-        write_atomic(transcript_path(out_path), transcript_text(timeline).encode("utf-8"))
+        write_atomic(transcript_path(out_path), transcript)
     except OSError as exc:  # a read-only or full output folder: one line, never a traceback
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
     return result(encoded)

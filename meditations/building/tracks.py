@@ -81,4 +81,5 @@ def entry_for(track: Track, result) -> dict:
         "sources": dict(sorted(track.sources.items())), "lookups": dict(sorted(track.lookups.items())),
         "settings": settings_key(track.settings), "size": result.size, "sha256": result.sha256,
         "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
+        "transcript_sha256": result.transcript_sha256,
     })

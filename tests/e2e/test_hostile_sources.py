@@ -269,6 +269,21 @@ def test_a_hand_edited_entry_is_rebuilt_and_the_page_shows_the_truth(rest, chang
     assert build("--base-url", "https://example.org/rest/").stdout == "built 0, unchanged 1, failed 0\n"
 
 
+@pytest.mark.parametrize("change, reason", [
+    (lambda vtt: vtt.write_text(vtt.read_text() + "\n00:00:01.000 --> 00:00:02.000\nBuy now.\n"),
+     "its transcript was changed outside meditate"),
+    (lambda vtt: vtt.unlink(), "its transcript is missing"),
+], ids=["edited", "removed"])
+def test_a_transcript_changed_by_hand_is_rebuilt_and_the_page_shows_the_truth(rest, change, reason):
+    out, before = rest
+    change(out / "s.vtt")
+    assert build("--dry-run").stdout.splitlines() == [f"would build s.mp3: {reason}", "1 to build, 0 unchanged"]
+    result = build("--verify", "--base-url", "https://example.org/rest/")
+    assert result.stdout.splitlines()[-2:] == [f"verified 1 track: 1 not as built, rebuilt (s.mp3: {reason})",
+                                               "built 1, unchanged 0, failed 0"]
+    assert published(out) == before and "Buy now" not in (out / "s.vtt").read_text()
+
+
 def test_an_edited_entry_is_never_published_even_when_its_script_is_gone(tmp_path, monkeypatch):
     write(tmp_path / "scripts", {"s.yaml": PAUSES, "t.yaml": PAUSES.replace("title: Rest", "title: Other")})
     monkeypatch.chdir(tmp_path)
