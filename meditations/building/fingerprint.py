@@ -29,6 +29,8 @@ from meditations.version import __version__
 from .manifest import entry_problem
 
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
+TRANSCRIPT_CHANGED = "its transcript was changed outside meditate"
+TRANSCRIPT_MISSING = "its transcript is missing"
 
 
 class FileHashes:
@@ -207,10 +209,6 @@ def _moved_lookups(before: dict, now: dict) -> dict[str, str]:
         else:
             moved[name] = f"{name} now leads to {led}"
     return moved
-
-
-TRANSCRIPT_CHANGED = "its transcript was changed outside meditate"
-TRANSCRIPT_MISSING = "its transcript is missing"
 
 
 def _transcript_problem(track, entry: dict, sha: Callable) -> str:

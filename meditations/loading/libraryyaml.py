@@ -65,4 +65,3 @@ def load_library(root: Path, problems: ProblemCollector, options: LoadOptions,
     if values.get("base_url") and not values["base_url"].startswith(("http://", "https://")):
         ctx.error(entries["base_url"][1], "'base_url' must start with http:// or https://")
     return LibraryDefaults(**vars(block), **values, sources=tuple(ctx.sources))
-
