@@ -2,8 +2,8 @@
 
 The MP3's bytes go to a locked temporary file beside the track; its SHA-256 and size must be those the
 worker recorded and its frames must hold the planned duration (verify.check_mp3), or the track is an error
-and nothing is replaced. Then, as a local worker does, its entry goes into the journal, the file is renamed
-into place and its transcript written atomically.
+and nothing is replaced. Then, as a local worker does, its transcript is written atomically, its entry goes
+into the journal and the file is renamed into place.
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ def place(track, rendered) -> dict:
                 raise RenderError(f"{track.output}: the track sent by {rendered.worker} is not the one it made "
                                   "(its SHA-256 differs)")
             os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a track is an ordinary file
+            write_atomic(track.output.with_suffix(".vtt"), rendered.vtt)  # a track in place has its transcript
             record_finished(track.out_dir, entry)
             os.replace(temporary, track.output)  # while still locked: no clean-up can take it meanwhile
     except OSError as exc:
         raise RenderError(f"cannot write {track.output}: {exc.strerror}") from None
     finally:
         remove_quietly(temporary)  # gone already when it was renamed into place
-    write_atomic(track.output.with_suffix(".vtt"), rendered.vtt)
     return entry

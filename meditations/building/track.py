@@ -64,7 +64,8 @@ def track_pieces(timeline: Timeline) -> list[Segment]:
 
 def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "",
            placing: Callable[[RenderResult], None] | None = None) -> RenderResult:
-    """Render one script to an MP3, checked against its plan before it is renamed into place.
+    """Render one script to an MP3, checked against its plan before it is renamed into place, its transcript
+    written just before (a track in place always has the transcript its entry records).
     `placing` is called with the result once the track is checked, just before it goes into place."""
     timeline = plan_with_speech(script, engine)
     levels = measure(timeline, script.background, script.finish)
@@ -76,11 +77,15 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     transcript = transcript_text(timeline).encode("utf-8")
     result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256,  # noqa: E731
                                           hashlib.sha256(transcript).hexdigest())
+
+    def before_rename(encoded) -> None:
+        write_atomic(transcript_path(out_path), transcript)
+        if placing is not None:
+            placing(result(encoded))
+
     try:
         encoded = encode_mp3(blocks, script.audio, out_path, tags, track_pieces(timeline), check,
-                             before_rename=(lambda encoded: placing(result(encoded))) if placing else None,
-                             cache=BlobCache(cache_root() / "mp3-pieces"))
-        write_atomic(transcript_path(out_path), transcript)
+                             before_rename=before_rename, cache=BlobCache(cache_root() / "mp3-pieces"))
     except OSError as exc:  # a read-only or full output folder: one line, never a traceback
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
     return result(encoded)
