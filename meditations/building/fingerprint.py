@@ -2,7 +2,8 @@
 
 A track is up to date when its MP3 exists and carries the fingerprint of everything it is made from:
 the bytes of the script and of every file it uses (partials, recordings, background and bell files,
-library.yaml), the variables and settings it is built with, and the versions of this tool and of the
+library.yaml), every path the loader looked up with where it led (a link's target, or nothing: see
+files.Lookups), the variables and settings it is built with, and the versions of this tool and of the
 speech engine. Nothing else triggers a rebuild.
 
 The no-change path reads only the manifest, a small stat cache and the files' bytes where their size or
@@ -19,13 +20,17 @@ from pathlib import Path
 from stat import S_ISREG
 
 from meditations.encoding import placed_track_problem
-from meditations.files import write_atomic
+from meditations.files import led_to, write_atomic
 from meditations.loading import settings_key
 from meditations.model import MeditateError
 from meditations.speaking import engine_identity
 from meditations.version import __version__
 
+from .manifest import entry_problem
+
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
+TRANSCRIPT_CHANGED = "its transcript was changed outside meditate"
+TRANSCRIPT_MISSING = "its transcript is missing"
 
 
 class FileHashes:
@@ -78,9 +83,10 @@ def engine_version() -> str:
     return engine_identity()
 
 
-def fingerprint(sources: dict[str, str], settings_key: str, engine: str) -> str:
-    """The fingerprint of a track from its sources' hashes, its settings and the versions that make it."""
-    payload = json.dumps([__version__, engine, settings_key, sorted(sources.items())])
+def fingerprint(sources: dict[str, str], lookups: dict[str, str | None], settings_key: str, engine: str) -> str:
+    """The fingerprint of a track from its sources' hashes, where its lookups led, its settings and the
+    versions that make it."""
+    payload = json.dumps([__version__, engine, settings_key, sorted(sources.items()), sorted(lookups.items())])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -92,26 +98,50 @@ def relative_name(path: Path, base: Path) -> str:
         return Path(os.path.realpath(path)).as_posix()
 
 
+def looked_up_name(path: Path, base: Path) -> str:
+    """An absolute path as it was looked up, named relative to base's real folder. Only the part before its first
+    '..' is made relative: a '..' after a link leads up from the link's target, so what follows stays as it was
+    written, and base's real folder joined with the name is looked up the same way again."""
+    parts = path.parts
+    cut = parts.index("..") if ".." in parts else len(parts)
+    head = os.path.relpath(Path(*parts[:cut]), os.path.realpath(base))
+    return Path(head, *parts[cut:]).as_posix()
+
+
+def led_name(path: Path, base: Path) -> str | None:
+    """Where a path leads now, named as in the manifest (None: nothing is there)."""
+    real = led_to(path)
+    return None if real is None else relative_name(real, base)
+
+
 def plan_build(tracks: list, manifest: dict, hashes: FileHashes, engine: str, base: Path, load: Callable,
                force: bool = False, verify: bool = False) -> None:
     """Set each track's fingerprint and the reason it must be built (or none). A script is loaded (by
-    `load`) only when one of its files changed; it is kept on the track for the rest of the build."""
+    `load`) only when one of its files changed, a name it looked up leads elsewhere, or its entry is not as
+    built; it is kept on the track for the rest of the build."""
     previous = {entry["file"]: entry for entry in manifest.get("tracks", [])}
     for track in tracks:
         before = previous.get(track.relative)
-        if before and not force and _unchanged_sources(before, hashes, base):
-            track.sources = dict(before["sources"])
+        # what an entry edited by hand says its track is made from is not trusted: the script is loaded again
+        if before and not force and not entry_problem(before) and _unchanged_sources(before, hashes, base):
+            track.sources, track.lookups = dict(before.get("sources", {})), dict(before["lookups"])
         else:
             _read_sources(track, hashes, base, load)
         if track.error:
             track.reason = "its script has problems"
             continue
-        track.fingerprint = fingerprint(track.sources, settings_key(track.settings), engine)
+        track.fingerprint = fingerprint(track.sources, track.lookups, settings_key(track.settings), engine)
         track.reason = _reason(track, before, force, hashes, verify)
 
 
 def _unchanged_sources(entry: dict, hashes: FileHashes, base: Path) -> bool:
-    return all(hashes.sha(base / name) == digest for name, digest in entry.get("sources", {}).items())
+    """Whether every name the entry's script looked up leads where it led, and every file it read holds the
+    same bytes (an entry without its lookups, an older meditate's, is loaded again)."""
+    if "lookups" not in entry:
+        return False
+    real_base = Path(os.path.realpath(base))
+    return all(led_name(real_base / name, base) == led for name, led in entry["lookups"].items()) \
+        and all(hashes.sha(base / name) == digest for name, digest in entry.get("sources", {}).items())
 
 
 def _read_sources(track, hashes: FileHashes, base: Path, load: Callable) -> None:
@@ -128,6 +158,8 @@ def _read_sources(track, hashes: FileHashes, base: Path, load: Callable) -> None
     for source in script.sources:
         digest = hashes.sha(Path(source))
         track.sources[relative_name(Path(source), base)] = digest or "missing"
+    track.lookups = {looked_up_name(looked, base): None if real is None else relative_name(real, base)
+                     for looked, real in script.lookups}
 
 
 def _reason(track, before: dict | None, force: bool, hashes: FileHashes, verify: bool) -> str:
@@ -137,16 +169,51 @@ def _reason(track, before: dict | None, force: bool, hashes: FileHashes, verify:
         return "new"
     if not track.output.exists():
         return "its track is missing"
+    untrusted = entry_problem(before)  # its recorded hash, duration and titles are not the build's
+    if untrusted:
+        track.found = untrusted
+        return untrusted
     if before.get("fingerprint") == track.fingerprint:
-        problem = placed_track_problem(track.output, before, lambda path: hashes.sha(path, fresh=verify), verify)
+        def sha(path: Path) -> str | None:
+            return hashes.sha(path, fresh=verify)
+
+        problem = placed_track_problem(track.output, before, sha, verify) or _transcript_problem(track, before, sha)
         if not problem:
             track.record = before
         track.found = problem
         return problem
-    changed = sorted(name for name, digest in track.sources.items() if before["sources"].get(name) != digest)
-    added = sorted(set(track.sources) - set(before["sources"]))
-    if changed or added:
-        return "changed: " + ", ".join(changed + [a for a in added if a not in changed])
+    moved = _moved_lookups(before.get("lookups", {}), track.lookups)
+    read = before.get("sources", {})
+    # a file read for the first time because a name leads elsewhere now is no news of its own
+    changed = sorted(name for name, digest in track.sources.items()
+                     if read.get(name) != digest and (name in read or not moved))
+    reasons = [moved[name] for name in sorted(moved)] + (["changed: " + ", ".join(changed)] if changed else [])
+    if reasons:
+        return "; ".join(reasons)
     if before.get("settings") != settings_key(track.settings):
         return "its settings changed"
     return "the tool or speech engine changed"
+
+
+def _moved_lookups(before: dict, now: dict) -> dict[str, str]:
+    """For each name looked up in both builds that leads elsewhere now, what happened to it."""
+    moved = {}
+    for name in set(before) & set(now):
+        was, led = before[name], now[name]
+        if was == led:
+            continue
+        if was is None:
+            moved[name] = f"{name} appeared"
+        elif led is None:
+            moved[name] = f"{name} is gone"
+        else:
+            moved[name] = f"{name} now leads to {led}"
+    return moved
+
+
+def _transcript_problem(track, entry: dict, sha: Callable) -> str:
+    """Why the transcript beside a track is not the one its entry records ("" when it is): the page shows it."""
+    transcript = track.output.with_suffix(".vtt")
+    if not os.path.lexists(transcript):
+        return TRANSCRIPT_MISSING
+    return "" if sha(transcript) == entry.get("transcript_sha256") else TRANSCRIPT_CHANGED

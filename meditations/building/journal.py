@@ -16,7 +16,10 @@ import json
 import os
 from pathlib import Path
 
-from meditations.files import foreign, is_regular_file, open_in_place
+from meditations.files import foreign, is_regular_file, open_in_place, read_checked
+from meditations.model import Location, ScriptError
+
+from .records import parse_record
 
 JOURNAL = ".meditate-journal.jsonl"
 
@@ -44,18 +47,13 @@ def finished_entries(out_dir: Path) -> list[dict]:
 
     if foreign(out_dir / JOURNAL) or not is_regular_file(out_dir / JOURNAL):  # a FIFO or a link is never read
         return []
-    try:
-        text = (out_dir / JOURNAL).read_bytes().decode("utf-8", errors="replace")
-    except OSError:
+    try:  # a journal over its limit is not read
+        text = read_checked(out_dir / JOURNAL, "manifest", Location(JOURNAL, 1, 1)).decode("utf-8", errors="replace")
+    except ScriptError:  # unusable: its tracks are checked again, as if never recorded
         return []
     entries = []
     for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
+        entry = parse_record(line) if line.strip() else None  # a damaged line is skipped, the others read
         if isinstance(entry, dict) and isinstance(entry.get("file"), str):
             entries.append(entry)
     return entries

@@ -37,7 +37,16 @@ from .fingerprint import STATE, FileHashes, engine_version, plan_build
 from .journal import clear as clear_journal
 from .journal import finished_entries, remove_foreign
 from .lockfile import BuildLock
-from .manifest import MANIFEST, manifest_differs, prune, read_json, read_manifest, read_manifest_file, write_manifest
+from .manifest import (
+    MANIFEST,
+    manifest_differs,
+    prune,
+    published,
+    read_json,
+    read_manifest,
+    read_manifest_file,
+    write_manifest,
+)
 from .owners import Owner, below, nested_folders, nested_owners, refuse_taken
 from .parallel import build_tracks
 from .tracks import Progress, Track, load_track
@@ -233,7 +242,8 @@ def _finish_folder(folder: _Folder) -> None:
 
 
 def publish_library(request: BuildRequest) -> list[Path]:
-    """The playlist, the web page and (with a base URL) the podcast feed, each rewritten only if it changed."""
+    """The playlist, the web page and (with a base URL) the podcast feed, each rewritten only if it changed; an
+    entry of the manifest that is not as the build wrote it (edited by hand) is left out of them."""
 
     first = request.scripts[0][0] if request.scripts else request.scripts_dir / "library.yaml"
     problems = ProblemCollector()
@@ -246,7 +256,7 @@ def publish_library(request: BuildRequest) -> list[Path]:
     settings = PublishSettings(album=library.album or "Meditations", artist=library.artist,
                                description=library.description, base_url=request.base_url or library.base_url,
                                cover=cover, language=library.language)
-    manifest = read_manifest_file(request.out_dir / MANIFEST)
+    manifest = published(read_manifest_file(request.out_dir / MANIFEST))  # sealed entries only
     nested = nested_folders(manifest)  # other owners' tracks are never listed (nor recorded: _finish_folder)
     return publish(request.out_dir, {**manifest, "tracks": [e for e in manifest["tracks"]
                                                             if not below(e["file"], nested)]}, settings)

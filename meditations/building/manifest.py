@@ -5,33 +5,68 @@ written deterministically, and used to prune tracks whose script is gone.
 An entry the build and the publishing step cannot use as it is (not a mapping, a file name that is not a
 plain path inside the output folder, numbers that are not numbers, sources that are not a mapping of
 names to hashes) is dropped: its track is then built again, as a new one, and the manifest rewritten.
+
+An entry that is well formed but not as the build wrote it (edited by hand: another title, duration or
+chapters) is found by its digest, the SHA-256 of its other fields (the track's own SHA-256 among them):
+its track is built again, and until then the page, playlist and feed leave it out. The digest is no
+secret: it finds an entry changed by mistake or by a tool that does not know it, not one forged on purpose.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path, PurePosixPath
 
 from meditations.encoding import read_fingerprint
-from meditations.files import inside, is_regular_file, name_problem, shown, write_atomic
+from meditations.files import inside, name_problem, shown, write_atomic
 from meditations.model import MeditateError
 from meditations.version import __version__
 
 from .journal import finished_entries, with_finished
+from .records import parse_record, read_record_text
 
 MANIFEST = "library.json"
 _TEXTS = ("title", "description", "script", "fingerprint", "settings", "transcript")
+DIGEST = "digest"
+EDITED = "its manifest entry was changed outside meditate"
+UNSEALED = "its manifest entry has no digest (an older meditate wrote it, or it was changed outside meditate)"
+
+
+def entry_digest(entry: dict) -> str:
+    """The SHA-256 of a manifest entry's fields but its digest and its settings key (which the manifest leaves
+    out); "" when they cannot be written as JSON (an entry the build did not write)."""
+    fields = {key: value for key, value in entry.items() if key not in (DIGEST, "settings")}
+    try:
+        text = json.dumps(fields, sort_keys=True)
+    except (TypeError, ValueError, RecursionError):
+        return ""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sealed(entry: dict) -> dict:
+    """A new entry with its digest."""
+    return {**entry, DIGEST: entry_digest(entry)}
+
+
+def entry_problem(entry: dict) -> str:
+    """Why a manifest entry is not the one the build wrote ("" when it is)."""
+    recorded = entry.get(DIGEST)
+    if recorded is None:
+        return UNSEALED
+    return "" if recorded and recorded == entry_digest(entry) else EDITED
+
+
+def published(manifest: dict) -> dict:
+    """The manifest as the page, playlist and feed may show it: the entries the build wrote, as it wrote them."""
+    return {**manifest, "tracks": [entry for entry in manifest.get("tracks", []) if not entry_problem(entry)]}
 
 
 def read_json(path: Path) -> dict:
-    """A JSON file's object, or {} when missing or damaged (it is then rebuilt)."""
-    if not is_regular_file(path):  # missing, or something that is not ours to read (a FIFO would block)
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    """A JSON file's object, or {} when missing or damaged (see records.py: what it held is then rebuilt)."""
+    text = read_record_text(path)  # a FIFO is refused unopened, a huge file unread
+    data = parse_record(text) if text is not None else None
     return data if isinstance(data, dict) else {}
 
 
@@ -69,6 +104,10 @@ def well_formed(entry) -> bool:
     sources = entry.get("sources", {})
     if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
         return False
+    lookups = entry.get("lookups", {})
+    if not isinstance(lookups, dict) or not all(isinstance(k, str) and isinstance(v, (str, type(None)))
+                                                for k, v in lookups.items()):
+        return False
     chapters = entry.get("chapters", [])
     return isinstance(chapters, list) and all(isinstance(c, dict) and _finite(c.get("start", 0)) for c in chapters)
 
@@ -98,7 +137,7 @@ def prune(out_dir: Path, manifest: dict, keep: set[str]) -> list[str]:
     for entry in manifest.get("tracks", []):
         name = entry.get("file", "")
         path = inside(out_dir, name)  # never a path outside out_dir or through a link, whatever the manifest says
-        if name in keep or path is None:
+        if name in keep or path is None or entry_problem(entry):  # an edited entry never deletes anything
             continue
         if read_fingerprint(path) != entry.get("fingerprint"):
             continue  # not the file we made: never delete it

@@ -2,8 +2,8 @@
 
 The MP3's bytes go to a new, locked temporary file beside the track; its SHA-256 and size must be those the
 worker recorded and its frames must hold the planned duration (verify.check_mp3), or the track is an error
-and nothing is replaced. Then, as a local worker does, its entry goes into the journal, the file is renamed
-into place and its transcript beside it.
+and nothing is replaced. Then, as a local worker does, its transcript goes into place, its entry into the
+journal, and the file is renamed into place (a track in place always has the transcript its entry records).
 """
 
 from __future__ import annotations
@@ -20,18 +20,17 @@ def place(track, rendered) -> dict:
     Raises RenderError when the bytes are not the track the worker recorded (FolderMoved when the output
     folder is no longer where the build took it)."""
 
-    try:  # the transcript goes into place right after its track, beside it (as a local worker's does)
+    try:
         with Temporary(track.output.with_suffix(".vtt"), track.folder) as transcript:
             transcript.write(rendered.vtt)
             with Temporary(track.output, track.folder) as temporary:
-                _write_checked(temporary, track, rendered)
-            transcript.place(checked=False)
+                _write_checked(temporary, transcript, track, rendered)
     except OSError as exc:
         raise RenderError(f"cannot write {track.output}: {exc.strerror}") from None
     return rendered.entry
 
 
-def _write_checked(temporary: Temporary, track, rendered) -> None:
+def _write_checked(temporary: Temporary, transcript: Temporary, track, rendered) -> None:
     entry = rendered.entry
     temporary.write(rendered.mp3)
     try:
@@ -44,5 +43,6 @@ def _write_checked(temporary: Temporary, track, rendered) -> None:
         raise RenderError(f"{track.output}: the track sent by {rendered.worker} is not the one it made "
                           "(its SHA-256 differs)")
     temporary.check()  # before it is recorded
+    transcript.place()
     record_finished(track.out_dir, entry)
     temporary.place()  # while still locked: no clean-up can take it meanwhile

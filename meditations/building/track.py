@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ class RenderResult:
     timeline: Timeline
     size: int
     sha256: str = ""
+    transcript_sha256: str = ""  # of the WebVTT transcript written beside the track
 
 
 def track_tags(script: Script, timeline: Timeline | None = None) -> Tags:
@@ -62,7 +64,8 @@ def track_pieces(timeline: Timeline) -> list[Segment]:
 
 def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "",
            placing: Callable[[RenderResult], None] | None = None, root: OutputFolder | None = None) -> RenderResult:
-    """Render one script to an MP3, checked against its plan before it is renamed into place.
+    """Render one script to an MP3, checked against its plan before it is renamed into place, its transcript
+    put in place just before it (a track in place always has the transcript its entry records).
     `placing` is called with the result once the track is checked, just before it goes into place.
     `root`: the build's output folder, which the track and its transcript go into only while it is where
     the build took it (else FolderMoved)."""
@@ -73,16 +76,22 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     check = StreamCheck(timeline.sample_rate, timeline.length,
                         (script.finish.loudness, levels.expected_lufs) if audible else None, speech_spans(timeline))
     tags = replace(track_tags(script, timeline), fingerprint=fingerprint)
-    result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256)  # noqa: E731
+    transcript = transcript_text(timeline).encode("utf-8")
+    result = lambda encoded: RenderResult(script, out_path, timeline, encoded.size, encoded.sha256,  # noqa: E731
+                                          hashlib.sha256(transcript).hexdigest())
+
     try:
-        # The transcript is written first and goes into place right after its track, beside it in the folder
-        # both were made in (even when that folder has just been moved).
-        with Temporary(transcript_path(out_path), root) as transcript:
-            transcript.write(transcript_text(timeline).encode("utf-8"))
+        with Temporary(transcript_path(out_path), root) as written:
+            written.write(transcript)
+
+            def before_rename(encoded) -> None:
+                written.place()
+                if placing is not None:
+                    placing(result(encoded))
+
             encoded = encode_mp3(blocks, script.audio, out_path, tags, track_pieces(timeline), check,
-                                 before_rename=(lambda encoded: placing(result(encoded))) if placing else None,
-                                 cache=BlobCache(cache_root() / "mp3-pieces"), root=root)
-            transcript.place(checked=False)
+                                 before_rename=before_rename, cache=BlobCache(cache_root() / "mp3-pieces"),
+                                 root=root)
     except OSError as exc:  # a read-only or full output folder: one line, never a traceback
         raise RenderError(f"cannot write {out_path}: {exc.strerror}") from None
     return result(encoded)

@@ -13,6 +13,7 @@ from meditations.model import MeditateError
 from meditations.speaking import SpeechEngine
 
 from .journal import record_finished
+from .manifest import sealed
 from .track import render
 
 
@@ -26,6 +27,7 @@ class Track:
     settings: Settings
     fingerprint: str = ""
     sources: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
+    lookups: dict[str, str | None] = field(default_factory=dict)  # path looked up -> where it led (None: nothing)
     reason: str = ""  # why it must be built ("" when up to date)
     estimate: float = 0.0  # seconds, roughly: longest tracks are started first
     error: MeditateError | None = None  # why it failed; the command line says it
@@ -72,12 +74,14 @@ def _record(out_dir: Path, entry: dict) -> None:
 
 
 def entry_for(track: Track, result) -> dict:
-    """The track's manifest entry, from its render's result."""
+    """The track's manifest entry, from its render's result, with its digest."""
     script, rate = result.script, result.timeline.sample_rate
-    return {
+    return sealed({
         "title": script.title, "description": script.description, "file": track.relative,
         "script": track.script.as_posix(), "duration": round(result.timeline.duration, 3),
         "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
-        "sources": dict(sorted(track.sources.items())), "settings": settings_key(track.settings),
-        "size": result.size, "sha256": result.sha256, "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
-    }
+        "sources": dict(sorted(track.sources.items())), "lookups": dict(sorted(track.lookups.items())),
+        "settings": settings_key(track.settings), "size": result.size, "sha256": result.sha256,
+        "transcript": Path(track.relative).with_suffix(".vtt").as_posix(),
+        "transcript_sha256": result.transcript_sha256,
+    })

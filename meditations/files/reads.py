@@ -45,12 +45,16 @@ class FileLimits:
     audio_bytes: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_AUDIO_BYTES", 300_000_000))
     audio_seconds: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_AUDIO_SECONDS", 1800))
     cover_bytes: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_COVER_BYTES", 5_000_000))
+    # a build's own records (library.json, its journal, its stat cache): about 3 kB a track
+    manifest_bytes: int = field(default_factory=lambda: env_limit("MEDITATE_MAX_MANIFEST_BYTES", 200_000_000))
 
     def byte_limit(self, kind: str) -> tuple[int, str]:
-        """The size limit of a kind of file ("script", "audio", "cover") and the variable that raises it."""
+        """The size limit of a kind of file ("script", "audio", "cover", "manifest") and the variable that
+        raises it."""
         return {"script": (self.script_bytes, "MEDITATE_MAX_FILE_BYTES"),
                 "audio": (self.audio_bytes, "MEDITATE_MAX_AUDIO_BYTES"),
-                "cover": (self.cover_bytes, "MEDITATE_MAX_COVER_BYTES")}[kind]
+                "cover": (self.cover_bytes, "MEDITATE_MAX_COVER_BYTES"),
+                "manifest": (self.manifest_bytes, "MEDITATE_MAX_MANIFEST_BYTES")}[kind]
 
 
 def file_problem(path, kind: str = "script", noun: str = "file", limits: FileLimits | None = None) -> str | None:

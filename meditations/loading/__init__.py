@@ -9,10 +9,10 @@ function and one line in STEP_KINDS. docs/architecture.md ("Loading and settings
 from .assembly import load_script
 from .blocks import SettingsBlock, audio_problem
 from .context import LoadContext, LoadOptions, node_kind
-from .discovery import find_scripts, find_scripts_with_names, output_name, refuse_non_track
+from .discovery import find_scripts, find_scripts_with_names, is_partial, output_name, refuse_non_track
 from .format_limits import check_track_length
 from .keys import LIBRARY_KEYS, SCRIPT_KEYS
-from .libraryyaml import LIBRARY_FILE, LibraryDefaults, find_library_root, is_partial, load_library
+from .libraryyaml import LIBRARY_FILE, LibraryDefaults, find_library_root, load_library
 from .profiles import check_profile, load_profile
 from .registry import STEP_KINDS
 from .settings import Settings, layered, load, settings_key

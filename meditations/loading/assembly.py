@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import yaml
 
-from meditations.files import FileLimits, file_problem, file_sentence
+from meditations.files import FileLimits, Lookups, file_problem, file_sentence
 from meditations.model import Location, Problem, ProblemCollector, Script, ScriptError, heard, shape
 
 from .blocks import settings_block
@@ -45,7 +44,8 @@ def load_script(path: str | Path, options: LoadOptions | None = None) -> Script:
 
 def _load_script(path: Path, display: str, options: LoadOptions) -> Script:
     problems = ProblemCollector()
-    library = load_library(find_library_root(path), problems, options)
+    lookups = Lookups()
+    library = load_library(find_library_root(path, lookups), problems, options, lookups)
     root = compose_file(path, display, problems, options)
     if root is None:
         if not problems.problems:
@@ -57,9 +57,10 @@ def _load_script(path: Path, display: str, options: LoadOptions) -> Script:
         problems.raise_if_any()
     if not has_a_key_of(root, SCRIPT_KEYS):
         raise refuse_unquoted(display, NOT_A_SCRIPT)
-    real = Path(os.path.realpath(path))
+    real = lookups.resolve(path)
     sources = [real] + ([library.file] if library.file else []) + list(library.sources)
-    ctx = LoadContext(display, real, problems, {}, library.voice, library.pace, library.root, options, sources=sources)
+    ctx = LoadContext(display, real, problems, {}, library.voice, library.pace, library.root, options, sources=sources,
+                      lookups=lookups)
     entries = mapping_keys(root, ctx, "script", SCRIPT_KEYS)
     script = _script_from_entries(root, entries, ctx, library)
     problems.raise_if_any()
@@ -102,4 +103,5 @@ def _script_from_entries(root, entries, ctx: LoadContext, library: LibraryDefaul
         cover=block.cover, max_track_seconds=ctx.options.max_track_seconds, estimated_seconds=ctx.estimate[0],
         warnings=tuple(dict.fromkeys(ctx.warnings)),
         steps=steps, sources=tuple(dict.fromkeys(ctx.sources)), library_root=library.root,
+        lookups=tuple(ctx.lookups.places.items()),
     )

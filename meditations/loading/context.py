@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from meditations.files import Lookups
 from meditations.model import (
     DEFAULT_WORDS,
     Location,
@@ -51,7 +52,8 @@ class LoadContext:
     library_root: Path
     options: LoadOptions
     include_chain: tuple[Path, ...] = ()
-    sources: list[Path] = field(default_factory=list)
+    sources: list[Path] = field(default_factory=list)  # the files read: part of the track's fingerprint
+    lookups: Lookups = field(default_factory=Lookups)  # every path looked up, and where it led: part of it too
     used: set[str] = field(default_factory=set)
     cue_words: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_WORDS))
     warnings: list = field(default_factory=list)
@@ -67,6 +69,11 @@ class LoadContext:
             self.estimate[1] = True
             self.error(node, f"the track would last over the limit of {clock(limit, 'always')} "
                              "(MEDITATE_MAX_TRACK_SECONDS)")
+
+    def look_up(self, path: Path) -> Path:
+        """The real path a name leads to (it may not exist). Every file a script names is looked up here, so
+        that the track's fingerprint holds where each name led (see files.Lookups)."""
+        return self.lookups.resolve(path)
 
     def warn(self, node: yaml.Node, message: str) -> None:
         """Record a warning at a node (shown, but the script still loads)."""

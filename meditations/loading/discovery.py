@@ -8,7 +8,7 @@ from pathlib import Path
 from meditations.files import within
 from meditations.model import RenderError
 
-from .libraryyaml import LIBRARY_FILE, find_library_root, is_partial
+from .libraryyaml import LIBRARY_FILE, find_library_root
 
 SCRIPT_SUFFIXES = (".yaml", ".yml")
 
@@ -20,6 +20,15 @@ def is_track_script(path: Path, named_folder: Path | None = None) -> bool:
         return False
     roots = [find_library_root(path), Path.cwd()] + ([named_folder] if named_folder else [])
     return not any(is_partial(path, root) for root in roots if within(path, root))
+
+
+def is_partial(path: Path, root: Path) -> bool:
+    """Files named _x, or below a folder named _x (relative to root), are partials, never tracks."""
+    try:
+        parts = Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).parts
+    except ValueError:
+        parts = path.parts
+    return any(part.startswith("_") for part in parts)
 
 
 def find_scripts(paths) -> list[Path]:

@@ -23,8 +23,7 @@ def include_target(node, ctx: LoadContext) -> tuple[Path, str] | None:
     relative = text_value(node, ctx, "include")
     if relative is None:
         return None
-    target = (ctx.path.parent / relative)
-    real = Path(os.path.realpath(target))
+    real = ctx.look_up(ctx.path.parent / relative)
     display = os.path.normpath(os.path.join(os.path.dirname(ctx.display), relative))
     if not within(real, ctx.library_root):
         ctx.error(node, f"include '{excerpt(relative)}' is outside the library folder '{show_path(ctx.library_root)}'")

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from meditations.files import file_problem
+from meditations.files import Lookups, file_problem
 from meditations.model import DEFAULT_VOICE, Location, Pace, ProblemCollector
 
 from .blocks import SettingsBlock, settings_block
@@ -33,11 +33,13 @@ class LibraryDefaults(SettingsBlock):
     sources: tuple[Path, ...] = ()  # files library.yaml uses (background, cover): part of every fingerprint
 
 
-def find_library_root(script_path: Path) -> Path:
-    """The nearest folder at or above the script's that holds library.yaml; else the script's folder."""
-    folder = Path(os.path.realpath(script_path)).parent  # realpath: a link loop is reported, never raised
+def find_library_root(script_path: Path, lookups: Lookups | None = None) -> Path:
+    """The nearest folder at or above the script's real folder that holds library.yaml; else the script's folder.
+    Each place looked in is recorded in LOOKUPS (a library.yaml put nearer later makes the script's tracks stale)."""
+    lookups = lookups or Lookups()
+    folder = lookups.resolve(script_path).parent  # realpath: a link loop is reported, never raised
     for candidate in (folder, *folder.parents):
-        if os.path.lexists(candidate / LIBRARY_FILE):  # a library.yaml that cannot be read is reported
+        if lookups.present(candidate / LIBRARY_FILE):  # a library.yaml that cannot be read is reported
             return candidate
     return folder
 
@@ -56,15 +58,18 @@ NOT_A_LIBRARY_FILE = ("is not a library.yaml: it has none of the keys a library.
                       "shown)")
 
 
-def load_library(root: Path, problems: ProblemCollector, options: LoadOptions) -> LibraryDefaults:
+def load_library(root: Path, problems: ProblemCollector, options: LoadOptions,
+                 lookups: Lookups | None = None) -> LibraryDefaults:
     """Read ROOT/library.yaml if there is one (its problems added to `problems`; one line that quotes nothing
-    of it when it was not written as a library.yaml: foreign.py)."""
+    of it when it was not written as a library.yaml: foreign.py); the files it names are looked up in LOOKUPS
+    (a script's)."""
+    lookups = lookups or Lookups()
     path = root / LIBRARY_FILE
-    if not os.path.lexists(path):
+    if not lookups.present(path):
         return LibraryDefaults(root=root)
     display = show_path(path)
     own = ProblemCollector()
-    library = _library(root, path, display, own, options)
+    library = _library(root, path, display, own, options, lookups)
     if own.problems and not file_problem(path, "script") and leads_out(path, root):
         own.problems = [unquoted(display, leads_out_message(root, "library.yaml", "its folder", "fix the file it "
                                                             "leads to, or make library.yaml a file of the library"))]
@@ -72,14 +77,15 @@ def load_library(root: Path, problems: ProblemCollector, options: LoadOptions) -
     return library
 
 
-def _library(root: Path, path: Path, display: str, problems: ProblemCollector, options: LoadOptions) -> LibraryDefaults:
+def _library(root: Path, path: Path, display: str, problems: ProblemCollector, options: LoadOptions,
+             lookups: Lookups) -> LibraryDefaults:
     node = compose_file(path, display, problems, options)
     if node is None:
         return LibraryDefaults(root=root, file=path)
     if not has_a_key_of(node, LIBRARY_KEYS):
         problems.add(Location(display, 1, 1), NOT_A_LIBRARY_FILE)
         return LibraryDefaults(root=root, file=path)
-    ctx = LoadContext(display, path, problems, {}, DEFAULT_VOICE, Pace(), root, options)
+    ctx = LoadContext(display, path, problems, {}, DEFAULT_VOICE, Pace(), root, options, lookups=lookups)
     entries = mapping_keys(node, ctx, "library", LIBRARY_KEYS)
     block = settings_block(entries, ctx, SettingsBlock())  # --set overrides are a script's, not the library's
     values: dict = {"root": root, "file": path}
@@ -91,12 +97,3 @@ def _library(root: Path, path: Path, display: str, problems: ProblemCollector, o
     if values.get("base_url") and not values["base_url"].startswith(("http://", "https://")):
         ctx.error(entries["base_url"][1], "'base_url' must start with http:// or https://")
     return LibraryDefaults(**vars(block), **values, sources=tuple(ctx.sources))
-
-
-def is_partial(path: Path, root: Path) -> bool:
-    """Files named _x, or below a folder named _x (relative to root), are partials, never tracks."""
-    try:
-        parts = Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).parts
-    except ValueError:
-        parts = path.parts
-    return any(part.startswith("_") for part in parts)

@@ -7,19 +7,18 @@ script names them the same way as any other recording.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from meditations.files import within
+from meditations.files import Lookups, is_regular_file, within
 
 
-def in_client_folder(relative: str, folder: Path | None) -> tuple[Path | None, Path | None]:
-    """(the file, None) when the client's recordings folder holds RELATIVE; else (None, the place it was looked
-    for, so that a recording added there later is noticed by an incremental build). (None, None) without a
-    folder, or when RELATIVE leads out of it."""
+def in_client_folder(relative: str, folder: Path | None, lookups: Lookups) -> Path | None:
+    """The client's own recording RELATIVE when their recordings folder holds it, else None (also without a
+    folder, or when RELATIVE leads out of it). The place is looked up in LOOKUPS either way, so that a
+    recording added there later is noticed by an incremental build."""
     if folder is None:
-        return None, None
-    real = Path(os.path.realpath(folder / relative))
+        return None
+    real = lookups.resolve(folder / relative)
     if not within(real, folder):
-        return None, None
-    return (real, None) if real.is_file() else (None, real)
+        return None
+    return real if is_regular_file(real) else None

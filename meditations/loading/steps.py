@@ -81,12 +81,10 @@ def recording_file(node, ctx: LoadContext) -> Path | None:
     relative = text_value(node, ctx, "say.recording")
     if relative is None:
         return None
-    found, looked = in_client_folder(relative, ctx.options.recordings)
+    found = in_client_folder(relative, ctx.options.recordings, ctx.lookups)
     if found is not None:
         ctx.sources.append(found)
         return found
-    if looked is not None:
-        ctx.sources.append(looked)
     return library_file(node, ctx, "say.recording")
 
 

@@ -5,7 +5,6 @@ value) for a value it refused, so that every problem of a file is collected in o
 from __future__ import annotations
 
 import difflib
-import os
 from pathlib import Path
 
 import yaml
@@ -129,7 +128,7 @@ def library_file(node, ctx: LoadContext, what: str, kind: str = "audio") -> Path
     relative = text_value(node, ctx, what)
     if relative is None:
         return None
-    real = Path(os.path.realpath(ctx.path.parent / relative))
+    real = ctx.look_up(ctx.path.parent / relative)
     if not within(real, ctx.library_root):
         ctx.error(node, f"'{what}' file '{excerpt(relative)}' is outside the library folder "
                         f"'{show_path(ctx.library_root)}'")

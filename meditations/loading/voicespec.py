@@ -6,6 +6,7 @@ import os
 
 import yaml
 
+from meditations.files import is_regular_file
 from meditations.model import ENGINE_NAMES, VoiceSettings
 
 from .context import LoadContext
@@ -65,9 +66,10 @@ def _model(node, ctx: LoadContext, what: str, engine: str | None):
     if not os.access(path, os.R_OK):
         ctx.error(node, f"'{what}' file '{relative}' cannot be read")
         return None
-    config = path.with_name(path.name + ".json")
-    if not config.is_file():
-        ctx.error(node, f"'{what}' file '{relative}' has no config '{config.name}' beside it "
+    named = path.with_name(path.name + ".json")
+    config = ctx.look_up(named)
+    if not is_regular_file(config):
+        ctx.error(node, f"'{what}' file '{relative}' has no config '{named.name}' beside it "
                         "(a Piper voice is two files: NAME.onnx and NAME.onnx.json)")
         return None
     ctx.sources.append(config)

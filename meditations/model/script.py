@@ -240,6 +240,9 @@ class Script:
     estimated_seconds: float = 0.0  # a quick lower estimate of the length, made while loading
     declared_variables: tuple[str, ...] = ()  # names under variables: (library and script)
     placeholders: tuple[str, ...] = ()  # names the texts ask for
+    # every path looked up while loading (includes, library.yaml up the folders, recordings...) and the real
+    # path it led to, or None when nothing was there (for fingerprints: see files.Lookups)
+    lookups: tuple[tuple[Path, Path | None], ...] = ()
 
     def unused_overrides(self, overrides) -> list[str]:
         """Names given with --set that this script neither declares nor uses."""

@@ -108,7 +108,7 @@ def model_voice(model: str, source: str, voice_id: str | None = None) -> Voice:
         language = described.get("code", "") or config.get("espeak", {}).get("voice", "")
         title = f"{str(config.get('dataset') or Path(model).stem).title()} (Piper, " \
                 f"{described.get('name_english', language)}, {described.get('country_english', '')}".rstrip(", ") + ")"
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, MemoryError):
         raise ModelProblem(f"the Piper config '{name}.json' is not a Piper voice config") from None
     if not 8000 <= rate <= 48000:
         raise ModelProblem(f"the Piper config '{name}.json' gives an unusable sample rate ({rate})")
