@@ -48,8 +48,9 @@ def library_where_it_stands(path: Path) -> Path:
     """The library folder of the place a script's name stands (its links not followed): the nearest folder at or
     above it that holds library.yaml, else its own folder."""
     folder = Path(os.path.abspath(path)).parent
+    places = Lookups()  # only to decide what a message may quote: not a source of any track
     for candidate in (folder, *folder.parents):
-        if os.path.lexists(candidate / LIBRARY_FILE):
+        if places.present(candidate / LIBRARY_FILE):
             return candidate
     return folder
 
