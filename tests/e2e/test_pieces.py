@@ -11,7 +11,6 @@ import pytest
 from helpers import decode, ffmpeg
 
 from meditations.loading.settings import Settings
-from meditations.mixing import finish as mix_finish
 from meditations.encoding import pieces as segments
 from meditations.files.cache import cache_root
 from meditations.mixing.foreground import speech_samples
