@@ -2,9 +2,9 @@
 ID3v2), atomically.
 
 The encoders run in processes of their own, one per piece of the track (pieces.py), fed from the blocks
-as they are mixed, so no whole-track WAV is ever written. CBR without a Xing frame, as before: every
-piece's frames are the same size class, and a VBR file without a Xing header would report a wrong
-duration.
+as they are mixed, so no whole-track WAV is ever written. Constant bitrate, so every piece's frames are the
+same size class; the first frame is the track's gapless header (gapless.py), which players read to remove
+the encoder's delay and padding.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 from meditations.files import make_temporary, remove_quietly, umask
 from meditations.model import AudioFormat, RenderError
 
+from .gapless import GaplessStream
 from .listening import ListenedFile, Listener
 from .pieces import LAME_QUALITY, PieceEncoder, Segment, encode_pieces
 from .verify import StreamCheck, TrackProblem, check_mp3
@@ -155,7 +156,8 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
     written (listening.Listener: what a listener hears is checked, not the mix); the file is read back
     (verify.check_mp3) before the rename, so a track that does not hold its plan raises RenderError and
     never replaces anything. `before_rename` is called with the checked file's facts just before it goes
-    into place (a build records it then)."""
+    into place (a build records it then). The gapless header goes first, and is completed in place once
+    the last frame is written, before the tags."""
     try:
         fd, temporary = make_temporary(out_path)  # locked until renamed: no clean-up takes it meanwhile
     except OSError as exc:
@@ -165,7 +167,8 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
     try:
         with os.fdopen(os.dup(fd), "wb") as out:
             listener = Listener(audio, check) if check is not None else None
-            encoder = PieceEncoder(audio, pieces, ListenedFile(out, listener) if listener else out, cache=cache)
+            stream = GaplessStream(ListenedFile(out, listener) if listener else out, audio, pieces[-1].end)
+            encoder = PieceEncoder(audio, pieces, stream, cache=cache)
 
             def pcm() -> Iterator[np.ndarray]:
                 nonlocal samples
@@ -178,6 +181,7 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
                     check.finish()
 
             encode_pieces(encoder, pcm())
+        os.pwrite(fd, stream.complete(), 0)
         _tag(temporary, tags)
         os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes 0600; a track is an ordinary file
         facts = check_mp3(temporary, samples / audio.sample_rate, audio.channels, audio.bitrate)
