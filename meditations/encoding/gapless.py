@@ -44,6 +44,10 @@ DECODER_DELAY = 529  # samples every MP3 decoder adds at both ends: readers of t
 ENCODER_TAIL = 576  # LAME encodes at least this much past the last sample (measured at every format)
 ENCODER = b"LAME3.100"  # the encoder in the bundled ffmpeg; ffmpeg and mutagen read the delay after "LAME"
 
+# What a track's file holds besides its audio: part of every track's fingerprint, so a build after a change
+# here rebuilds the tracks written before it (1: frames alone; 2: a gapless header first).
+TRACK_LAYOUT = 2
+
 XING_FIELDS = 120  # "Info", flags, frames, bytes, the 100-byte table, quality
 LAME_FIELDS = 36
 TAG_CRC_AT = XING_FIELDS + LAME_FIELDS - 2  # the tag's own CRC covers the frame from its first byte to here
