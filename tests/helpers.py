@@ -43,3 +43,21 @@ def write_wav(path, seconds, amplitude, rate=44100):
     with wave.open(str(path), "wb") as handle:
         handle.setnchannels(1), handle.setsampwidth(2), handle.setframerate(rate)
         handle.writeframes((audio * 32767).astype("<i2").tobytes())
+
+
+def as_written(path: Path) -> bytes:
+    """A track of meditate's as its render's listener hears it (encoding/listening.py): its MP3 frames as the
+    encoder wrote them, without the ID3 tag added later, and the gapless header as first written, before its
+    byte counts and its audio's checksum were filled in. (ffmpeg reading a pipe removes a track's end padding
+    only while the header's byte count is unknown; from a file it always does.)"""
+    from meditations.encoding.frames import frame_header
+    from meditations.encoding.gapless import InfoFrame, read_info_frame
+    from meditations.model import AudioFormat
+
+    data = path.read_bytes()
+    start = 10 + ((data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]) if data[:3] == b"ID3" else 0
+    size, _, rate, channels, _ = frame_header(data, start)
+    kbits = frame_header(data, start + size)[4]
+    header = read_info_frame(data[start:start + size])
+    first = InfoFrame(AudioFormat(rate, channels, kbits), header.frames, header.padding).encode()
+    return first + data[start + size:]

@@ -3,8 +3,8 @@
 A track is up to date when its MP3 exists and carries the fingerprint of everything it is made from:
 the bytes of the script and of every file it uses (partials, recordings, background and bell files,
 library.yaml), every path the loader looked up with where it led (a link's target, or nothing: see
-files.Lookups), the variables and settings it is built with, and the versions of this tool and of the
-speech engine. Nothing else triggers a rebuild.
+files.Lookups), the variables and settings it is built with, and the versions of this tool, of the speech
+engine and of the track's file layout (encoding.TRACK_LAYOUT). Nothing else triggers a rebuild.
 
 The no-change path reads only the manifest, a small stat cache and the files' bytes where their size or
 time changed: no YAML is parsed and no audio library is imported, so it takes a fraction of a second.
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from stat import S_ISREG
 
-from meditations.encoding import placed_track_problem
+from meditations.encoding import TRACK_LAYOUT, placed_track_problem
 from meditations.files import led_to, write_atomic
 from meditations.loading import settings_key
 from meditations.model import MeditateError
@@ -85,8 +85,9 @@ def engine_version() -> str:
 
 def fingerprint(sources: dict[str, str], lookups: dict[str, str | None], settings_key: str, engine: str) -> str:
     """The fingerprint of a track from its sources' hashes, where its lookups led, its settings and the
-    versions that make it."""
-    payload = json.dumps([__version__, engine, settings_key, sorted(sources.items()), sorted(lookups.items())])
+    versions that make it (the tool's, the engine's, and the layout of the file it writes)."""
+    payload = json.dumps([__version__, TRACK_LAYOUT, engine, settings_key, sorted(sources.items()),
+                          sorted(lookups.items())])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -2,12 +2,13 @@
 checks that a track is what its plan says."""
 
 from .encoder import Tags, encode_mp3, read_fingerprint
+from .gapless import TRACK_LAYOUT
 from .pieces import Segment, cut_points, quiet_stretches, segments
 from .verify import StreamCheck, TrackProblem, check_mp3, placed_track_problem, speech_spans
 from .webvtt import Cue, read_cues, transcript_text
 
 __all__ = [
-    "Cue", "Segment", "StreamCheck", "Tags", "TrackProblem", "check_mp3", "cut_points", "encode_mp3",
+    "TRACK_LAYOUT", "Cue", "Segment", "StreamCheck", "Tags", "TrackProblem", "check_mp3", "cut_points", "encode_mp3",
     "placed_track_problem", "quiet_stretches", "read_cues", "read_fingerprint", "segments", "speech_spans",
     "transcript_text",
 ]

@@ -2,9 +2,9 @@
 ID3v2), atomically.
 
 The encoders run in processes of their own, one per piece of the track (pieces.py), fed from the blocks
-as they are mixed, so no whole-track WAV is ever written. CBR without a Xing frame, as before: every
-piece's frames are the same size class, and a VBR file without a Xing header would report a wrong
-duration.
+as they are mixed, so no whole-track WAV is ever written. Constant bitrate, so every piece's frames are the
+same size class; the first frame is the track's gapless header (gapless.py), which players read to remove
+the encoder's delay and padding.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 from meditations.files import OutputFolder, Temporary, umask
 from meditations.model import AudioFormat, RenderError
 
+from .gapless import GaplessStream
 from .listening import ListenedFile, Listener
 from .pieces import LAME_QUALITY, PieceEncoder, Segment, encode_pieces
 from .verify import StreamCheck, TrackProblem, check_mp3
@@ -156,7 +157,8 @@ def encode_mp3(blocks: Iterable[np.ndarray], audio: AudioFormat, out_path: Path,
     (verify.check_mp3) before the rename, so a track that does not hold its plan raises RenderError and
     never replaces anything. `before_rename` is called with the checked file's facts just before it goes
     into place (a build records it then). With `root` (a build's output folder), the track goes only
-    below it, and only while it is where the build took it (else FolderMoved, and nothing is placed)."""
+    below it, and only while it is where the build took it (else FolderMoved, and nothing is placed). The
+    gapless header goes first, and is completed in place once the last frame is written, before the tags."""
     try:
         temporary = Temporary(out_path, root)  # locked until renamed: no clean-up takes it meanwhile
     except OSError as exc:
@@ -178,7 +180,8 @@ def _encode_into(temporary: Temporary, blocks: Iterable[np.ndarray], audio: Audi
     listener = Listener(audio, check) if check is not None else None
     try:
         with os.fdopen(os.dup(temporary.fd), "wb") as out:
-            encoder = PieceEncoder(audio, pieces, ListenedFile(out, listener) if listener else out, cache=cache)
+            stream = GaplessStream(ListenedFile(out, listener) if listener else out, audio, pieces[-1].end)
+            encoder = PieceEncoder(audio, pieces, stream, cache=cache)
 
             def pcm() -> Iterator[np.ndarray]:
                 nonlocal samples
@@ -191,6 +194,7 @@ def _encode_into(temporary: Temporary, blocks: Iterable[np.ndarray], audio: Audi
                     check.finish()
 
             encode_pieces(encoder, pcm())
+        os.pwrite(temporary.fd, stream.complete(), 0)
         _tag(temporary.path, tags)
         os.fchmod(temporary.fd, 0o666 & ~umask())  # made 0600; a track is an ordinary file
         facts = check_mp3(temporary.path, samples / audio.sample_rate, audio.channels, audio.bitrate)

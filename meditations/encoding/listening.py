@@ -4,9 +4,11 @@ track is never held in memory and decoding runs while the rest of the track is s
 
 The mix before the encoder is not what is heard: LAME's low-pass removes what lies above its band, so a
 recording of a 17 kHz tone is mixed at full loudness and encoded to silence. Every check of loudness and of
-sound where the plan speaks therefore runs on the decoded samples. ffmpeg's MP3 decoder writes LAME's delay
-(verify.LAME_DELAY) before the track's first sample and the padding of the last frame after its last: both
-are skipped. A stereo track is heard as the mean of its channels (they are the same: the mix is mono).
+sound where the plan speaks therefore runs on the decoded samples. ffmpeg reads the track's gapless header
+(gapless.py, written first with the frame count, delay and padding: it hears the header as first written,
+which matters to ffmpeg reading a pipe) and removes LAME's delay and padding as a player does: what it
+decodes must be exactly the planned samples, each at its planned position. A stereo track is heard as the
+mean of its channels (they are the same: the mix is mono).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from meditations.model import AudioFormat
 
 from .pieces import Sink, ffmpeg_exe
-from .verify import LAME_DELAY, StreamCheck, TrackProblem
+from .verify import StreamCheck, TrackProblem
 
 DECODE_CHUNK = 1 << 20  # bytes of decoded samples read at a time (about 6 s of mono 44.1 kHz)
 
@@ -77,18 +79,14 @@ class Listener:
 
     def _hear(self) -> None:
         assert self.process.stdout is not None
-        width, decoded = 4 * self.channels, 0
+        width = 4 * self.channels
         try:
             while data := self.process.stdout.read(DECODE_CHUNK // width * width):
                 samples = np.frombuffer(data[:len(data) // width * width], dtype="<f4")
                 if self.channels > 1:
                     samples = samples.reshape(-1, self.channels).mean(axis=1, dtype=np.float32)
-                first = max(0, LAME_DELAY - decoded)
-                last = max(first, min(samples.size, LAME_DELAY + self.length - decoded))
-                decoded += samples.size
-                if last > first:
-                    self.check.feed(samples[first:last])
-                    self.heard += last - first
+                self.heard += samples.size
+                self.check.feed(samples)
         except BaseException as exc:  # handed to finish(), in the thread that waits for it
             self.failure = exc
             self.process.kill()  # nothing reads its output any more: feed() must not wait on it

@@ -32,16 +32,11 @@ import numpy as np
 from meditations.files import cache_key
 from meditations.model import AudioFormat, MissingComponentError, RenderError
 
-from .verify import frame_header
+from .frames import frame_header, frame_samples
 
 SEGMENT_SECONDS = 60.0  # about this much audio per piece: ffmpeg starts in ~25 ms, so the cost is small
 PREROLL = 4608  # samples before a piece fed to its encoder and dropped (4 frames at 44.1/48 kHz, 8 at 22 kHz)
 POSTROLL = 4608  # samples after a piece: LAME looks ahead (its delay is 1105 samples) before it writes a frame
-
-
-def frame_samples(rate: int) -> int:
-    """Samples per MP3 frame at a sample rate: MPEG-1 above 32 kHz, else MPEG-2/2.5."""
-    return 1152 if rate >= 32000 else 576
 
 
 @dataclass(frozen=True)
@@ -117,7 +112,8 @@ def ffmpeg_exe() -> str:
 
 
 def encoder_command(exe: str, audio: AudioFormat) -> list[str]:
-    """ffmpeg reading 16-bit PCM on stdin, writing bare MP3 frames (no tag, no Xing frame) on stdout."""
+    """ffmpeg reading 16-bit PCM on stdin, writing bare MP3 frames (no tag, no Xing frame: the track's own
+    gapless header is written by gapless.py) on stdout."""
     return [exe, "-v", "error", "-nostdin", "-f", "s16le", "-ar", str(audio.sample_rate), "-ac",
             str(audio.channels), "-i", "pipe:0", "-c:a", "libmp3lame", "-b:a", f"{audio.bitrate}k",
             "-compression_level", str(LAME_QUALITY), "-reservoir", "0", "-write_xing", "0",

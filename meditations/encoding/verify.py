@@ -9,9 +9,10 @@ Three parts, all cheap next to a render:
   mixer's prediction, when it had to stay under the target), and sound wherever the plan speaks. The mix
   before the encoder is not what is heard: the encoder's low-pass removes what lies above its band (a
   recording of a 17 kHz tone becomes silence).
-- `check_mp3` reads the encoded file back: an ID3v2 tag followed by MPEG audio frames, each with a
-  valid header of the expected format, back to back to the last byte, as many as the planned samples
-  need (LAME adds its fixed delay and pads the end: see MIN_/MAX_EXTRA), and returns its SHA-256.
+- `check_mp3` reads the encoded file back: an ID3v2 tag, the gapless header (gapless.py), then MPEG audio
+  frames, each with a valid header of the expected format, back to back to the last byte; the header's
+  counts and checksums must be the frames', and what it makes a player play (the frames less LAME's delay
+  and padding) the plan's length. It returns the SHA-256.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ import numpy as np
 from meditations.audio import integrated_loudness, k_weighting_power
 from meditations.model import RenderError
 
+from .frames import MAX_FRAME, frame_header, frame_samples
+from .gapless import DECODER_DELAY, ENCODER_DELAY, GaplessHeader, crc16, read_info_frame, seek_table
+
 # The finished mix measures within 0.1 LU of the target on the bundled library; a track whose gain the
 # mixer had to cap lands between its prediction and the target. 1 LU is about the smallest change of level
 # listeners notice: beyond it on either side, the gain or the mix went wrong.
@@ -33,14 +37,6 @@ LOUDNESS_TOLERANCE = 1.0
 # Where the plan speaks, the finished track must peak above this (-50 dBFS): speech finished to any
 # allowed loudness (-36 LUFS at the quietest) peaks near -20 dBFS or above, so this only fails on silence.
 SPEECH_FLOOR = 10 ** (-50 / 20)
-# LAME 3.100 (in the bundled ffmpeg) delays the audio by 576 + 529 samples and pads the end to whole frames,
-# plus at most one frame more: measured over every rate, channel count and bitrate meditate offers.
-LAME_DELAY = 1105
-MAX_EXTRA_FRAMES = 2
-
-_BITRATES = {3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-             2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
-_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
 
 class TrackProblem(RenderError):
@@ -163,8 +159,8 @@ def speech_spans(timeline) -> list[SpeechSpan]:
 class Mp3Facts:
     """What reading an MP3 back found."""
 
-    frames: int
-    seconds: float  # audio in the frames (LAME's delay and padding included)
+    frames: int  # audio frames (the gapless header's frame not counted)
+    seconds: float  # the audio a player plays: the frames' less the delay and padding the header gives
     sha256: str
 
 
@@ -172,12 +168,14 @@ READ_CHUNK = 1 << 20  # check_mp3 reads a track a megabyte at a time: memory doe
 
 
 class _ForwardReader:
-    """A file read once from start to end, a chunk at a time, hashing every byte it reads; it hands out
-    the bytes from an ever-increasing position on."""
+    """A file read once from start to end, a chunk at a time, hashing every byte it reads (and, once told
+    where the audio frames start, checksumming those as the gapless header does); it hands out the bytes
+    from an ever-increasing position on."""
 
     def __init__(self, handle):
         self.handle, self.data, self.base, self.at_end = handle, b"", 0, False
         self.digest = hashlib.sha256()
+        self.audio_crc: int | None = None  # CRC-16 of the bytes from the audio frames' start to what was read
 
     def window(self, position: int, need: int) -> tuple[bytes, int]:
         """(bytes, offset of `position` in them), at least `need` bytes from it unless the file ends first."""
@@ -186,24 +184,33 @@ class _ForwardReader:
             keep = self.data[offset:]  # empty when position lies past what was read
             skipped = max(0, offset - len(self.data))
             size = max(READ_CHUNK, skipped + need)
-            more = self.handle.read(size)
-            self.digest.update(more)
+            more = self._read(size)
             self.at_end = len(more) < size
             self.base, self.data = position, keep + more[skipped:]
         return self.data, position - self.base
 
+    def checksum_from(self, position: int) -> None:
+        """Start the audio's CRC at `position`, which lies in the bytes last handed out."""
+        self.audio_crc = crc16(self.data[position - self.base:])
+
     def sha256(self) -> str:
         """The SHA-256 of the whole file (the rest is read if the caller stopped early)."""
         while not self.at_end:
-            more = self.handle.read(READ_CHUNK)
-            self.digest.update(more)
-            self.at_end = not more
+            self.at_end = not self._read(READ_CHUNK)
         return self.digest.hexdigest()
+
+    def _read(self, size: int) -> bytes:
+        more = self.handle.read(size)
+        self.digest.update(more)
+        if self.audio_crc is not None:
+            self.audio_crc = crc16(more, self.audio_crc)
+        return more
 
 
 def check_mp3(path: Path, seconds: float, channels: int | None = None, bitrate: int | None = None) -> Mp3Facts:
-    """Read an MP3 back: an ID3v2 tag, then valid frames to the last byte, enough for `seconds` of audio.
-    Raises TrackProblem saying what is wrong; returns the frame count, the audio's length and the SHA-256.
+    """Read an MP3 back: an ID3v2 tag, a gapless header, then valid frames to the last byte, as many as the
+    header says, holding `seconds` of audio once the header's delay and padding are removed. Raises
+    TrackProblem saying what is wrong; returns the frame count, the audio's length and the SHA-256.
     The file is read in chunks, never whole."""
     try:
         with open(path, "rb") as handle:
@@ -212,13 +219,10 @@ def check_mp3(path: Path, seconds: float, channels: int | None = None, bitrate: 
         raise TrackProblem(f"it cannot be read back ({exc.strerror})") from None
 
 
-MAX_FRAME = 2881  # the largest Layer III frame: 1152 samples at 320 kbit/s and 32 kHz, padded
-
-
 def _check_frames(reader: _ForwardReader, seconds: float, channels: int | None, bitrate: int | None) -> Mp3Facts:
     data, offset = reader.window(0, 10)
-    position = _skip_id3(data[offset:offset + 10])
-    frames, samples, rate, first = 0, 0, 0, None
+    start = position = _skip_id3(data[offset:offset + 10])
+    frames, rate, expected, gapless = 0, 0, (0, channels, bitrate), None
     while True:
         data, offset = reader.window(position, MAX_FRAME)
         if offset >= len(data):
@@ -226,23 +230,59 @@ def _check_frames(reader: _ForwardReader, seconds: float, channels: int | None, 
         header = frame_header(data, offset)
         if header is None:
             raise TrackProblem(f"it is damaged: no MP3 frame at byte {position}")
-        size, frame_samples, frame_rate, frame_channels, frame_bitrate = header
+        size, _, frame_rate, frame_channels, frame_bitrate = header
         if offset + size > len(data):
             raise TrackProblem("it is damaged: its last MP3 frame is cut short")
-        first = first or (frame_rate, channels or frame_channels, bitrate or frame_bitrate)
-        if (frame_rate, frame_channels, frame_bitrate) != first:
-            raise TrackProblem(f"it is damaged: MP3 frame {frames + 1} is not in the track's format")
-        rate = frame_rate
-        frames, samples, position = frames + 1, samples + frame_samples, position + size
+        if gapless is None:  # the first frame: the gapless header, at the track's rate but a bitrate of its own
+            gapless = _gapless_header(data[offset:offset + size])
+            expected = (frame_rate, channels or frame_channels, bitrate)
+            if frame_channels != expected[1]:
+                raise TrackProblem("it is damaged: MP3 frame 1 is not in the track's format")
+            reader.checksum_from(position + size)
+        else:
+            expected = (*expected[:2], expected[2] or frame_bitrate)
+            if (frame_rate, frame_channels, frame_bitrate) != expected:
+                raise TrackProblem(f"it is damaged: MP3 frame {frames + 2} is not in the track's format")
+            frames += 1
+        rate, position = frame_rate, position + size
     if frames == 0:
         raise TrackProblem("it holds no audio")
-    extra = samples - seconds * rate
-    spf = samples // frames
-    slack = rate / 1000  # a manifest's durations are rounded to the millisecond
-    if not LAME_DELAY - slack <= extra <= LAME_DELAY + MAX_EXTRA_FRAMES * spf + slack:
-        raise TrackProblem(f"it holds {(samples - LAME_DELAY) / rate:.2f} s of audio where the plan has "
-                           f"{seconds:.2f} s")
-    return Mp3Facts(frames, samples / rate, reader.sha256())
+    assert gapless is not None and reader.audio_crc is not None
+    plays = _check_gapless(gapless, frames, position - start, reader.audio_crc, rate, seconds)
+    return Mp3Facts(frames, plays / rate, reader.sha256())
+
+
+def _gapless_header(frame: bytes) -> GaplessHeader:
+    """The track's gapless header, read from its first frame; TrackProblem when it has none or it is damaged."""
+    gapless = read_info_frame(frame)
+    if gapless is None:
+        raise TrackProblem("it has no gapless header (a LAME Info frame): players would start it late")
+    if not gapless.intact:
+        raise TrackProblem("it is damaged: its gapless header fails its checksum")
+    return gapless
+
+
+def _check_gapless(gapless: GaplessHeader, frames: int, stream_bytes: int, audio_crc: int, rate: int,
+                   seconds: float) -> int:
+    """Raise TrackProblem unless the gapless header describes the frames that follow it and the plan's
+    length; returns the samples a player plays."""
+    if gapless.frames != frames:
+        raise TrackProblem(f"its gapless header counts {gapless.frames} MP3 frames where it holds {frames}")
+    for counted in (gapless.stream_bytes, gapless.music_bytes):  # the Xing header's count, then LAME's
+        if counted != stream_bytes:
+            raise TrackProblem(f"its gapless header counts {counted} bytes where it holds {stream_bytes}")
+    if gapless.audio_crc != audio_crc:
+        raise TrackProblem("it is damaged: its MP3 frames fail their checksum in its gapless header")
+    if gapless.table != seek_table(frames):
+        raise TrackProblem("its gapless header's seek table does not match its frames")
+    if gapless.delay != ENCODER_DELAY:
+        raise TrackProblem(f"its gapless header skips {gapless.delay} samples where the encoder's delay is "
+                           f"{ENCODER_DELAY}")
+    # The decoder's own delay (at the end too) must lie inside the frames, or a player plays less.
+    plays = frames * frame_samples(rate) - ENCODER_DELAY - max(gapless.padding, DECODER_DELAY)
+    if abs(plays - seconds * rate) > rate / 1000:  # a manifest's durations are rounded to the millisecond
+        raise TrackProblem(f"it holds {plays / rate:.2f} s of audio where the plan has {seconds:.2f} s")
+    return plays
 
 
 def _skip_id3(data: bytes) -> int:
@@ -250,23 +290,6 @@ def _skip_id3(data: bytes) -> int:
         return 0
     size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
     return 10 + size + (10 if data[5] & 0x10 else 0)  # a footer follows when the flag says so
-
-
-def frame_header(data: bytes, position: int):
-    """(size in bytes, samples, rate, channels, kbit/s) of the Layer III frame at position, or None."""
-    if position + 4 > len(data):
-        return None
-    word = int.from_bytes(data[position:position + 4], "big")
-    version, layer = (word >> 19) & 3, (word >> 17) & 3
-    rate_index, bitrate_index = (word >> 10) & 3, (word >> 12) & 15
-    if word >> 21 != 0x7FF or version == 1 or layer != 1 or rate_index == 3 or bitrate_index in (0, 15):
-        return None
-    kbits = _BITRATES[3 if version == 3 else 2][bitrate_index]
-    rate = _RATES[version][rate_index]
-    per_frame = 1152 if version == 3 else 576
-    size = per_frame // 8 * kbits * 1000 // rate + ((word >> 9) & 1)
-    channels = 1 if (word >> 6) & 3 == 3 else 2
-    return size, per_frame, rate, channels, kbits
 
 
 CHANGED_OUTSIDE = "its track was changed outside meditate"

@@ -91,6 +91,18 @@ def test_a_variable_or_a_setting_rebuilds_everything_it_touches(library):
         "0 to build, 3 unchanged"
 
 
+def test_tracks_written_before_their_layout_changed_are_built_again(library):
+    """A track written before the gapless header (layout 1) is rebuilt by the next build, so it gains one."""
+    import meditations.building.fingerprint as fingerprints
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fingerprints, "TRACK_LAYOUT", 1)
+        assert build().exit_code == 0
+    assert build("--dry-run").stdout.splitlines()[-1] == "3 to build, 0 unchanged"
+    assert built_names(build()) == ["calm/breath.mp3", "hello.mp3", "voice.mp3"]
+    assert build().stdout == "built 0, unchanged 3, failed 0\n"
+
+
 def test_touching_a_file_without_changing_it_rebuilds_nothing(library):
     assert build().exit_code == 0
     os.utime(library / "hello.yaml", None)

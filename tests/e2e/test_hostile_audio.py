@@ -19,14 +19,15 @@ import wave
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import ROOT, decode
+from helpers import ROOT, as_written, decode
 
 from meditations.audio import encoder_band_hz, encoder_scale, read_audio_file
 from meditations.audio.wav import layout, read_frames
 from meditations.cli.commands import main
 from meditations.encoding.listening import Listener
 from meditations.encoding.pieces import encoder_command, ffmpeg_exe
-from meditations.encoding.verify import LAME_DELAY, SpeechSpan, StreamCheck, TrackProblem, check_mp3
+from meditations.encoding.gapless import DECODER_DELAY, ENCODER_DELAY
+from meditations.encoding.verify import SpeechSpan, StreamCheck, TrackProblem, check_mp3
 from meditations.model import AudioFormat, RenderError
 
 RATE = 44100
@@ -286,24 +287,24 @@ def heard(path, check, audio=DEFAULT_FORMAT):
     """What the listener of a render makes of an MP3 file (its loudness), or the TrackProblem it raises."""
     listener = Listener(audio, check)
     try:
-        listener.feed(path.read_bytes())
+        listener.feed(as_written(path))
         return listener.finish()
     finally:
         listener.stop()
 
 
-def test_a_track_that_decodes_shorter_than_its_plan(spoken):
-    decoded = decode(spoken).size  # ffmpeg's samples: LAME's delay, the track, the last frame's padding
-    longer = decoded + RATE
-    with pytest.raises(TrackProblem) as failure:
-        heard(spoken, StreamCheck(RATE, longer, None, []))
-    assert str(failure.value) == (f"it decodes to {(decoded - LAME_DELAY) / RATE:.2f} s of audio where the plan "
-                                  f"has {longer / RATE:.2f} s")
+def test_a_track_that_decodes_shorter_or_longer_than_its_plan(spoken):
+    decoded = decode(spoken).size  # ffmpeg's samples: the track alone (its gapless header removes the rest)
+    for planned in (decoded + RATE, decoded - 1):
+        with pytest.raises(TrackProblem) as failure:
+            heard(spoken, StreamCheck(RATE, planned, None, []))
+        assert str(failure.value) == (f"it decodes to {decoded / RATE:.2f} s of audio where the plan "
+                                      f"has {planned / RATE:.2f} s")
 
 
 def test_sound_where_the_plan_speaks_is_looked_for_in_the_decoded_track(spoken):
-    length = decode(spoken).size - LAME_DELAY - 1000
-    samples = decode(spoken)[LAME_DELAY:LAME_DELAY + length]
+    samples = decode(spoken)
+    length = samples.size
     sounding = np.flatnonzero(np.abs(samples) > 10 ** (-50 / 20))
     gap = int(np.argmax(np.diff(sounding)))  # the pause: the longest stretch without sound
     start = sounding[gap] + RATE // 2
@@ -327,8 +328,10 @@ def test_damaged_mp3_data_behind_valid_frame_headers_does_not_decode(spoken, tmp
     damaged = tmp_path / "damaged.mp3"
     data[frames[len(frames) // 2] + 4:frames[len(frames) // 2] + 21] = b"\xff" * 17  # its side information
     damaged.write_bytes(data)
-    length = decode(spoken).size - LAME_DELAY - 1000
-    check_mp3(damaged, length / RATE)  # every frame header is valid: only decoding finds it
+    length = decode(spoken).size
+    with pytest.raises(TrackProblem) as failure:  # every frame header is valid: the audio's checksum is not
+        check_mp3(damaged, length / RATE)
+    assert str(failure.value) == "it is damaged: its MP3 frames fail their checksum in its gapless header"
     with pytest.raises(TrackProblem) as failure:
         heard(damaged, StreamCheck(RATE, length, (-100.0, 0.0), []))
     assert str(failure.value) == "it does not decode: its MP3 data is damaged"
@@ -390,7 +393,8 @@ def encoded_and_decoded(samples, audio):
     mp3 = subprocess.run(encoder_command(ffmpeg_exe(), audio), input=pcm.tobytes(), capture_output=True).stdout
     raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "mp3", "-i", "pipe:0", "-f", "f32le", "pipe:1"],
                          input=mp3, capture_output=True).stdout
-    return np.frombuffer(raw, "<f4").reshape(-1, audio.channels).mean(axis=1)[LAME_DELAY:LAME_DELAY + samples.size]
+    delay = ENCODER_DELAY + DECODER_DELAY  # bare frames, no gapless header: ffmpeg plays both delays
+    return np.frombuffer(raw, "<f4").reshape(-1, audio.channels).mean(axis=1)[delay:delay + samples.size]
 
 
 @pytest.mark.parametrize("audio", [AudioFormat(), AudioFormat(44100, 2, 64), AudioFormat(22050, 1, 24),
