@@ -15,6 +15,7 @@ from meditations.files import image_problem
 from meditations.model import (
     BITRATES,
     CHANNELS,
+    MPEG1_BITRATES,
     DEFAULT_VOICE,
     DEFAULT_WORDS,
     NOISE_KINDS,
@@ -70,6 +71,9 @@ def audio_problem(audio: AudioFormat) -> str | None:
     if audio.bitrate > max_bitrate(audio.sample_rate):
         return (f"a bitrate of {audio.bitrate} kbit/s is not possible at {audio.sample_rate} Hz "
                 f"(at most {max_bitrate(audio.sample_rate)})")
+    if audio.sample_rate >= 32000 and audio.bitrate not in MPEG1_BITRATES:
+        return (f"a bitrate of {audio.bitrate} kbit/s is not possible at {audio.sample_rate} Hz "
+                f"(from 32000 Hz up: {', '.join(map(str, MPEG1_BITRATES))})")
     return None
 
 

@@ -5,5 +5,7 @@ from __future__ import annotations
 
 SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)  # Hz: those an MP3 can have
 BITRATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 192, 224, 256, 320)  # kbit/s: MP3's own
+# From 32,000 Hz up an MP3 is MPEG-1, whose frames know only these (8, 16, 24 and 144 are MPEG-2's alone)
+MPEG1_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 CHANNELS = (1, 2)  # mono or stereo
 LOUDNESS_RANGE = (-36, -9)  # LUFS: quieter is lost on a phone's speaker, louder is crushed by the limiter
