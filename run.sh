@@ -52,7 +52,7 @@ case "$task" in
         ;;
     fuzz)
         ensure_env
-        MEDITATE_HYPOTHESIS_PROFILE=fuzz exec "$VENV/bin/python" -m pytest tests/test_properties.py -q "$@"
+        MEDITATE_HYPOTHESIS_PROFILE=fuzz exec "$VENV/bin/python" -m pytest tests/e2e/test_properties.py tests/e2e/test_properties_records.py -q "$@"
         ;;
     lint)
         ensure_env
