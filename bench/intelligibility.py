@@ -70,10 +70,26 @@ def model_folder() -> Path:
     return folder
 
 
+CONTRACTIONS = {"you're": "you are", "it's": "it is", "i'm": "i am", "that's": "that is", "there's": "there is",
+                "we're": "we are", "they're": "they are", "don't": "do not", "can't": "cannot", "you'll": "you will",
+                "let's": "let us", "you've": "you have", "i've": "i have", "isn't": "is not", "won't": "will not"}
+NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+           "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+
+
 def words(text: str) -> list[str]:
-    """A text as the words a listener would write down: lower case, no punctuation, digits spelled as heard."""
+    """A text as the words a listener would write down: lower case, no punctuation, contractions written out
+    and small numbers spelled, so that "you're" for "you are" or "5" for "five" is not counted as misheard."""
     text = text.lower().replace("’", "'").replace("-", " ")
-    return re.findall(r"[a-z0-9']+", text)
+    found = []
+    for word in re.findall(r"[a-z0-9']+", text):
+        if word in CONTRACTIONS:
+            found += CONTRACTIONS[word].split()
+        elif word.isdigit() and int(word) < len(NUMBERS):
+            found.append(NUMBERS[int(word)])
+        else:
+            found.append(word)
+    return found
 
 
 def align(written: list[str], heard: list[str]) -> tuple[int, list[tuple[str, str]]]:
