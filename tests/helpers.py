@@ -61,3 +61,26 @@ def as_written(path: Path) -> bytes:
     header = read_info_frame(data[start:start + size])
     first = InfoFrame(AudioFormat(rate, channels, kbits), header.frames, header.padding).encode()
     return first + data[start + size:]
+
+
+def words_per_minute(pool, voice, texts, rate) -> float:
+    """Words per minute of speech of a voice speaking TEXTS at RATE: the words over the clips' trimmed lengths."""
+    from meditations.speaking import SpeechRequest, load_clip
+
+    requests = [SpeechRequest.of(voice, text, rate, 0.9) for text in texts]
+    assert pool.synthesize(requests) == []
+    seconds = sum(load_clip(r.key()).size for r in requests) / 22050
+    return sum(len(re.findall(r"[\w']+", t)) for t in texts) / seconds * 60
+
+
+# Sentences of the bundled library's kind, for measuring a voice's pace.
+CALIBRATION_TEXTS = [
+    "Find a position that lets you rest, and let your eyes close or soften.",
+    "Notice the places where your body meets the chair or the floor.",
+    "There is nothing you need to do right now, except to be here.",
+    "Bring to mind a moment when someone was kind to you.",
+    "Let the breath out be a little longer than the breath in.",
+    "If your attention wanders, gently bring it back, without blame.",
+    "Imagine a warm light settling around your shoulders.",
+    "You might say quietly to yourself: may I be kind to myself.",
+]

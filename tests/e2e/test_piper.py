@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from helpers import ROOT, decode
+from helpers import CALIBRATION_TEXTS, ROOT, decode, words_per_minute
 from meditations.speaking.engines import piper
 from meditations.speaking.pool import SpeechRequest, clip_cache, load_clip
 
@@ -76,25 +75,6 @@ def test_piper_speaks_differently_for_different_sentences_but_never_by_chance(al
             "    with SpeechEngine() as e:\n        sys.exit(len(e.synthesize([r])))\n").format(root=str(ROOT))
     assert subprocess.run([sys.executable, "-c", code], env=os.environ, timeout=120).returncode == 0
     assert np.array_equal(load_clip(one.key()), clip)
-
-
-def words_per_minute(pool, voice, texts, rate) -> float:
-    requests = [SpeechRequest.of(voice, text, rate, 0.9) for text in texts]
-    assert pool.synthesize(requests) == []
-    seconds = sum(load_clip(r.key()).size for r in requests) / 22050
-    return sum(len(re.findall(r"[\w']+", t)) for t in texts) / seconds * 60
-
-
-CALIBRATION_TEXTS = [
-    "Find a position that lets you rest, and let your eyes close or soften.",
-    "Notice the places where your body meets the chair or the floor.",
-    "There is nothing you need to do right now, except to be here.",
-    "Bring to mind a moment when someone was kind to you.",
-    "Let the breath out be a little longer than the breath in.",
-    "If your attention wanders, gently bring it back, without blame.",
-    "Imagine a warm light settling around your shoulders.",
-    "You might say quietly to yourself: may I be kind to myself.",
-]
 
 
 def test_the_bundled_rate_lands_within_ten_percent_of_the_words_per_minute_asked(engine, joe):

@@ -1,13 +1,12 @@
 """The speech stage on the real engine: cache keys, checked cache entries, voices, clean stdout."""
 
 import os
-import re
 import subprocess
 import sys
 
 import pytest
 
-from helpers import ROOT
+from helpers import CALIBRATION_TEXTS, ROOT, words_per_minute
 from meditations.speaking.pool import SpeechRequest, clip_cache, load_clip, resolve_voice
 from meditations.speaking.request import trim_clip
 
@@ -76,25 +75,10 @@ def test_back_to_back_utterances_never_borrow_the_previous_settings(engine):
         assert 1.5 < ratio < 2.3, s.text
 
 
-PACE_TEXTS = [
-    "Find a position that lets you rest, and let your eyes close or soften.",
-    "Notice the places where your body meets the chair or the floor.",
-    "There is nothing you need to do right now, except to be here.",
-    "Bring to mind a moment when someone was kind to you.",
-    "Let the breath out be a little longer than the breath in.",
-    "If your attention wanders, gently bring it back, without blame.",
-    "Imagine a warm light settling around your shoulders.",
-    "Sit comfortably, with your back upright but not stiff, and let your hands rest.",
-]
-
-
 @pytest.mark.parametrize("engine_name", ["pyttsx3", pytest.param("piper", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("asked", [120, 150, 200])
 def test_a_rate_is_words_per_minute_of_speech_in_every_engine(engine, engine_name, asked):
     """The same `rate` is the same pace whichever engine speaks: within 5 % of the words per minute asked."""
     voice = next(v for v in engine.voices() if v.engine == engine_name and v.id in ("gmw/en-us", "en_US-joe-medium"))
-    requests = [SpeechRequest.of(voice, text, asked, 0.9) for text in PACE_TEXTS]
-    assert engine.synthesize(requests) == []
-    seconds = sum(load_clip(r.key()).size for r in requests) / 22050
-    measured = sum(len(re.findall(r"[\w']+", t)) for t in PACE_TEXTS) / seconds * 60
+    measured = words_per_minute(engine, voice, CALIBRATION_TEXTS, asked)
     assert abs(measured - asked) <= 0.05 * asked, (engine_name, asked, measured)
