@@ -8,9 +8,10 @@ header says so.
 
 from __future__ import annotations
 
-# kbit/s by bitrate index: MPEG-1, then MPEG-2 and 2.5 (index 0 is "free format", 15 is invalid)
-BITRATES = {3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-            2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+from meditations.model import MPEG1_BITRATES, MPEG2_BITRATES
+
+# kbit/s by bitrate index and version bits: MPEG-1, then MPEG-2 and 2.5 (index 0 is "free format", 15 invalid)
+BITRATES = {3: (0, *MPEG1_BITRATES), 2: (0, *MPEG2_BITRATES)}
 RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # Hz by version bits
 MAX_FRAME = 2881  # the largest Layer III frame: 1152 samples at 320 kbit/s and 32 kHz, padded
 

@@ -16,7 +16,7 @@ from .errors import (
     relocated,
     shape,
 )
-from .limits import BITRATES, CHANNELS, LOUDNESS_RANGE, MPEG1_BITRATES, SAMPLE_RATES
+from .limits import BITRATES, CHANNELS, LOUDNESS_RANGE, MPEG1_BITRATES, MPEG2_BITRATES, SAMPLE_RATES
 from .plaintext import one_line
 from .script import (
     DEFAULT_ENGINE,
@@ -50,9 +50,9 @@ from .walking import cue_texts, heard, spoken, walk
 __all__ = [
     "AudioFormat", "BITRATES", "Background", "Bell", "Breathe", "CHANNELS", "Chapter", "ChapterMark", "DEFAULT_ENGINE",
     "DEFAULT_VOICE", "DEFAULT_WORDS", "ENGINE_NAMES", "Event", "Finish", "Include", "LOUDNESS_RANGE", "Location",
-    "MPEG1_BITRATES", "MeditateError", "MissingComponentError", "NOISE_KINDS", "PRESETS", "Pace", "ParagraphBreak",
-    "Pause", "Problem", "ProblemCollector", "RenderError", "Repeat", "SAMPLE_RATES", "Say", "Script", "ScriptError",
-    "Sentence", "Step", "TextPause", "TextPiece", "Timeline", "VoiceSettings", "as_failure", "clock", "cue_texts",
-    "excerpt", "format_duration", "heard", "one_line", "parse_duration", "parse_pattern", "relocated", "scaled_rate",
-    "shape", "spoken", "walk", "whole_seconds",
+    "MPEG1_BITRATES", "MPEG2_BITRATES", "MeditateError", "MissingComponentError", "NOISE_KINDS", "PRESETS", "Pace",
+    "ParagraphBreak", "Pause", "Problem", "ProblemCollector", "RenderError", "Repeat", "SAMPLE_RATES", "Say", "Script",
+    "ScriptError", "Sentence", "Step", "TextPause", "TextPiece", "Timeline", "VoiceSettings", "as_failure", "clock",
+    "cue_texts", "excerpt", "format_duration", "heard", "one_line", "parse_duration", "parse_pattern", "relocated",
+    "scaled_rate", "shape", "spoken", "walk", "whole_seconds",
 ]
