@@ -38,6 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000  # what Whisper listens at
 LEAD, TAIL = 0.15, 0.25  # seconds around each sentence: the encoder's delay, a soft onset, a trailing consonant
+CUE_WORDS = 3  # a sentence this short is a cue, heard on its own
+WINDOW, GAP = 28.0, 0.6  # sentences heard together, up to this many seconds, each followed by this silence
 
 
 @dataclass
@@ -98,9 +100,10 @@ def words(text: str) -> list[str]:
     return found
 
 
-def align(written: list[str], heard: list[str]) -> tuple[int, list[tuple[str, str]]]:
-    """The edit distance between two word lists, and each written word not heard as written (with what was
-    heard in its place, "" for nothing)."""
+def align(written: list[str], heard: list[str]) -> tuple[int, list[tuple[int, str]], list[int]]:
+    """The edit distance between two word lists; each written word not heard as written, as (its index, what
+    was heard in its place, "" for nothing); and for each word heard that was not written, the index of the
+    written word before it (-1 at the start)."""
     rows, cols = len(written) + 1, len(heard) + 1
     cost = [[0] * cols for _ in range(rows)]
     for i in range(rows):
@@ -111,18 +114,19 @@ def align(written: list[str], heard: list[str]) -> tuple[int, list[tuple[str, st
         for j in range(1, cols):
             same = written[i - 1] == heard[j - 1]
             cost[i][j] = min(cost[i - 1][j - 1] + (0 if same else 1), cost[i - 1][j] + 1, cost[i][j - 1] + 1)
-    misheard, i, j = [], len(written), len(heard)
+    misheard, inserted, i, j = [], [], len(written), len(heard)
     while i > 0 or j > 0:
         if i and j and cost[i][j] == cost[i - 1][j - 1] + (written[i - 1] != heard[j - 1]):
             if written[i - 1] != heard[j - 1]:
-                misheard.append((written[i - 1], heard[j - 1]))
+                misheard.append((i - 1, heard[j - 1]))
             i, j = i - 1, j - 1
         elif i and cost[i][j] == cost[i - 1][j] + 1:
-            misheard.append((written[i - 1], ""))
+            misheard.append((i - 1, ""))
             i -= 1
         else:
-            j -= 1  # a word heard that was not written: counted in the distance only
-    return cost[-1][-1], list(reversed(misheard))
+            inserted.append(i - 1)
+            j -= 1
+    return cost[-1][-1], list(reversed(misheard)), inserted
 
 
 def decode(path: Path):
@@ -143,16 +147,69 @@ def planned_sentences(script: Path, python: str, tree: Path, name: str) -> list[
     return [Sentence(name, e["start"], e["end"], e["text"]) for e in events if e["kind"] == "speech"]
 
 
-def transcribe(model, audio, sentence: Sentence) -> None:
-    """Fill in what the recognizer hears of one sentence, and its errors."""
+def transcribe(model, audio, sentences: list[Sentence]) -> None:
+    """Fill in what the recognizer hears of each sentence, and its errors. Whisper hears 30 s at a time
+    whatever it is given, so the sentences (each cut at its planned start and end) are heard several at once,
+    joined by short silences into windows of up to WINDOW seconds, and the words heard are aligned back to
+    the sentences they were written in."""
+    import numpy as np
+
+    window: list[Sentence] = []
+    pieces: list = []
+    length = 0
+    cues = [s for s in sentences if len(words(s.text)) <= CUE_WORDS]
+    for sentence in sampled(cues):  # a cue heard in a window of cues is lost among its repeats: alone
+        _hear(model, _cut(audio, sentence), [sentence])
+    for sentence in (s for s in sentences if len(words(s.text)) > CUE_WORDS):
+        piece = _cut(audio, sentence)
+        if window and length + piece.size > WINDOW * RATE:
+            _hear(model, np.concatenate(pieces), window)
+            window, pieces, length = [], [], 0
+        window.append(sentence)
+        pieces += [piece, np.zeros(int(GAP * RATE), dtype=audio.dtype)]
+        length += piece.size + int(GAP * RATE)
+    if window:
+        _hear(model, np.concatenate(pieces), window)
+
+
+def sampled(cues: list[Sentence]) -> list[Sentence]:
+    """Of each cue text repeated through a track, its first, middle and last occurrence (the others are the
+    same clip over the same bed)."""
+    by_text: dict[str, list[Sentence]] = defaultdict(list)
+    for cue in cues:
+        by_text[cue.text].append(cue)
+    return [group[i] for group in by_text.values() for i in sorted({0, len(group) // 2, len(group) - 1})]
+
+
+def _cut(audio, sentence: Sentence):
     lo = max(0, int((sentence.start - LEAD) * RATE))
-    hi = min(audio.size, int((sentence.end + TAIL) * RATE))
-    segments, _ = model.transcribe(audio[lo:hi], language="en", beam_size=5, condition_on_previous_text=False,
+    return audio[lo:min(audio.size, int((sentence.end + TAIL) * RATE))]
+
+
+def _hear(model, audio, window: list[Sentence]) -> None:
+    segments, _ = model.transcribe(audio, language="en", beam_size=5, condition_on_previous_text=False,
                                    without_timestamps=True, vad_filter=False)
-    sentence.heard = " ".join(s.text.strip() for s in segments)
-    written = words(sentence.text)
-    sentence.errors, sentence.misheard = align(written, words(sentence.heard))
-    sentence.words = len(written)
+    heard = words(" ".join(s.text.strip() for s in segments))
+    written, owner = [], []
+    for index, sentence in enumerate(window):
+        sentence_words = words(sentence.text)
+        written += sentence_words
+        owner += [index] * len(sentence_words)
+        sentence.words = len(sentence_words)
+    _, misheard, inserted = align(written, heard)
+    for position, heard_as in misheard:
+        sentence = window[owner[position]]
+        sentence.errors += 1
+        sentence.misheard.append((written[position], heard_as))
+    for position in inserted:
+        window[owner[position] if position >= 0 else 0].errors += 1
+    for sentence in window:  # alone, what was heard; in a window, the words that went wrong
+        sentence.heard = " ".join(heard) if len(window) == 1 else _heard_part(sentence) if sentence.errors else ""
+
+
+def _heard_part(sentence: Sentence) -> str:
+    wrong = ", ".join(f"{w} -> {h or '(nothing)'}" for w, h in sentence.misheard)
+    return wrong or "(an extra word heard)"
 
 
 def report(sentences: list[Sentence], markdown: bool) -> str:
@@ -227,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             tried = tried_sentences(args.tries, args.rate, args.python, args.tree.resolve(), Path(work))
             audio = decode(Path(work) / "out" / "try.mp3")
             for sentence in tried:
-                transcribe(model, audio, sentence)
+                transcribe(model, audio, [sentence])
                 print(f"{sentence.errors} | {sentence.text} | {sentence.heard}")
         return 0
     manifest = json.loads((args.out_dir / "library.json").read_text(encoding="utf-8"))
@@ -236,10 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         name = Path(record["file"]).stem
         if args.track and name not in args.track:
             continue
-        planned = planned_sentences(Path(record["script"]), args.python, args.tree.resolve(), name)
+        planned = planned_sentences(args.out_dir / record["script"], args.python, args.tree.resolve(), name)
         audio = decode(args.out_dir / record["file"])
-        for sentence in planned:
-            transcribe(model, audio, sentence)
+        transcribe(model, audio, planned)
+        planned = [s for s in planned if s.words]  # repeated cues not sampled are not counted
         sentences += planned
         print(f"{name}: {sum(s.errors for s in planned)} errors in {sum(s.words for s in planned)} words",
               file=sys.stderr)

@@ -70,7 +70,7 @@ script = st.fixed_dictionaries(
      "steps": st.lists(step, min_size=1, max_size=6).map(
          lambda steps: steps if audible(steps) else steps + [{"say": "Rest."}])},
     optional={
-        # from 110 words a minute: slower voices cannot fit "In again" into sigh's one-second top-up breath
+        # from 110 words a minute: slower voices cannot fit "Top up" into sigh's one-second top-up breath
         # (a located error by design, tested in test_finish.py)
         "voice": st.fixed_dictionaries({"rate": st.integers(110, 220)}),
         "pace": st.fixed_dictionaries({"sentence_gap": seconds, "paragraph_gap": seconds}),

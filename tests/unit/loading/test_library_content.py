@@ -3,6 +3,8 @@
 - every track carries the shared safety lines; breath-hold practices add the health caution;
 - the practices that reach into distress ground the listener before the closing;
 - every question is given its silence: at least 5 s before the next sentence, whatever it is;
+- the narration keeps a calm pace, and each guided practice arrives in words of its own;
+- without a client's name nothing is said in its place, and with one only the address is added;
 - faithful to the source article but in our own words: no run of eight words is shared with it.
 """
 
@@ -26,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[3]
 SCRIPTS = ROOT / "scripts"
 PARTIALS = SCRIPTS / "_partials"
 MIN_SECONDS_AFTER_A_QUESTION = 5.0
+LIBRARY_RATE = 135  # words per minute of speech, the rate library.yaml gives the voice
+CALM_PACE = (120, 140)
+SHARED_BY_DESIGN = ("safety.yaml", "breath-hold-caution.yaml")  # guided narration's usual pace, words per minute
 # The practices that ask the listener to dwell on suffering, their own (a struggle, a distress, a past
 # decision) or someone else's (compassion-for-others and noticing-what-moves-you: the source article's
 # empathic distress, which the grounding leads out of): each grounds the listener before the closing.
@@ -148,5 +153,40 @@ def test_closings_are_slower_than_the_rest_at_any_clients_rate(client_rate):
     for name in bundled():
         script = load(SCRIPTS / f"{name}.yaml", settings)
         closing = {step.voice.rate for step in says(script.steps) if step.location.file.endswith("closing.yaml")}
-        assert script.voice.rate == (client_rate or 170)  # the rate library.yaml gives the Piper voice
+        assert script.voice.rate == (client_rate or LIBRARY_RATE)
         assert closing and max(closing) <= round(script.voice.rate * 0.92), (name, closing)
+
+
+@pytest.mark.parametrize("name", bundled())
+def test_the_narration_keeps_a_calm_pace(name):
+    rates = {step.voice.rate for step in says(load(SCRIPTS / f"{name}.yaml").steps)}
+    assert rates and all(CALM_PACE[0] <= rate <= CALM_PACE[1] for rate in rates), rates
+
+
+def test_each_guided_practice_arrives_in_words_of_its_own():
+    """Only the safety lines (and the breathing tracks' short welcome) are shared: no two guided practices
+    open with the same sentences."""
+    openings = {}
+    for name in bundled():
+        script = load(SCRIPTS / f"{name}.yaml")
+        if not any(PARTIALS / "closing.yaml" == path for path in included(script.steps)):
+            continue  # the short breathing tracks
+        spoken = [step for step in says(script.steps) if not step.location.file.endswith(SHARED_BY_DESIGN)]
+        openings[name] = [step.text for step in spoken[:5]]
+    assert len(openings) == 10
+    for sentence in {text for texts in openings.values() for text in texts}:
+        sharing = [name for name, texts in openings.items() if sentence in texts]
+        assert len(sharing) <= 2, (sentence, sharing)
+
+
+@pytest.mark.parametrize("name", bundled())
+def test_without_a_name_nothing_is_said_in_its_place(name):
+    """The library's default name is empty: a sentence that addresses the client by name reads naturally
+    without one, and with a name only the address (", Ana") is added."""
+    unnamed = [step.text for step in says(load(SCRIPTS / f"{name}.yaml").steps)]
+    named = [step.text for step in says(load(SCRIPTS / f"{name}.yaml", Settings(variables=(("name", "Ana"),))).steps)]
+    assert len(unnamed) == len(named)
+    for without, with_name in zip(unnamed, named, strict=True):
+        assert without == with_name.replace(", Ana", ""), with_name
+        assert not re.search(r"\s[,.?!;:]|,[.?!;:]|\bfriend[.,]", without), without
+    assert any("Ana" in text for text in named)
