@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import quote
 
-from meditations.loading import check_profile, layered, load_profile
+from meditations.loading import AREA_PROFILE, check_profile, layered, load_profile
 from meditations.model import Location, MeditateError, Problem, ScriptError
 
+from .clientarea import area_profiles
 from .owners import Owner
 
 
@@ -23,11 +25,13 @@ class Clients:
 
 
 def load_clients(folder: Path) -> Clients:
-    """Load and check every profile file (*.yaml, *.yml) of the folder."""
+    """Load and check every profile of the folder: loose files (*.yaml, *.yml) and the client area's
+    NAME/profile.yaml."""
 
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    loose = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    files = loose + area_profiles(folder)
     if not files:
-        raise MeditateError(f"no profiles (*.yaml) in {folder}")
+        raise MeditateError(f"no profiles (*.yaml, or NAME/{AREA_PROFILE}) in {folder}")
     profiles, broken, folders = [], [], {}  # type: ignore[var-annotated]
     for path in files:
         try:
@@ -36,22 +40,25 @@ def load_clients(folder: Path) -> Clients:
         except MeditateError as exc:
             broken.append((path, exc))
             continue
-        if client.output in folders:
+        if client.folder in folders:
             broken.append((path, ScriptError([Problem(Location(str(path), 1, 1), (
-                f"its output folder '{client.output}' is also {folders[client.output]}'s; "
+                f"its output folder '{client.folder}' is also {folders[client.folder]}'s; "
                 "give one of them another 'output:'"))])))
             continue
-        folders[client.output] = str(path)
+        folders[client.folder] = str(path)
         profiles.append(client)
     return Clients(tuple(profiles), tuple(broken))
 
 
 def profile_request(client, request):
     """A build request for one client's set: their variables, voice and recordings over the build's
-    settings (a command-line --set still wins), into OUT/<their folder>/."""
+    settings (a command-line --set still wins), into OUT/<their folder>/ (OUT being the private root)."""
 
     settings = layered(client.settings(), request.settings)
-    return replace(request, out_dir=request.out_dir / client.output, settings=settings,
+    base_url = request.base_url or client.base_url
+    if base_url:
+        base_url = base_url.rstrip("/") + "/" + quote(client.folder) + "/"
+    return replace(request, out_dir=request.out_dir / client.folder, settings=settings, base_url=base_url,
                    scripts=tuple((t.script, t.length) for t in client.tracks), owner=Owner.profile(client))
 
 

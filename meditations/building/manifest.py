@@ -119,9 +119,9 @@ def _finite(value) -> bool:
 def write_manifest(out_dir: Path, records: list[dict], owner: dict, nested: list[str]) -> None:
     """OUT_DIR/library.json: its owner (owners.py), the sub-folders other builds own, every track, sorted;
     nothing that changes between identical builds."""
-    public = [{k: v for k, v in r.items() if k not in ("settings",)} for r in records]
+    # "settings" is a digest of the settings a track was built with (never their values)
     data = {"tool": "meditate", "version": __version__, "owner": owner, "nested": nested,
-            "tracks": sorted(public, key=lambda r: r["file"])}
+            "tracks": sorted(records, key=lambda r: r["file"])}
     write_atomic(out_dir / MANIFEST, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from meditations.files import shown, within
+from meditations.loading import Settings, settings_key
 from meditations.model import Location, MeditateError, Problem, ScriptError
 
 from .manifest import MANIFEST, read_json
@@ -83,10 +84,11 @@ def described(owner: Owner | None) -> str:
     """An owner as a message names it."""
     if owner is None:
         return "another build"
-    return f"the {owner.kind} {shown(_display(owner.path))}"
+    return f"the {owner.kind} {shown(display_path(owner.path))}"
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """A path as messages show it: relative to the working folder when inside it."""
     relative = os.path.relpath(path, os.path.realpath(os.getcwd()))
     return str(path) if relative.startswith("..") else relative
 
@@ -151,13 +153,13 @@ def _inside_another(out_dir: Path, subject: str) -> str | None:
             continue
         owner = recorded_owner(folder, manifest)
         if owner is not None and owner.kind == PROFILE:
-            return f"{subject} is inside {shown(_display(folder))}, which belongs to {described(owner)}"
+            return f"{subject} is inside {shown(display_path(folder))}, which belongs to {described(owner)}"
         inner = real.relative_to(folder).as_posix()
         theirs = sorted(e["file"] for e in manifest.get("tracks", [])
                         if isinstance(e, dict) and isinstance(e.get("file"), str) and below(e["file"], [inner]))
         if theirs:
             return (f"{subject} holds tracks of {described(owner)} "
-                    f"({shown(_display(folder / theirs[0]))})")
+                    f"({shown(display_path(folder / theirs[0]))})")
     return None
 
 
@@ -176,6 +178,25 @@ def _into_another(out_dir: Path, manifest: dict | None, tracks: list[tuple[Path,
                 return (f"{shown(script)} would be written into {shown(out_dir / folder)}, which belongs to "
                         f"{seen[folder]}")
     return None
+
+
+def refuse_replacing(out_dir: Path, relative: str, script: Path, settings: str) -> None:
+    """Raise when a render would replace a track a build made from other inputs (another script, or other
+    settings: a personalised render over the library's own track). `settings` is the render's settings_key."""
+    manifest = manifest_of(out_dir) or {}
+    entry = next((e for e in manifest.get("tracks", []) if isinstance(e, dict) and e.get("file") == relative), None)
+    if entry is None or not isinstance(entry.get("script"), str):
+        return
+    built_from = Path(os.path.normpath(os.path.join(os.path.realpath(out_dir), entry["script"])))
+    same_script = os.path.realpath(built_from) == os.path.realpath(script)
+    # a manifest of an older meditate holds no settings: the build's own are then the defaults
+    if same_script and entry.get("settings", settings_key(Settings())) == settings:
+        return
+    owner = recorded_owner(out_dir, manifest)
+    inputs = "with other settings" if same_script else f"from {shown(display_path(built_from))}"
+    raise MeditateError(f"{shown(out_dir / relative)} is a track of {described(owner)}, built {inputs}: "
+                        f"rendering {shown(script)} over it would replace it; render into another folder (-o), "
+                        "or add --force to replace it")
 
 
 # ---------------------------------------------------------------- what a build records

@@ -10,6 +10,7 @@ import click
 
 from meditations import BuildRequest, build_all, load, plan, render
 from meditations.building import (
+    CLIENT_SETS,
     Owner,
     check_cues,
     check_sounds,
@@ -18,6 +19,8 @@ from meditations.building import (
     default_workers,
     load_clients,
     profile_request,
+    refuse_public_output,
+    refuse_replacing,
     refuse_taken,
     refuse_taken_folder,
     render_sample,
@@ -41,6 +44,7 @@ from meditations.loading import (
     new_script,
     output_name,
     refuse_non_track,
+    settings_key,
 )
 from meditations.model import MeditateError, ScriptError, format_duration
 from meditations.planning import preview_suffix, select_chapter, select_steps
@@ -102,17 +106,19 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 @main.command("render")
 @click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out_dir", default="audio_out", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the MP3 files.")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the MP3 files [default: audio_out; with --profile, client_sets].")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
-              help="A client profile: render the client's set into OUTPUT/<profile name>/.")
+              help="A client profile: render the client's set into OUTPUT/<client>/.")
 @click.option("--steps", "step_spec", metavar="N[-M]", callback=utf8_text,
               help="Preview only these steps (e.g. 3-5) of one script.")
 @click.option("--chapter", metavar="NAME", callback=utf8_text, help="Preview only this chapter of one script.")
+@click.option("--force", is_flag=True, help="Replace a track a build made from other inputs (another script, "
+                                            "or other settings).")
 @set_option
 @audio_options
 @settings_options
-def render_command(scripts, out_dir, profile, step_spec, chapter, settings) -> int:
+def render_command(scripts, out_dir, profile, step_spec, chapter, force, settings) -> int:
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
     jobs, out_dir, client = render_jobs(scripts, profile, out_dir, settings, preview=bool(step_spec or chapter))
     if (step_spec or chapter) and len(jobs) != 1:
@@ -142,6 +148,9 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, settings) -> i
     for path, _, target in targets:  # never into a folder another library or client owns
         refuse_taken(out_dir, Owner.profile(client) if client else Owner.render(path),
                      [(path, target.relative_to(out_dir).as_posix())])
+        if not force:  # nor over a track built from other inputs (a personalised render over the library's)
+            track_settings = layered(client.settings(), settings) if client else settings
+            refuse_replacing(out_dir, target.relative_to(out_dir).as_posix(), path, settings_key(track_settings))
     with speech_engine() as engine:
         for path, script, target in targets:
             result = batch.run(render_one, path, script, target)
@@ -159,14 +168,15 @@ def render_jobs(scripts, profile, out_dir, command_line, preview=False):
         client = load_profile(profile)
         check_profile(client)
         named = layered(client.settings(), command_line)
-        out_dir = out_dir / client.output
+        refuse_public_output(out_dir or CLIENT_SETS)
+        out_dir = (out_dir or CLIENT_SETS) / client.folder
         if not (preview and scripts):
             jobs = [(track.script, layered(client.settings(track), command_line), output_name(track.script))
                     for track in client.tracks]
     jobs += [(path, named, name) for path, name in find_scripts_with_names(scripts)]
     if not jobs:
         raise click.UsageError("name the scripts to render, or a client --profile")
-    return jobs, out_dir, client
+    return jobs, out_dir or Path("audio_out"), client
 
 
 @main.command("validate")
@@ -274,8 +284,8 @@ def new_command(name, template) -> None:
 
 @main.command("build")
 @click.argument("scripts_dir", default="scripts", type=click.Path(file_okay=False, path_type=Path))
-@click.option("-o", "--output", "out_dir", default="audio_out", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the library's tracks.")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the library's tracks [default: audio_out; with --profile(s), client_sets].")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Tracks rendered at once (default: one per core).")
 @click.option("--force", is_flag=True, help="Rebuild every track.")
 @click.option("--dry-run", is_flag=True, help="List what would be rebuilt, and why; change nothing.")
@@ -283,9 +293,9 @@ def new_command(name, template) -> None:
 @click.option("--verify", is_flag=True, help="Read every track again (its SHA-256 and MP3 frames); rebuild any that "
                                               "is not as built.")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
-              help="Build a client's set (a profile) into OUTPUT/<profile name>/.")
+              help="Build a client's set (a profile) into OUTPUT/<client>/.")
 @click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Build every client's set (each profile of this folder) into OUTPUT/<profile name>/.")
+              help="Build every client's set (each profile of this folder, e.g. clients/) into OUTPUT/<client>/.")
 @click.option("--cluster", envvar="MEDITATE_CLUSTER", metavar="ADDRESS", callback=utf8_text,
               help="Render on a Dask cluster: its scheduler (tcp://HOST:8786), or 'local' for one on this machine.")
 @click.option("--base-url", metavar="URL", callback=utf8_text,
@@ -304,6 +314,10 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
         raise click.UsageError(f"no folder {scripts_dir}")
     if base_url:
         check_base_url(base_url)
+    personal = profile is not None or profiles_dir is not None
+    out_dir = out_dir or (CLIENT_SETS if personal else Path("audio_out"))
+    if personal:
+        refuse_public_output(out_dir)
     request = BuildRequest(scripts_dir=scripts_dir, out_dir=out_dir, jobs=jobs or default_workers(), force=force,
                            dry_run=dry_run, prune=prune, verify=verify, settings=settings, base_url=base_url,
                            cluster=(cluster or "").strip() or None)
@@ -350,7 +364,7 @@ def profile_requests(folder: Path, request):
         report(exc)
     requests, refused = [], 0
     for client in loaded.profiles:
-        client_request = replace(profile_request(client, request), label=client.output)
+        client_request = replace(profile_request(client, request), label=client.folder)
         try:
             refuse_taken_folder(client_request)  # one client refused; the others still build
         except MeditateError as exc:

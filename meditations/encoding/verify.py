@@ -285,6 +285,16 @@ def _check_gapless(gapless: GaplessHeader, frames: int, stream_bytes: int, audio
     return plays
 
 
+def track_frames(data: bytes) -> list[bytes]:
+    """The MP3 frames of a whole track file (after its ID3 tag; the gapless header frame among them), up to
+    the first bytes that are not a frame."""
+    frames, position = [], _skip_id3(data)
+    while position < len(data) and (header := frame_header(data, position)) is not None:
+        frames.append(data[position:position + header[0]])
+        position += header[0]
+    return frames
+
+
 def _skip_id3(data: bytes) -> int:
     if data[:3] != b"ID3" or len(data) < 10:
         return 0

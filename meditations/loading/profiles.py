@@ -6,20 +6,25 @@ library: ../scripts              # where the scripts are (default: scripts/ in t
 variables: {name: Ana}
 voice: {rate: 120}               # optional, over every script's voice
 length: 10m                      # optional, every track fitted to it
-output: ana                      # the folder under the output folder (default: this file's name)
+output: ana                      # the set's folder under the private output (default: the client's folder)
 recordings: ana-recordings       # optional: the client's own recordings, found before the library's
 scripts:
   - compassionate-breathing
   - {script: box-breathing, length: 5m}
 ```
 
-Profiles hold personal data: keep them out of version control (the repository ignores profiles/).
+In the client area a profile is `clients/NAME/profile.yaml`: the client and the set's folder are then NAME,
+and the client's own scripts (`clients/NAME/scripts/`) are found before the library's. `client share` adds a
+`base_url:` and a `token:` (the set's folder is then NAME-TOKEN, a web address no one can guess).
+
+Profiles hold personal data: keep them out of version control (the repository ignores clients/ and profiles/).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +49,14 @@ from .validators import duration_value, mapping_keys, text_value, variable_defau
 from .voicespec import voice_settings
 from .yamlsource import compose, location_of, read_text
 
-PROFILE_KEYS = ("client", "library", "variables", "voice", "length", "output", "recordings", "scripts")
+PROFILE_KEYS = ("client", "library", "variables", "voice", "length", "output", "recordings", "scripts", "base_url",
+                "token")
 ENTRY_KEYS = ("script", "length")
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+AREA_PROFILE = "profile.yaml"  # clients/NAME/profile.yaml
+OWN_SCRIPTS = "scripts"  # clients/NAME/scripts/: scripts written for this client alone
+# What no file system (or a web address) can hold in a folder name, and what would make it a path.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|#%]+")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,13 @@ class Profile:
     variable_locations: tuple[tuple[str, Location], ...] = ()
     recordings: Path | None = None  # the client's own recordings folder
     output_location: Location | None = None  # where 'output:' names the client's folder (None: from the file name)
+    base_url: str | None = None  # where the client's sets are served (client share)
+    token: str | None = None  # the secret part of the set's folder name, once shared
+
+    @property
+    def folder(self) -> str:
+        """The set's folder under the private output: the output name, with the token once there is one."""
+        return f"{self.output}-{self.token}" if self.token else self.output
 
     def settings(self, track: ProfileTrack | None = None) -> Settings:
         """This profile's layer of the settings (settings.layered puts the command line's over it): its
@@ -104,9 +121,15 @@ def check_profile(profile: Profile) -> None:
 
 
 def safe_folder_name(text: str) -> str:
-    """A folder name made only of safe characters (never a path)."""
-    name = _SAFE_NAME.sub("-", text).strip(".-")
+    """A folder name for a client as people write their name (NFC: "Zoë" typed either way is one folder),
+    with only the characters no file system or web address can hold replaced (never a path)."""
+    name = _UNSAFE.sub("-", unicodedata.normalize("NFC", text)).strip(" .-")
     return name or "profile"
+
+
+def area_profile(path: Path) -> bool:
+    """Whether a profile is the client area's clients/NAME/profile.yaml."""
+    return path.name == AREA_PROFILE
 
 
 NOT_A_PROFILE = ("is not a client profile: it has no 'scripts:' and no other key a profile has (its keys are not "
@@ -155,19 +178,31 @@ def _load_profile(path: Path, display: str, text: str, options: LoadOptions) -> 
         variable_places = {k.value: ctx.at(k) for k, _ in entries["variables"][1].value if k.value in variables}
     voice = voice_settings(entries["voice"][1], ctx) if "voice" in entries else None
     length = duration_value(entries["length"][1], ctx, "length") if "length" in entries else None
-    output, output_location = path.stem, None
+    own = path.parent.name if area_profile(path) else path.stem
+    output, output_location = own, None
     if "output" in entries:
         output = text_value(entries["output"][1], ctx, "output") or output
         output_location = ctx.at(entries["output"][1])
     recordings = _recordings_folder(entries["recordings"][1], ctx, path) if "recordings" in entries else None
+    base_url = text_value(entries["base_url"][1], ctx, "base_url") if "base_url" in entries else None
+    token = _token(entries["token"][1], ctx) if "token" in entries else None
     tracks: tuple[ProfileTrack, ...] = ()
     if "scripts" not in entries:
         ctx.error(root, "missing required key 'scripts' (the client's practices)")
     else:
-        tracks = _tracks(entries["scripts"][1], ctx, library, length)
+        libraries = (path.parent / OWN_SCRIPTS, library) if area_profile(path) else (library,)
+        tracks = _tracks(entries["scripts"][1], ctx, libraries, length)
     problems.raise_if_any()
-    return Profile(path, client or path.stem, tuple(variables.items()), voice, safe_folder_name(output), tracks,
-                   tuple(variable_places.items()), recordings, output_location)
+    return Profile(path, client or own, tuple(variables.items()), voice, safe_folder_name(output), tracks,
+                   tuple(variable_places.items()), recordings, output_location, base_url, token)
+
+
+def _token(node, ctx: LoadContext) -> str | None:
+    token = text_value(node, ctx, "token")
+    if token is not None and not _TOKEN.fullmatch(token):
+        ctx.error(node, "'token' must be 16 to 64 letters, digits, - or _ (meditate client share makes one)")
+        return None
+    return token
 
 
 def _recordings_folder(node, ctx: LoadContext, profile: Path) -> Path | None:
@@ -182,7 +217,8 @@ def _recordings_folder(node, ctx: LoadContext, profile: Path) -> Path | None:
     return path
 
 
-def _tracks(node, ctx: LoadContext, library: Path, default_length: float | None) -> tuple[ProfileTrack, ...]:
+def _tracks(node, ctx: LoadContext, libraries: tuple[Path, ...], default_length: float | None,
+            ) -> tuple[ProfileTrack, ...]:
     if not isinstance(node, yaml.SequenceNode) or not node.value:
         ctx.error(node, f"'scripts' must be a list of script names, got {node_kind(node)}")
         return ()
@@ -201,9 +237,10 @@ def _tracks(node, ctx: LoadContext, library: Path, default_length: float | None)
         name = text_value(name_node, ctx, "scripts")
         if name is None:
             continue
-        script = _find_script(library, name)
+        script = next((found for folder in libraries if (found := _find_script(folder, name))), None)
         if script is None:
-            ctx.error(name_node, f"no script '{excerpt(name)}' in {library}")
+            where = " or ".join(str(folder) for folder in libraries)
+            ctx.error(name_node, f"no script '{excerpt(name)}' in {where}")
             continue
         tracks.append(ProfileTrack(script, length, ctx.at(name_node)))
     return tuple(tracks)

@@ -1,0 +1,146 @@
+"""The client area (issue 24): a client's profile, scripts and set live apart from the public library; their
+words never reach the public output; a personalised render never replaces a library track; a client can be
+removed completely, cache included."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from meditations.building.clips import speech_requests
+from meditations.cli.commands import main
+from meditations.loading import load, load_profile
+from meditations.speaking import SpeechEngine, clip_cache, resolve_voices
+
+LIBRARY = "album: Practice\nvariables: {name: \"\"}\n"
+SCRIPT = "title: Calm\nsteps:\n  - say: Welcome, {name}.\n  - pause: 1s\n  - say: Let your shoulders soften.\n"
+ZOE = unicodedata.normalize("NFC", "Zoë")
+
+
+def run(*args, stdin: str | None = None):
+    return CliRunner().invoke(main, list(args), input=stdin)
+
+
+@pytest.fixture
+def practice(tmp_path, monkeypatch):
+    """A practice's folder: the library's scripts/, nothing else yet."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "library.yaml").write_text(LIBRARY, encoding="utf-8")
+    (tmp_path / "scripts" / "calm.yaml").write_text(SCRIPT, encoding="utf-8")
+    return tmp_path
+
+
+def public_bytes(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def test_a_client_is_added_built_and_kept_out_of_the_public_library(practice):
+    added = run("client", "new", ZOE, "--scripts", "calm")
+    assert added.exit_code == 0, added.output
+    assert added.output == f"wrote clients/{ZOE}/profile.yaml: build the set with: meditate client build {ZOE}\n"
+    profile = load_profile(practice / "clients" / ZOE / "profile.yaml")
+    assert profile.client == ZOE and dict(profile.variables) == {"name": ZOE} and profile.folder == ZOE
+
+    built = run("client", "build", ZOE)
+    assert built.exit_code == 0, built.output
+    assert (practice / "client_sets" / ZOE / "calm.mp3").is_file()
+    manifest = json.loads((practice / "client_sets" / ZOE / "library.json").read_text(encoding="utf-8"))
+    assert manifest["owner"] == {"profile": f"../../clients/{ZOE}/profile.yaml"}
+    assert manifest["tracks"][0]["script"] == "../../scripts/calm.yaml"  # no machine's layout in it
+    assert str(practice) not in (practice / "client_sets" / ZOE / "library.json").read_text(encoding="utf-8")
+
+    public = run("build", "--base-url", "https://example.org/library/")
+    assert public.exit_code == 0, public.output
+    assert (practice / "audio_out" / "calm.mp3").is_file()
+    assert ZOE.encode() not in public_bytes(practice / "audio_out")
+    assert sorted(p.name for p in (practice / "audio_out").iterdir()) == [
+        ".meditate-state.json", "calm.mp3", "calm.vtt", "feed.xml", "index.html", "library.json", "library.m3u8"]
+
+
+def test_a_name_typed_either_way_is_one_client(practice):
+    assert run("client", "new", unicodedata.normalize("NFD", "Zoë"), "--scripts", "calm").exit_code == 0
+    assert [p.name for p in (practice / "clients").iterdir()] == [ZOE]
+    again = run("client", "new", ZOE, "--scripts", "calm")
+    assert again.exit_code == 1
+    assert again.output == (f"Error: clients/{ZOE}/profile.yaml already exists: edit it, or remove the client first "
+                            f"(meditate client remove {ZOE})\n")
+
+
+def test_without_a_terminal_or_options_a_new_client_gets_a_commented_profile(practice):
+    added = run("client", "new", "Ana")
+    assert added.exit_code == 0, added.output
+    text = (practice / "clients" / "Ana" / "profile.yaml").read_text(encoding="utf-8")
+    assert "# length: 10m" in text and '  - "calm"' in text and 'name: "Ana"' in text
+    assert (practice / "clients" / "Ana" / "scripts").is_dir()
+
+
+def test_a_client_build_never_goes_into_the_public_output(practice):
+    assert run("build").exit_code == 0
+    assert run("client", "new", "Ana", "--scripts", "calm").exit_code == 0
+    refused = run("build", "--profile", "clients/Ana/profile.yaml", "-o", "audio_out")
+    assert refused.exit_code == 1
+    assert refused.output == ("Error: audio_out is the public library's output: client sets go into a private "
+                              "folder of their own (default client_sets/)\n")
+    assert not (practice / "audio_out" / "Ana").exists()
+
+
+def test_a_personalised_render_never_replaces_the_librarys_track(practice):
+    assert run("build").exit_code == 0
+    before = (practice / "audio_out" / "calm.mp3").read_bytes()
+    refused = run("render", "scripts/calm.yaml", "--set", "name=Ana")
+    assert refused.exit_code == 1
+    assert refused.output == ("Error: audio_out/calm.mp3 is a track of the library scripts, built with other "
+                              "settings: rendering scripts/calm.yaml over it would replace it; render into another "
+                              "folder (-o), or add --force to replace it\n")
+    assert (practice / "audio_out" / "calm.mp3").read_bytes() == before
+    assert run("render", "scripts/calm.yaml").exit_code == 0  # the same inputs: the same track
+    assert run("render", "scripts/calm.yaml", "--set", "name=Ana", "-o", "drafts").exit_code == 0
+    forced = run("render", "scripts/calm.yaml", "--set", "name=Ana", "--force")
+    assert forced.exit_code == 0, forced.output
+
+
+def test_remove_takes_the_client_and_their_audio_and_nothing_else(practice):
+    assert run("client", "new", "Ana", "--scripts", "calm").exit_code == 0
+    assert run("client", "new", "Ben", "--scripts", "calm").exit_code == 0
+    assert run("client", "build", "--all").exit_code == 0
+    assert run("build").exit_code == 0
+
+    def keys(spoken_name):
+        script = load(practice / "scripts" / "calm.yaml",
+                      load_profile(practice / "clients" / spoken_name / "profile.yaml").settings())
+        with SpeechEngine() as engine:
+            return {r.text: r.key() for r in speech_requests(script, resolve_voices(script, engine.voices()))}
+
+    ana, ben = keys("Ana"), keys("Ben")
+    cache = clip_cache()
+    assert cache.has(ana["Welcome, Ana."]) and cache.has(ana["Let your shoulders soften."])
+
+    asked = run("client", "remove", "Ana")
+    assert asked.exit_code == 2
+    assert asked.output.endswith("Error: this removes the client's files for good: add --yes to do it without a "
+                                 "terminal\n")
+    assert (practice / "clients" / "Ana").is_dir()
+
+    removed = run("client", "remove", "Ana", "--yes")
+    assert removed.exit_code == 0, removed.output
+    assert removed.output.splitlines()[-1] == "removed Ana"
+    assert not (practice / "clients" / "Ana").exists() and not (practice / "client_sets" / "Ana").exists()
+    assert not cache.has(ana["Welcome, Ana."])  # their own sentence is gone
+    assert cache.has(ana["Let your shoulders soften."])  # the library's and Ben's stays
+    assert cache.has(ben["Welcome, Ben."])
+    assert (practice / "client_sets" / "Ben" / "calm.mp3").is_file() and (practice / "audio_out" / "calm.mp3").is_file()
+
+
+def test_two_profiles_that_name_one_folder_are_refused(practice):
+    for name in ("Zoë", unicodedata.normalize("NFD", "Zoë")):
+        folder = practice / "profiles"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{name}.yaml").write_text("scripts: [calm]\n", encoding="utf-8")
+    result = run("build", "--profiles", "profiles")
+    assert result.exit_code == 1
+    assert f"its output folder '{ZOE}' is also" in result.output
