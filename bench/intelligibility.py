@@ -80,7 +80,10 @@ def model_folder() -> Path:
 
 CONTRACTIONS = {"you're": "you are", "it's": "it is", "i'm": "i am", "that's": "that is", "there's": "there is",
                 "we're": "we are", "they're": "they are", "don't": "do not", "can't": "cannot", "you'll": "you will",
-                "let's": "let us", "you've": "you have", "i've": "i have", "isn't": "is not", "won't": "will not"}
+                "let's": "let us", "you've": "you have", "i've": "i have", "isn't": "is not", "won't": "will not",
+                "here's": "here is", "what's": "what is",
+                # spellings of one spoken word: a listener hears no difference
+                "towards": "toward", "alright": "all right", "okay": "ok"}
 NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
            "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
 
