@@ -3,7 +3,7 @@ every client's set, and the manifest, journal and lock that keep a build safe to
 
 from .clients import clients_summary, load_clients, profile_request
 from .clips import check_cues, check_sounds, plan_with_speech
-from .library import BuildRequest, build_all, eta_seconds, refuse_taken_folder
+from .library import BuildRequest, build_all, refuse_taken_folder
 from .owners import Owner, refuse_taken
 from .public import build_library, default_workers, plan_script, render_script
 from .samples import choose_voices, load, render_sample
@@ -11,6 +11,6 @@ from .track import render
 
 __all__ = [
     "BuildRequest", "Owner", "build_all", "build_library", "check_cues", "check_sounds", "choose_voices",
-    "clients_summary", "default_workers", "eta_seconds", "load", "load_clients", "plan_script", "plan_with_speech",
+    "clients_summary", "default_workers", "load", "load_clients", "plan_script", "plan_with_speech",
     "profile_request", "refuse_taken", "refuse_taken_folder", "render", "render_sample", "render_script",
 ]
