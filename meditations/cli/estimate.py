@@ -1,11 +1,12 @@
-"""How long a build has left: rates measured while it runs, never a guess made before them.
+"""How long a build or a render has left: rates measured while it runs, never a guess made before them.
 
 A build has two stages, each measured in its own unit: the speech (sentences made per second), then the
 renders (seconds of audio rendered per second of a worker's time). The time left is the work left at the
 measured rates: sentences left / sentence rate while the speech is made, then the tracks left dealt to
 the workers. The two are never added: the render rate cannot be measured before the first render ends,
 and by then every sentence is made (the build makes all of them first), so the speech stage says its own
-time left and the render stage the build's.
+time left and the render stage the build's. One `meditate render` is measured the same way, its mix in
+seconds of the track mixed per second.
 
 A time left is shown only once its rate rests on enough measured work: MIN_SECONDS of it, and
 MIN_SENTENCES in the speech stage (in simulated builds, a time left from the first sentence or two was
@@ -32,11 +33,12 @@ Clock = Callable[[], float]
 
 
 class Rate:
-    """A stage whose work is counted as it is done: sentences made.
+    """A stage whose work is counted as it is done: sentences made, or the seconds of one track mixed.
 
-    Its rate is measured from the first unit done (starting the speech engines is not work of the stage),
-    over everything done since: work done / time taken. Its time left is the work left at that rate,
-    counted down from the last report; None until the rate rests on `least` units and MIN_SECONDS."""
+    Its rate is measured from the first unit done (starting the speech engines, or planning the mix, is not
+    work of the stage), over everything done since: work done / time taken. Its time left is the work left
+    at that rate, counted down from the last report; None until the rate rests on `least` units and
+    MIN_SECONDS."""
 
     def __init__(self, now: Clock, least: float = 0):
         self.now = now

@@ -1,5 +1,5 @@
-"""What a build shows while it runs and when it ends: a line per track, and on a terminal a progress line
-redrawn below them; and the plan command's table."""
+"""What a build or a render shows while it runs and when it ends: a line per track, and on a terminal a
+progress line redrawn below them; and the plan command's table."""
 
 from __future__ import annotations
 
@@ -133,6 +133,39 @@ class BuildProgress:
     def close(self) -> None:
         """Clear the line drawn below (a summary or a message follows)."""
         self.line.clear()
+
+
+class RenderProgress:
+    """One track of `meditate render` on a terminal: a line redrawn in place, the speech made and then the
+    track mixed, each with a bar and, once it can be trusted (estimate.py), the time left; cleared when the
+    track is done. Nothing elsewhere."""
+
+    def __init__(self, name: str, terminal: bool | None = None, now: Clock = time.monotonic):
+        self.name = name
+        self.terminal = sys.stdout.isatty() if terminal is None else terminal
+        self.speech = Rate(now, MIN_SENTENCES)
+        self.audio = Rate(now)
+        self.line = _Line()
+
+    def __enter__(self) -> RenderProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.line.clear()
+
+    def update(self, what: str, payload: tuple) -> None:
+        """Hear one event of the render."""
+        if not self.terminal:
+            return
+        done, total = payload
+        if what == "speech":
+            self.speech.update(done, total)
+            self.line.draw("synthesizing speech", done / total, counted(done, total, "sentences"),
+                           self.speech.left(), " for speech")
+        elif what == "audio":
+            self.audio.update(done, total)
+            self.line.draw(f"rendering {self.name}", done / total,
+                           f"{clock(done):>{len(clock(total))}} of {clock(total)}", self.audio.left())
 
 
 def bar(share: float, width: int = 24) -> str:

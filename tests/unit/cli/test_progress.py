@@ -1,5 +1,5 @@
-"""What a build shows while it runs: the time left from measured rates (estimate.py), driven by simulated
-builds on a fake clock, and the lines a terminal shows (progress.py)."""
+"""What a build and a render show while they run: the time left from measured rates (estimate.py), driven by
+simulated builds on a fake clock, and the lines a terminal shows (progress.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from meditations.cli.estimate import KNOWN_PART, MIN_SECONDS, MIN_SENTENCES, Dealing, Rate
-from meditations.cli.progress import BuildProgress
+from meditations.cli.progress import BuildProgress, RenderProgress
 from meditations.model import MeditateError
 
 
@@ -234,6 +234,35 @@ def test_quiet_says_only_the_errors(capsys):
     clock = FakeClock()
     small_build(BuildProgress(quiet=True, terminal=True, now=clock), clock)
     assert capsys.readouterr() == ("", "Error: a.yaml cannot be read\n")
+
+
+def test_a_render_on_a_terminal_shows_its_speech_then_its_mix_and_clears_the_line(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    clock = FakeClock()
+    with RenderProgress("box-breathing.mp3", terminal=True, now=clock) as progress:
+        for at, what, payload in [(0, "speech", (0, 30)), (1, "speech", (1, 30)), (7, "speech", (12, 30)),
+                                  (9, "speech", (30, 30)), (12, "audio", (10, 396)), (16, "audio", (100, 396)),
+                                  (18, "audio", (200, 396))]:
+            clock.time = at
+            progress.update(what, payload)
+    lines, states = screen(capsys.readouterr().out)
+    assert lines == []
+    assert states == [
+        "synthesizing speech [........................]  0/30 sentences",
+        "synthesizing speech [........................]  1/30 sentences",
+        "synthesizing speech [#########...............] 12/30 sentences, about 0:10 left for speech",
+        "synthesizing speech [########################] 30/30 sentences",
+        "rendering box-breathing.mp3 [........................] 0:10 of 6:36",
+        "rendering box-breathing.mp3 [######..................] 1:40 of 6:36",  # 4 s measured: not yet
+        "rendering box-breathing.mp3 [############............] 3:20 of 6:36, about 0:07 left",
+    ]
+
+
+def test_a_render_elsewhere_shows_nothing_while_it_runs(capsys):
+    with RenderProgress("box-breathing.mp3", terminal=False, now=FakeClock()) as progress:
+        progress.update("speech", (0, 30))
+        progress.update("audio", (10, 396))
+    assert capsys.readouterr() == ("", "")
 
 
 def test_a_rate_waits_for_enough_work_then_counts_down():
