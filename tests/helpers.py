@@ -1,5 +1,5 @@
 """Functions tests import (`from helpers import ...`; pyproject.toml puts tests/ on the path): where the
-checkout is, and reading audio back with the bundled ffmpeg."""
+checkout is, a command run on a terminal, and reading audio back with the bundled ffmpeg."""
 
 from __future__ import annotations
 
@@ -11,6 +11,28 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def on_a_terminal(command: list[str], timeout: float = 120) -> str:
+    """What a command writes (stdout and stderr) when they are a terminal, as the terminal received it."""
+    import os
+    import pty
+
+    main_end, child_end = pty.openpty()
+    process = subprocess.Popen(command, stdin=child_end, stdout=child_end, stderr=child_end)
+    os.close(child_end)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main_end, 4096)
+        except OSError:  # the command ended: its end of the terminal is closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main_end)
+    process.wait(timeout=timeout)
+    return seen.decode(errors="replace")
 
 
 def ffmpeg() -> str:

@@ -42,11 +42,12 @@ from meditations.speaking import ENGINE_SAMPLE_RATE, SpeechEngine, SpeechRequest
 VOICE_REFERENCE_LUFS = -20.0  # used when a script has no synthesized speech to match recordings to
 
 
-def plan_with_speech(script: Script, engine: SpeechEngine) -> Timeline:
-    """The exact timeline of a script, synthesizing its missing clips into the cache first."""
+def plan_with_speech(script: Script, engine: SpeechEngine, progress=None) -> Timeline:
+    """The exact timeline of a script, synthesizing its missing clips into the cache first (progress(done,
+    total), if given, hears of each clip made)."""
     voice_ids = resolve_voices(script, engine)
     requests = speech_requests(script, voice_ids)
-    lengths = synthesize(requests, engine)
+    lengths = synthesize(requests, engine, progress)
     recordings = measure_recordings(script, lengths)
     return plan(script, clip_lengths(script, voice_ids, lengths), recordings)
 
@@ -59,9 +60,11 @@ def speech_requests(script: Script, voice_ids: dict) -> dict[SpeechRequest, Loca
     return requests
 
 
-def synthesize(requests: dict[SpeechRequest, Location], engine: SpeechEngine) -> dict[SpeechRequest, int]:
-    """Make sure every clip is cached; returns each request's length in engine samples."""
-    failures = engine.synthesize(requests)
+def synthesize(requests: dict[SpeechRequest, Location], engine: SpeechEngine,
+               progress=None) -> dict[SpeechRequest, int]:
+    """Make sure every clip is cached (progress(done, total) hears of each one made); returns each request's
+    length in engine samples."""
+    failures = engine.synthesize(requests, progress)
     if failures:
         raise ScriptError([Problem(requests[f.request],
                                    f"speech synthesis failed for '{_short(f.request.text)}': {f.reason}")

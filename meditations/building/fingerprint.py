@@ -154,7 +154,7 @@ def _read_sources(track, hashes: FileHashes, base: Path, load: Callable) -> None
     except MeditateError as exc:
         track.error = exc
         return
-    track.estimate = script.estimated_seconds
+    track.estimate = script.length or script.estimated_seconds  # a track fitted to a length lasts that long
     track.sources = {}
     for source in script.sources:
         digest = hashes.sha(Path(source))

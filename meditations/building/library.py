@@ -7,7 +7,6 @@ client's set in clients.py.
 from __future__ import annotations
 
 import resource
-import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -203,7 +202,9 @@ def _build_locked(requests: list[BuildRequest], reports: list[BuildReport], exec
         for track in report.failed:
             progress("done", track)
         durations.update({(request.out_dir, e["file"]): e.get("duration", 0) for e in manifest.get("tracks", [])})
-    build_tracks(stale, executor, progress, lambda t: durations.get((t.out_dir, t.relative)) or t.estimate)
+    for track in stale:  # a track built before lasts about as long as it did
+        track.estimate = durations.get((track.out_dir, track.relative)) or track.estimate
+    build_tracks(stale, executor, progress)
     for folder in folders:
         built = [t for t in folder.tracks if t.reason and not t.error and t.record]
         folder.report.built = built
@@ -271,10 +272,3 @@ def _decide(request: BuildRequest, manifest: dict) -> tuple[list[Track], FileHas
         hashes.save(request.out_dir)
     return tracks, hashes
 
-
-def eta_seconds(started: float, done_weight: float, total_weight: float) -> float | None:
-    """Time left, from the share of the work done so far."""
-    if done_weight <= 0 or total_weight <= 0:
-        return None
-    elapsed = time.monotonic() - started
-    return max(0.0, elapsed * (total_weight - done_weight) / done_weight)

@@ -105,15 +105,16 @@ def _store_batch(future, cache) -> int:
     return len(made)
 
 
-def build_tracks(tracks, executor, progress: Callable, estimate: Callable) -> None:
-    """Render the given tracks on the executor, longest first; each ends with its `record` (its manifest
-    entry) or its `error` set, and progress("done", track) said."""
+def build_tracks(tracks, executor, progress: Callable) -> None:
+    """Render the given tracks on the executor, longest first (by their `estimate`); each ends with its
+    `record` (its manifest entry) or its `error` set. Progress hears the events tracks.Progress lists."""
     if not tracks:
         return
-    voices, needs = presynthesize(tracks, executor, lambda done, total: progress("speech", (done, total)))
-    ordered = sorted(tracks, key=estimate, reverse=True)  # longest first: the workers finish together
+    ordered = sorted(tracks, key=lambda track: track.estimate, reverse=True)  # the workers finish together
     for track in ordered:
         progress("start", track)
+    voices, needs = presynthesize(tracks, executor, lambda done, total: progress("speech", (done, total)))
+    progress("workers", executor.jobs)
     try:
         for future, track in _submitted(ordered, executor, voices, needs, progress):
             try:

@@ -4,7 +4,7 @@ opens what it needs, such as a speech engine with a worker per core, unless it i
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,11 +40,13 @@ def plan_script(script: Script, engine: SpeechEngine | None = None) -> Timeline:
         return plan_with_speech(script, speech)
 
 
-def render_script(script: Script, out_path: str | Path, engine: SpeechEngine | None = None) -> RenderResult:
+def render_script(script: Script, out_path: str | Path, engine: SpeechEngine | None = None,
+                  progress: Callable[[str, tuple], None] | None = None) -> RenderResult:
     """Render a loaded script to an MP3 (and its WebVTT transcript beside it), checked against its plan before
-    it is put in place."""
+    it is put in place. `progress`, if given, hears ("speech", (done, total)) as sentences are made, then
+    ("audio", (seconds mixed, seconds in all))."""
     with _engine(engine) as speech:
-        return render_track_file(script, Path(out_path), speech)
+        return render_track_file(script, Path(out_path), speech, progress=progress)
 
 
 def build_library(scripts_dir: str | Path = "scripts", out_dir: str | Path = "audio_out", *,

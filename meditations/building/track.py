@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -63,15 +63,18 @@ def track_pieces(timeline: Timeline) -> list[Segment]:
 
 
 def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: str = "",
-           placing: Callable[[RenderResult], None] | None = None, root: OutputFolder | None = None) -> RenderResult:
+           placing: Callable[[RenderResult], None] | None = None, root: OutputFolder | None = None,
+           progress: Callable[[str, tuple], None] | None = None) -> RenderResult:
     """Render one script to an MP3, checked against its plan before it is renamed into place, its transcript
     put in place just before it (a track in place always has the transcript its entry records).
     `placing` is called with the result once the track is checked, just before it goes into place.
     `root`: the build's output folder, which the track and its transcript go into only while it is where
-    the build took it (else FolderMoved)."""
-    timeline = plan_with_speech(script, engine)
+    the build took it (else FolderMoved). `progress`, if given, hears ("speech", (done, total)) as the
+    sentences not yet in the cache are made, then ("audio", (seconds mixed, seconds in all)) block by block."""
+    heard = progress or _unheard
+    timeline = plan_with_speech(script, engine, lambda done, total: heard("speech", (done, total)))
     levels = measure(timeline, script.background, script.finish, script.audio)  # for the decoded track
-    blocks = finished_blocks(timeline, script.background, script.finish, levels)
+    blocks = _told(finished_blocks(timeline, script.background, script.finish, levels), timeline, heard)
     audible = math.isfinite(levels.measured_lufs)  # pauses alone make a silent track, as planned
     check = StreamCheck(timeline.sample_rate, timeline.length,
                         (script.finish.loudness, levels.expected_lufs) if audible else None, speech_spans(timeline))
@@ -97,3 +100,14 @@ def render(script: Script, out_path: Path, engine: SpeechEngine, fingerprint: st
     return result(encoded)
 
 
+def _unheard(_event: str, _payload: tuple) -> None:
+    """Progress nobody follows."""
+
+
+def _told(blocks: Iterator, timeline: Timeline, progress: Callable[[str, tuple], None]) -> Iterator:
+    """The blocks, each told to progress as seconds of the track mixed."""
+    rate, mixed = timeline.sample_rate, 0
+    for block in blocks:
+        mixed += block.size  # (mono: the encoder makes the channels)
+        progress("audio", (mixed / rate, timeline.length / rate))
+        yield block

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ class Track:
     sources: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
     lookups: dict[str, str | None] = field(default_factory=dict)  # path looked up -> where it led (None: nothing)
     reason: str = ""  # why it must be built ("" when up to date)
-    estimate: float = 0.0  # seconds, roughly: longest tracks are started first
+    estimate: float = 0.0  # seconds it will last, roughly: longest tracks are started first; progress weighs by it
     error: MeditateError | None = None  # why it failed; the command line says it
     found: str = ""  # what checking its track found wrong (it is rebuilt)
     record: dict = field(default_factory=dict)  # its manifest entry once built
@@ -47,7 +48,11 @@ class Track:
         return self.label or self.relative
 
 
-Progress = Callable[[str, Track], None]
+# What a build tells its progress, as (event, payload): ("start", track) for each track to render, in the
+# order the workers take them, before any speech is made; ("speech", (done, total)) as the sentences not yet
+# in the cache are made; ("workers", count) when the renders begin, `count` at a time; ("done", track) as
+# each track finishes or fails (a failure found before rendering too).
+Progress = Callable[[str, Any], None]
 
 
 def load_track(track: Track):

@@ -54,7 +54,7 @@ from meditations.version import __version__
 
 from .messages import Batch, report
 from .options import audio_options, check_overrides, set_option, settings_options, utf8_text
-from .progress import BuildProgress, format_plan, verify_summary
+from .progress import BuildProgress, RenderProgress, format_plan, verify_summary
 
 EXIT_FAILED = 1
 
@@ -136,7 +136,8 @@ def render_command(scripts, out_dir, profile, step_spec, chapter, force, setting
 
     def render_one(path, script, target):
         refuse_bad_name(path, target.name)
-        return render(script, target, engine)
+        with RenderProgress(target.name) as shown:
+            return render(script, target, engine, progress=shown.update)
 
     batch = Batch(len(jobs), alone=len(jobs) == 1)
     loaded = [(path, name, batch.run(load_one, path, settings)) for path, settings, name in jobs]

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from helpers import ROOT
+from helpers import ROOT, on_a_terminal
 
 LIBRARY = {
     "library.yaml": "album: Build test\nlead_in: 0.3s\nfade_out: 0.5s\nvariables: {name: friend}\n",
@@ -178,28 +178,17 @@ def test_two_workers_racing_on_one_cache_entry_leave_it_valid(tmp_path):
 
 
 def test_progress_on_a_terminal_and_plain_lines_elsewhere(library, tmp_path):
-    import pty
-
     command = [sys.executable, str(ROOT / "cli.py"), "build", "scripts", "-o", "out", "-j", "2"]
     plain = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert [line.split(" (")[0] for line in plain.stdout.splitlines()[:-1]] == [
         "built calm/breath.mp3", "built hello.mp3", "built voice.mp3"] or len(plain.stdout.splitlines()) == 4
+    assert "\r" not in plain.stdout
     shutil.rmtree(tmp_path / "out")
-    main_end, child_end = pty.openpty()
-    process = subprocess.Popen(command, stdin=child_end, stdout=child_end, stderr=child_end)
-    os.close(child_end)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(main_end, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    process.wait(timeout=120)
-    screen = seen.decode(errors="replace")
-    assert "[" in screen and "/3" in screen and "left" in screen and "\r" in screen  # a bar, counts, time left
+    screen = on_a_terminal(command)
+    assert "\rrendering tracks [" in screen and "/3 tracks" in screen  # the stage, a bar, the count
+    finished = [line.split("\r")[-1] for line in screen.splitlines() if "built " in line and ".mp3 (" in line]
+    assert sorted(line.split(" (")[0] for line in finished) == [  # each track on its line as it finishes
+        "built calm/breath.mp3", "built hello.mp3", "built voice.mp3"]
     assert screen.rstrip().endswith("built 3, unchanged 0, failed 0")
 
 

@@ -1,13 +1,14 @@
 """End to end on real components: pyttsx3 + eSpeak NG, LAME in the bundled ffmpeg, mutagen tags, ffmpeg to read back."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from meditations.cli.commands import main
-from helpers import decode, ffmpeg_duration
+from helpers import ROOT, decode, ffmpeg_duration, on_a_terminal
 from meditations.building.track import load, render
 
 SCRIPT = """
@@ -128,6 +129,16 @@ def test_render_command_prints_only_what_a_person_needs(tmp_path, monkeypatch):
     assert result.stdout.count("\n") == 1 and "Audio saved" not in result.stdout
     assert result.stderr == ""
     assert 6.5 < duration < 9  # 2 s lead-in, the sentence, 1 s pause, 4 s tail
+
+
+def test_render_on_a_terminal_shows_its_progress_then_only_what_it_wrote(tmp_path, monkeypatch):
+    (tmp_path / "calm.yaml").write_text("title: Calm\nsteps:\n  - say: Rest here, on a terminal.\n"
+                                        "  - pause: 30s\n")
+    monkeypatch.chdir(tmp_path)
+    screen = on_a_terminal([sys.executable, str(ROOT / "cli.py"), "render", "calm.yaml", "-o", "out"])
+    assert "\rsynthesizing speech [" in screen and " 1/1 sentence" in screen
+    assert "\rrendering calm.mp3 [" in screen and " of 0:3" in screen
+    assert screen.splitlines()[-1].split("\r")[-1].startswith("wrote out/calm.mp3 (0:3")  # the line cleared
 
 
 def test_audio_format_from_the_command_line(tmp_path, monkeypatch):
