@@ -164,7 +164,7 @@ def test_a_typo_in_a_profiles_variables_is_a_located_error(tmp_path, monkeypatch
                     ["build", "--profile", "ana.yaml"]):
         result = CliRunner().invoke(main, command)
         assert (result.exit_code, result.stderr) == (1, expected), command
-    assert not (tmp_path / "audio_out").exists() or not list((tmp_path / "audio_out").rglob("*.mp3"))
+    assert [p for name in ("audio_out", "client_sets") for p in (tmp_path / name).rglob("*.mp3")] == []
     (tmp_path / "ana.yaml").write_text("client: Ana\nvariables:\n  name: Ana\nscripts: [hello]\n")
     result = CliRunner().invoke(main, ["validate", "--profile", "ana.yaml"])
     assert (result.exit_code, result.stdout) == (0, "ana.yaml: 1 script valid\n")

@@ -360,7 +360,7 @@ def test_a_file_not_written_as_a_script_is_named_not_quoted(tmp_path, monkeypatc
     result = run(*command)
     assert (result.exit_code, result.stderr.splitlines()) == (1, expected)
     quiet_about_secrets(result)
-    assert not (tmp_path / "out").exists() and not (tmp_path / "audio_out").exists()
+    assert [name for name in ("out", "audio_out", "client_sets") if (tmp_path / name).exists()] == []
 
 
 def test_a_build_names_such_files_and_writes_nothing_of_them(tmp_path, monkeypatch):
