@@ -92,9 +92,10 @@ def test_a_profile_renders_the_clients_set_into_its_own_folder(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["render", "--profile", "profiles/ana.yaml"])
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "audio_out" / "ana-set").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "client_sets" / "ana-set").iterdir()) == [
         "breathe.mp3", "breathe.vtt", "hello.mp3", "hello.vtt"]
-    assert abs(ffmpeg_duration(tmp_path / "audio_out" / "ana-set" / "breathe.mp3") - 70) < 1.0
+    assert abs(ffmpeg_duration(tmp_path / "client_sets" / "ana-set" / "breathe.mp3") - 70) < 1.0
+    assert not (tmp_path / "audio_out").exists()  # a client's set goes into the private folder alone
     plan = CliRunner().invoke(main, ["plan", "scripts/hello.yaml", "--json", "--set", "name=Ana"])
     assert json.loads(plan.stdout)["events"][1]["text"] == "Hello Ana."
 
@@ -163,7 +164,7 @@ def test_a_typo_in_a_profiles_variables_is_a_located_error(tmp_path, monkeypatch
                     ["build", "--profile", "ana.yaml"]):
         result = CliRunner().invoke(main, command)
         assert (result.exit_code, result.stderr) == (1, expected), command
-    assert not (tmp_path / "audio_out").exists() or not list((tmp_path / "audio_out").rglob("*.mp3"))
+    assert [p for name in ("audio_out", "client_sets") for p in (tmp_path / name).rglob("*.mp3")] == []
     (tmp_path / "ana.yaml").write_text("client: Ana\nvariables:\n  name: Ana\nscripts: [hello]\n")
     result = CliRunner().invoke(main, ["validate", "--profile", "ana.yaml"])
     assert (result.exit_code, result.stdout) == (0, "ana.yaml: 1 script valid\n")
@@ -177,8 +178,9 @@ def test_a_chapter_preview_with_a_clients_settings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["render", "scripts/p.yaml", "--profile", "ana.yaml", "--chapter", "One"])
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("wrote audio_out/ana/p-chapter-one.mp3")
-    assert "First part, Ana." in (tmp_path / "audio_out" / "ana" / "p-chapter-one.vtt").read_text()
+    assert result.stdout.startswith("wrote client_sets/ana/p-chapter-one.mp3")
+    assert "First part, Ana." in (tmp_path / "client_sets" / "ana" / "p-chapter-one.vtt").read_text()
+    assert not (tmp_path / "audio_out").exists()
 
 
 def test_published_files_are_readable_by_a_web_server(tmp_path, monkeypatch):

@@ -103,7 +103,8 @@ def test_a_profiles_recordings_folder_holds_the_clients_recordings(tmp_path, mon
         "profiles/ana.yaml: 1 script valid\n")
     result = runner.invoke(main, ["build", "--profile", "profiles/ana.yaml", "-q"])
     assert result.exit_code == 0, result.stderr
-    manifest = json.loads((tmp_path / "audio_out" / "ana" / "library.json").read_text())
+    manifest = json.loads((tmp_path / "client_sets" / "ana" / "library.json").read_text())
+    assert not (tmp_path / "audio_out").exists()  # the client's set is private: nothing public is written
     track = manifest["tracks"][0]
     assert "../profiles/ana-recordings/welcome.wav" in track["sources"]
     assert 2.0 + 3.0 < track["duration"] < 2.1 + 3.0 + 2.0  # the recording (trimmed), a 3 s gap, a sentence
@@ -124,11 +125,11 @@ def test_a_recording_added_to_the_library_later_is_noticed_and_the_clients_wins(
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     assert runner.invoke(main, ["build", "--profile", "profiles/ana.yaml", "-q"]).exit_code == 0
-    short = json.loads((tmp_path / "audio_out" / "ana" / "library.json").read_text())["tracks"][0]["duration"]
+    short = json.loads((tmp_path / "client_sets" / "ana" / "library.json").read_text())["tracks"][0]["duration"]
     write_wav(tmp_path / "profiles" / "ana-recordings" / "welcome.wav", 3.0, 0.3)
     result = runner.invoke(main, ["build", "--profile", "profiles/ana.yaml"])
     assert result.stdout.splitlines()[-1] == "built 1, unchanged 0, failed 0"
-    long = json.loads((tmp_path / "audio_out" / "ana" / "library.json").read_text())["tracks"][0]["duration"]
+    long = json.loads((tmp_path / "client_sets" / "ana" / "library.json").read_text())["tracks"][0]["duration"]
     assert abs(long - short - 2.0) < 0.2
 
 

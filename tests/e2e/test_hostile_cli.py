@@ -360,7 +360,7 @@ def test_a_file_not_written_as_a_script_is_named_not_quoted(tmp_path, monkeypatc
     result = run(*command)
     assert (result.exit_code, result.stderr.splitlines()) == (1, expected)
     quiet_about_secrets(result)
-    assert not (tmp_path / "out").exists() and not (tmp_path / "audio_out").exists()
+    assert [name for name in ("out", "audio_out", "client_sets") if (tmp_path / name).exists()] == []
 
 
 def test_a_build_names_such_files_and_writes_nothing_of_them(tmp_path, monkeypatch):
@@ -401,8 +401,8 @@ PAUSE = "title: {}\nvariables: {{name: friend}}\nsteps:\n  - pause: 1s\n"
 
 @pytest.fixture
 def clinic(tmp_path, monkeypatch):
-    """A library (its tracks' titles name whoever they are for) and Annabel's profile, whose folder is
-    audio_out/annabel: the issue's layout has scripts/annabel/ as well."""
+    """A library (its tracks' titles name whoever they are for) and Annabel's profile, whose set goes into the
+    private client_sets/annabel: the issue's layout has scripts/annabel/ as well."""
     make(tmp_path, {"scripts/calm.yaml": PAUSE.format("Calm for {name}"),
                     "profiles/annabel.yaml": "client: Annabel\nlibrary: ../scripts\nvariables: {name: Annabel}\n"
                                              "scripts: [calm]\n"})
@@ -414,8 +414,13 @@ def files_below(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def paths_below(folder: Path) -> list[str]:
+    """Every file and folder below, empty folders too: what a refused command must not have made."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
 def library_files(clinic) -> dict[str, bytes]:
-    """The shared library's own files (its page, playlist, manifest, tracks), not its clients' folders."""
+    """The shared library's own files (its page, playlist, manifest, tracks), not what is in its sub-folders."""
     return {name: data for name, data in files_below(clinic / "audio_out").items() if "/" not in name}
 
 
@@ -425,79 +430,130 @@ def built(*args):
     return result
 
 
+def older_layout(clinic):
+    """Annabel's set where a previous meditate put it, inside the library's output (audio_out/annabel/, its
+    manifest's owner her profile, at the same depth as in client_sets/), and the library built around it."""
+    built("--profile", "profiles/annabel.yaml")
+    (clinic / "audio_out").mkdir()
+    (clinic / "client_sets" / "annabel").rename(clinic / "audio_out" / "annabel")
+    (clinic / "client_sets").rmdir()
+    built("scripts")
+
+
+PUBLIC_OUTPUT = "{}: client sets go into a private folder of their own (default client_sets/)"
+
+
 def test_the_default_layout_records_its_owners_and_keeps_clients_off_the_library_s_page(clinic):
     import json
 
     built("--profile", "profiles/annabel.yaml")
     built("scripts")
     manifest = json.loads((clinic / "audio_out" / "library.json").read_text())
-    assert (manifest["owner"], manifest["nested"]) == ({"library": "../scripts"}, ["annabel"])
-    client = json.loads((clinic / "audio_out" / "annabel" / "library.json").read_text())
+    assert (manifest["owner"], manifest["nested"]) == ({"library": "../scripts"}, [])  # no client's folder named
+    client = json.loads((clinic / "client_sets" / "annabel" / "library.json").read_text())
     assert (client["owner"], client["nested"]) == ({"profile": "../../profiles/annabel.yaml"}, [])
-    assert b"Calm for Annabel" in files_below(clinic / "audio_out" / "annabel")["calm.mp3"]
-    assert not [name for name, data in library_files(clinic).items() if b"Annabel" in data]
+    assert b"Calm for Annabel" in files_below(clinic / "client_sets" / "annabel")["calm.mp3"]
+    public = files_below(clinic / "audio_out")
+    assert [name for name in public if "/" in name] == []  # nothing of a client's below the public output
+    assert [name for name, data in public.items() if b"annabel" in data.lower()] == []
     assert built("scripts").stdout == "built 0, unchanged 1, failed 0\n"
+    assert built("--profile", "profiles/annabel.yaml").stdout == "built 0, unchanged 1, failed 0\n"
 
 
-def test_a_client_folder_that_holds_the_library_s_tracks_is_refused(clinic):
+def test_a_client_s_set_into_the_library_s_output_is_refused_before_anything_is_written(clinic):
+    """What was once the default (audio_out/annabel/, where the library has tracks of scripts/annabel/) now
+    needs an -o into the public output, and that is refused up front, whatever is there."""
     make(clinic, {"scripts/annabel/hello.yaml": PAUSE.format("Hello")})
     built("scripts")
-    before = files_below(clinic / "audio_out")
-    for command in (["build", "--profile", "profiles/annabel.yaml"], ["build", "--profiles", "profiles"],
-                    ["render", "--profile", "profiles/annabel.yaml"], ["build", "--profile", "profiles/annabel.yaml",
-                                                                        "--dry-run"]):
+    before, listing = files_below(clinic), paths_below(clinic)
+    public = "audio_out is the public library's output"
+    inside = "audio_out/{} is inside the public library's output audio_out"
+    for command, where in (
+            (["build", "--profile", "profiles/annabel.yaml", "-o", "audio_out"], public),
+            (["build", "--profiles", "profiles", "-o", "audio_out"], public),
+            (["render", "--profile", "profiles/annabel.yaml", "-o", "audio_out"], public),
+            (["build", "--profile", "profiles/annabel.yaml", "-o", "audio_out", "--dry-run"], public),
+            (["build", "--profile", "profiles/annabel.yaml", "-o", "audio_out/annabel"], inside.format("annabel")),
+            (["render", "--profile", "profiles/annabel.yaml", "-o", "audio_out/clients"], inside.format("clients"))):
         result = run(*command)
-        assert (result.exit_code, result.stderr) == (
-            1, "profiles/annabel.yaml:1:1: its output folder audio_out/annabel holds tracks of the library scripts "
-               "(audio_out/annabel/hello.mp3); give it another 'output:'\n"), command
-    assert files_below(clinic / "audio_out") == before
+        assert (result.exit_code, result.stdout, result.stderr) == (
+            1, "", "Error: " + PUBLIC_OUTPUT.format(where) + "\n"), command
+    assert (files_below(clinic), paths_below(clinic)) == (before, listing)
+
+
+def test_a_client_folder_that_holds_an_older_library_s_tracks_is_refused(clinic):
+    """A library output an older meditate wrote names no owner, so it is not known to be public; a client's set
+    still never goes where that library has tracks."""
+    import json
+
+    make(clinic, {"scripts/annabel/hello.yaml": PAUSE.format("Hello")})
+    built("scripts")
+    library = clinic / "audio_out" / "library.json"
+    manifest = json.loads(library.read_text())
+    del manifest["owner"], manifest["nested"]  # as an older meditate wrote it
+    library.write_text(json.dumps(manifest))
+    before, listing = files_below(clinic), paths_below(clinic)
+    for command in (["build", "--profile", "profiles/annabel.yaml", "-o", "audio_out"],
+                    ["build", "--profiles", "profiles", "-o", "audio_out"],
+                    ["render", "--profile", "profiles/annabel.yaml", "-o", "audio_out"],
+                    ["build", "--profile", "profiles/annabel.yaml", "-o", "audio_out", "--dry-run"]):
+        result = run(*command)
+        assert (result.exit_code, result.stdout, result.stderr) == (
+            1, "", "profiles/annabel.yaml:1:1: its output folder audio_out/annabel holds tracks of another build "
+            "(audio_out/annabel/hello.mp3); give it another 'output:'\n"), command
+    assert (files_below(clinic), paths_below(clinic)) == (before, listing)
 
 
 def test_a_library_track_into_a_client_s_folder_is_refused(clinic):
     built("--profile", "profiles/annabel.yaml")
     make(clinic, {"scripts/annabel/hello.yaml": PAUSE.format("Hello")})
-    before = files_below(clinic / "audio_out")
-    message = ("Error: scripts/annabel/hello.yaml would be written into audio_out/annabel, which belongs to the "
+    before, listing = files_below(clinic), paths_below(clinic)
+    message = ("Error: scripts/annabel/hello.yaml would be written into client_sets/annabel, which belongs to the "
                "profile profiles/annabel.yaml; build scripts into another folder (-o)\n")
-    for command in (["build", "scripts"], ["build", "scripts", "--dry-run"]):
+    for command in (["build", "scripts", "-o", "client_sets"], ["build", "scripts", "-o", "client_sets", "--dry-run"]):
         result = run(*command)
         assert (result.exit_code, result.stdout, result.stderr) == (1, "", message), command
-    result = run("render", "scripts", "-o", "audio_out")  # a render mirrors the folders too
-    assert (result.exit_code, result.stderr) == (
-        1, "Error: scripts/annabel/hello.yaml would be written into audio_out/annabel, which belongs to the profile "
-           "profiles/annabel.yaml; render scripts/annabel/hello.yaml into another folder (-o)\n")
-    assert files_below(clinic / "audio_out") == before
+    result = run("render", "scripts", "-o", "client_sets")  # a render mirrors the folders too
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1, "", "Error: scripts/annabel/hello.yaml would be written into client_sets/annabel, which belongs to the "
+               "profile profiles/annabel.yaml; render scripts/annabel/hello.yaml into another folder (-o)\n")
+    assert (files_below(clinic), paths_below(clinic)) == (before, listing)
 
 
 def test_a_folder_a_library_recorded_as_another_s_stays_another_s(clinic):
-    """The library remembers its clients' folders: even with the client's manifest gone, no track goes there."""
-    built("--profile", "profiles/annabel.yaml")
-    built("scripts")
+    """The library remembers the clients' folders an older layout left inside it: even with the client's manifest
+    gone, no track goes there."""
+    import json
+
+    older_layout(clinic)
+    assert json.loads((clinic / "audio_out" / "library.json").read_text())["nested"] == ["annabel"]
     (clinic / "audio_out" / "annabel" / "library.json").unlink()
     make(clinic, {"scripts/annabel/hello.yaml": PAUSE.format("Hello")})
+    before = files_below(clinic)
     result = run("build", "scripts")
-    assert (result.exit_code, result.stderr) == (
-        1, "Error: scripts/annabel/hello.yaml would be written into audio_out/annabel, which belongs to another "
-           "build; build scripts into another folder (-o)\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1, "", "Error: scripts/annabel/hello.yaml would be written into audio_out/annabel, which belongs to another "
+               "build; build scripts into another folder (-o)\n")
+    assert files_below(clinic) == before
 
 
 @pytest.mark.parametrize("command, message", [
-    (["build", "other", "-o", "audio_out/annabel"],
-     "Error: audio_out/annabel belongs to the profile profiles/annabel.yaml; build other into another folder (-o)"),
-    (["build", "other", "-o", "audio_out/annabel/more"],
-     "Error: audio_out/annabel/more is inside audio_out/annabel, which belongs to the profile profiles/annabel.yaml; "
-     "build other into another folder (-o)"),
+    (["build", "other", "-o", "client_sets/annabel"],
+     "Error: client_sets/annabel belongs to the profile profiles/annabel.yaml; build other into another folder (-o)"),
+    (["build", "other", "-o", "client_sets/annabel/more"],
+     "Error: client_sets/annabel/more is inside client_sets/annabel, which belongs to the profile "
+     "profiles/annabel.yaml; build other into another folder (-o)"),
     (["build", "--profile", "profiles/bob.yaml"],
-     "profiles/bob.yaml:4:9: its output folder audio_out/annabel belongs to the profile profiles/annabel.yaml; "
+     "profiles/bob.yaml:4:9: its output folder client_sets/annabel belongs to the profile profiles/annabel.yaml; "
      "give it another 'output:'"),
     (["render", "--profile", "profiles/bob.yaml"],
-     "profiles/bob.yaml:4:9: its output folder audio_out/annabel belongs to the profile profiles/annabel.yaml; "
+     "profiles/bob.yaml:4:9: its output folder client_sets/annabel belongs to the profile profiles/annabel.yaml; "
      "give it another 'output:'"),
-    (["build", "--profile", "profiles/carol.yaml", "-o", "audio_out/annabel"],
-     "profiles/carol.yaml:1:1: its output folder audio_out/annabel/carol is inside audio_out/annabel, which belongs "
-     "to the profile profiles/annabel.yaml; give it another 'output:'"),
-    (["render", "scripts/calm.yaml", "-o", "audio_out/annabel"],
-     "Error: audio_out/annabel belongs to the profile profiles/annabel.yaml; render scripts/calm.yaml into another "
+    (["build", "--profile", "profiles/carol.yaml", "-o", "client_sets/annabel"],
+     "profiles/carol.yaml:1:1: its output folder client_sets/annabel/carol is inside client_sets/annabel, which "
+     "belongs to the profile profiles/annabel.yaml; give it another 'output:'"),
+    (["render", "scripts/calm.yaml", "-o", "client_sets/annabel"],
+     "Error: client_sets/annabel belongs to the profile profiles/annabel.yaml; render scripts/calm.yaml into another "
      "folder (-o)"),
     (["render", "other/o.yaml", "-o", "audio_out"],
      "Error: audio_out belongs to the library scripts; render other/o.yaml into another folder (-o)"),
@@ -505,10 +561,15 @@ def test_a_folder_a_library_recorded_as_another_s_stays_another_s(clinic):
      "Error: audio_out belongs to the library scripts; build other into another folder (-o)"),
     (["build", "--profile", "profiles/dora.yaml", "-o", "."],
      "profiles/dora.yaml:4:9: its output folder audio_out belongs to the library scripts; give it another 'output:'"),
+    (["build", "--profile", "profiles/annabel.yaml", "-o", "audio_out"],
+     "Error: " + PUBLIC_OUTPUT.format("audio_out is the public library's output")),
+    (["render", "--profile", "profiles/annabel.yaml", "-o", "audio_out/annabel"],
+     "Error: " + PUBLIC_OUTPUT.format("audio_out/annabel is inside the public library's output audio_out")),
 ], ids=["library into a client's folder", "library inside a client's folder", "two profiles, one output",
         "a render of two profiles, one output", "a client's folder inside another's",
         "render into a client's folder", "render of another library's script", "two libraries, one folder",
-        "a profile into the library's folder"])
+        "a profile into the library's folder", "client sets into the library's output",
+        "a render of client sets inside the library's output"])
 def test_a_folder_another_owns_is_refused_before_anything_is_written(clinic, command, message):
     make(clinic, {"other/o.yaml": PAUSE.format("Other"),
                   "profiles/bob.yaml": "client: Bob\nlibrary: ../scripts\nvariables: {name: Bob}\noutput: annabel\n"
@@ -518,10 +579,10 @@ def test_a_folder_another_owns_is_refused_before_anything_is_written(clinic, com
                                         "output: audio_out\n"})
     built("--profile", "profiles/annabel.yaml")
     built("scripts")
-    before = files_below(clinic)
+    before, listing = files_below(clinic), paths_below(clinic)
     result = run(*command)
     assert (result.exit_code, result.stdout, result.stderr) == (1, "", message + "\n")
-    assert files_below(clinic) == before
+    assert (files_below(clinic), paths_below(clinic)) == (before, listing)
 
 
 def test_what_an_owner_may_still_write(clinic):
@@ -535,30 +596,33 @@ def test_what_an_owner_may_still_write(clinic):
 
 
 def test_one_refused_client_among_many_the_others_build(clinic):
-    make(clinic, {"scripts/annabel/hello.yaml": PAUSE.format("Hello"),
-                  "profiles/bob.yaml": "library: ../scripts\nvariables: {name: Bob}\nscripts: [calm]\n"})
-    built("scripts")
+    make(clinic, {"profiles/bob.yaml": "library: ../scripts\nvariables: {name: Bob}\nscripts: [calm]\n"})
+    built("scripts", "-o", "client_sets/annabel")  # a library built where Annabel's set would go
+    theirs = files_below(clinic / "client_sets" / "annabel")
     result = run("build", "--profiles", "profiles", "-j", "1")
     assert (result.exit_code, result.stderr) == (
-        1, "profiles/annabel.yaml:1:1: its output folder audio_out/annabel holds tracks of the library scripts "
-           "(audio_out/annabel/hello.mp3); give it another 'output:'\n")
+        1, "profiles/annabel.yaml:1:1: its output folder client_sets/annabel belongs to the library scripts; "
+           "give it another 'output:'\n")
     assert result.stdout.splitlines()[-1] == ("clients: built 1, unchanged 0, failed 1; tracks: built 1, unchanged 0, "
                                               "failed 0")
-    assert sorted(files_below(clinic / "audio_out" / "annabel")) == ["hello.mp3", "hello.vtt"]
+    assert files_below(clinic / "client_sets" / "annabel") == theirs
+    assert sorted(files_below(clinic / "client_sets" / "bob")) == [
+        ".meditate-state.json", "calm.mp3", "calm.vtt", "index.html", "library.json", "library.m3u8"]
 
 
 def test_an_older_manifest_listing_a_client_s_track_lists_it_no_more_and_prune_leaves_it(clinic):
-    """What the overlap left behind (the library's manifest lists the client's track, by an older meditate):
-    the library's next build drops it from its page, and --prune does not delete the client's file."""
+    """What an older layout left behind (Annabel's set in audio_out/annabel/, and the library's manifest listing
+    her track, by an older meditate): the library's next build drops it from its page, and --prune does not delete
+    the client's file."""
     import json
 
-    built("--profile", "profiles/annabel.yaml")
-    built("scripts")
+    older_layout(clinic)
     library = clinic / "audio_out" / "library.json"
     manifest = json.loads(library.read_text())
-    theirs = json.loads((clinic / "audio_out" / "annabel" / "library.json").read_text())["tracks"][0]
+    theirs = json.loads((clinic / "audio_out" / "annabel" / "library.json").read_text())
+    assert theirs["owner"] == {"profile": "../../profiles/annabel.yaml"}
     del manifest["owner"], manifest["nested"]  # as an older meditate wrote it
-    manifest["tracks"].append({**theirs, "file": "annabel/calm.mp3"})  # the client's file, fingerprint and all
+    manifest["tracks"].append({**theirs["tracks"][0], "file": "annabel/calm.mp3"})  # the client's file and all
     library.write_text(json.dumps(manifest))
     client = files_below(clinic / "audio_out" / "annabel")
     assert built("scripts", "--prune").stdout == "built 0, unchanged 1, failed 0\n"
