@@ -26,7 +26,7 @@ from meditations.model import MeditateError
 from meditations.speaking import engine_identity
 from meditations.version import __version__
 
-from .manifest import entry_problem
+from .manifest import entry_problem, read_json
 
 STATE = ".meditate-state.json"  # stat cache: not part of the manifest, which stays deterministic
 TRANSCRIPT_CHANGED = "its transcript was changed outside meditate"
@@ -70,10 +70,19 @@ class FileHashes:
         stat = path.stat()
         self.seen[os.path.realpath(path)] = [stat.st_size, stat.st_mtime_ns, digest]
 
+    @classmethod
+    def of(cls, out_dir: Path) -> FileHashes:
+        """The stat cache out_dir holds (its paths are relative to the folder: no machine's layout in it)."""
+        base = os.path.realpath(out_dir)
+        stored = read_json(out_dir / STATE)
+        return cls({os.path.normpath(os.path.join(base, k)): v for k, v in stored.items() if isinstance(k, str)})
+
     def save(self, out_dir: Path) -> None:
         """Write the stat cache of out_dir, when it changed."""
         if self.seen != self.state:
-            write_atomic(out_dir / STATE, json.dumps(self.seen, sort_keys=True).encode("utf-8"))
+            base = os.path.realpath(out_dir)
+            relative = {os.path.relpath(k, base): v for k, v in self.seen.items()}
+            write_atomic(out_dir / STATE, json.dumps(relative, sort_keys=True).encode("utf-8"))
             self.state = dict(self.seen)
 
 

@@ -32,7 +32,7 @@ from meditations.model import MeditateError, ProblemCollector
 from meditations.publishing import PublishSettings, publish, write_if_changed
 
 from .executors import open_executor
-from .fingerprint import STATE, FileHashes, engine_version, plan_build
+from .fingerprint import FileHashes, engine_version, plan_build
 from .journal import clear as clear_journal
 from .journal import finished_entries, remove_foreign
 from .lockfile import BuildLock
@@ -41,7 +41,6 @@ from .manifest import (
     manifest_differs,
     prune,
     published,
-    read_json,
     read_manifest,
     read_manifest_file,
     write_manifest,
@@ -264,7 +263,7 @@ def publish_library(request: BuildRequest) -> list[Path]:
 
 
 def _decide(request: BuildRequest, manifest: dict) -> tuple[list[Track], FileHashes]:
-    hashes = FileHashes(read_json(request.out_dir / STATE))
+    hashes = FileHashes.of(request.out_dir)
     tracks = collect_tracks(request)
     plan_build(tracks, manifest, hashes, engine_version(), request.scripts_dir, load_track, request.force,
                request.verify)
