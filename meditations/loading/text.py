@@ -108,7 +108,7 @@ def _tidy(pieces: list[TextPiece]) -> tuple[TextPiece, ...]:
         tidy.append(piece)
     while tidy and isinstance(tidy[-1], ParagraphBreak):
         tidy.pop()
-    return tuple(piece for piece, following in zip(tidy, tidy[1:] + [None], strict=True)
+    return tuple(piece for piece, following in zip(tidy, (tidy + [None])[1:], strict=True)
                  if not (isinstance(piece, ParagraphBreak) and isinstance(following, TextPause)))
 
 

@@ -49,6 +49,11 @@ def test_blank_leading_and_trailing_paragraphs_vanish():
     assert pieces == (Sentence("Hello."), TextPause(1.0))
 
 
+def test_a_text_left_with_nothing_is_no_pieces():
+    pieces, problems = parse("{nmae}", {"name": "Ana"})
+    assert pieces == () and problems == [(0, "unknown placeholder '{nmae}' (did you mean '{name}'?)")]
+
+
 def test_a_value_never_ends_a_sentence():
     pieces = parse_say_text("Welcome, {name}. Rest now. {name}!", {"name": "Dr. Ana  Smith"}, print)
     assert pieces == (Sentence("Welcome, Dr. Ana Smith."), Sentence("Rest now."), Sentence("Dr. Ana Smith!"))
