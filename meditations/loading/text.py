@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
+from itertools import groupby
 
 from meditations.model import ParagraphBreak, Sentence, TextPause, TextPiece, excerpt, parse_duration
 
@@ -26,6 +27,29 @@ class _Value(str):
     """A placeholder's value inside a text being assembled."""
 
 
+class _Written(str):
+    """A pause marker that fill_placeholders keeps as written."""
+
+
+# An empty value (no client's name) says nothing, and takes with it the punctuation that only set it off, so
+# that "Welcome, {name}." reads "Welcome." While the text is tidied it stands as a NUL, which no text or value
+# can hold (both refuse control characters).
+_EMPTY = "\x00"
+_EMPTY_RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    # empty values side by side ("{title} {name}") count as one
+    (re.compile(r"\x00(?:\s*\x00)+"), _EMPTY),
+    # a comma before, and punctuation or the end after: "Welcome, {name}." and "easily, {name}, that"
+    (re.compile(r",\s*\x00(?=\s*(?:[,.!?;:…]|$))"), ""),
+    # starting a sentence (or the text, a paragraph, the text after a pause), punctuation after:
+    # "{name}, breathe" -> "Breathe"
+    (re.compile(r"(^\s*|[.!?…][\"'”’)]?\s+|\n[ \t]*\n\s*)\x00[,.!?;:…]+\s*(.?)"), lambda m: m[1] + m[2].upper()),
+    # no comma, punctuation after: "Hello {name}." -> "Hello."
+    (re.compile(r"\s+\x00(?=[,.!?;:…])"), ""),
+    # anywhere else nothing, without a doubled space
+    (re.compile(r"(\s*)\x00(\s*)"), lambda m: m[1] or m[2]),
+)
+
+
 class _Marker:
     """A pause inside the text while it is being assembled."""
 
@@ -34,8 +58,11 @@ class _Marker:
 
 
 def fill_placeholders(raw: str, variables: Mapping[str, str], report: Report) -> str:
-    """The text with {placeholders} filled in and {{ }} made literal; pause markers kept as written."""
-    return "".join(_scan(raw, variables, report, markers=False))
+    """The text with {placeholders} filled in and {{ }} made literal; pause markers kept as written. An empty
+    value is left out with the punctuation that set it off (see _drop_empty)."""
+    parts = _scan(raw, variables, report, markers=False)
+    return "".join("".join(run) if marker else _drop_empty("".join(run))  # a pause marker parts texts as in say
+                   for marker, run in groupby(parts, key=lambda p: isinstance(p, _Written)))
 
 
 def parse_say_text(raw: str, variables: Mapping[str, str], report: Report) -> tuple[TextPiece, ...]:
@@ -46,7 +73,7 @@ def parse_say_text(raw: str, variables: Mapping[str, str], report: Report) -> tu
 
     def flush_text() -> None:
         # a value's spaces are held while the text is cut into sentences: a value never ends a sentence
-        text = "".join(_KEEP_RUN.sub(_KEEP, p) if isinstance(p, _Value) else p for p in buffer)
+        text = _drop_empty("".join(_KEEP_RUN.sub(_KEEP, p) if isinstance(p, _Value) else p for p in buffer))
         buffer.clear()
         for index, paragraph in enumerate(_PARAGRAPH.split(text)):
             if index:
@@ -62,6 +89,16 @@ def parse_say_text(raw: str, variables: Mapping[str, str], report: Report) -> tu
             buffer.append(part)
     flush_text()
     return _tidy(pieces)
+
+
+def _drop_empty(text: str) -> str:
+    """The text with its empty values left out, with the comma or space that set each off, so that the sentence
+    reads as if it had been written without it. A text without empty values is returned as it is."""
+    if _EMPTY not in text:
+        return text
+    for pattern, replace in _EMPTY_RULES:
+        text = pattern.sub(replace, text)
+    return text
 
 
 def split_sentences(paragraph: str) -> list[Sentence]:
@@ -108,7 +145,7 @@ def _tidy(pieces: list[TextPiece]) -> tuple[TextPiece, ...]:
         tidy.append(piece)
     while tidy and isinstance(tidy[-1], ParagraphBreak):
         tidy.pop()
-    return tuple(piece for piece, following in zip(tidy, tidy[1:] + [None], strict=True)
+    return tuple(piece for piece, following in zip(tidy, (tidy + [None])[1:], strict=True)
                  if not (isinstance(piece, ParagraphBreak) and isinstance(following, TextPause)))
 
 
@@ -128,7 +165,7 @@ def _scan(raw: str, variables: Mapping[str, str], report: Report, markers: bool 
         elif token.startswith("{"):
             parts.append(_placeholder(match.group(1), match.start(), variables, report))
         elif not markers:
-            parts.append(token)
+            parts.append(_Written(token))
         else:
             marker = _pause_marker(match.group(2), match.start(), report)
             if marker is not None:
@@ -147,7 +184,8 @@ def _placeholder(name: str, offset: int, variables: Mapping[str, str], report: R
         report(offset, f"'{{{excerpt(name)}}}' is not a placeholder name (write '{{{{' for a literal brace)")
         return ""
     if name in variables:
-        return _Value(variables[name])
+        value = variables[name]
+        return _Value(value) if value.strip() else _EMPTY
     close = difflib.get_close_matches(name, list(variables), n=1)
     if close:
         report(offset, f"unknown placeholder '{{{name}}}' (did you mean '{{{close[0]}}}'?)")

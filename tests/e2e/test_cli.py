@@ -51,6 +51,14 @@ def test_set_fills_a_placeholder_without_a_default(tmp_path, monkeypatch):
     assert '"text": "Hi Ana."' in result.stdout
 
 
+def test_set_with_nothing_after_the_equals_sign_leaves_the_name_out(tmp_path, monkeypatch):
+    (tmp_path / "s.yaml").write_text("title: x\nvariables: {name: friend}\nsteps:\n  - say: Hi, {name}.\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["plan", "s.yaml", "--json", "--set", "name="])
+    assert result.exit_code == 0, result.stderr
+    assert '"text": "Hi."' in result.stdout
+
+
 def test_voices_lists_english(tmp_path):
     result = CliRunner().invoke(main, ["voices"])
     assert result.exit_code == 0
