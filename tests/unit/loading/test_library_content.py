@@ -188,5 +188,5 @@ def test_without_a_name_nothing_is_said_in_its_place(name):
     assert len(unnamed) == len(named)
     for without, with_name in zip(unnamed, named, strict=True):
         assert without == with_name.replace(", Ana", ""), with_name
-        assert not re.search(r"\s[,.?!;:]|,[.?!;:]|\bfriend[.,]", without), without
+        assert not re.search(r"\s[,.?!;:]|,[.?!;:]|,\s*friend[.,!?]", without), without
     assert any("Ana" in text for text in named)
