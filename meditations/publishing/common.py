@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from meditations.files import inside
+from meditations.model import clock, one_line
 
 PLAYLIST = "library.m3u8"
 PAGE = "index.html"
@@ -48,6 +49,17 @@ def human_size(size: int) -> str:
     if size >= 1_000_000:
         return f"{size / 1_000_000:.1f} MB"
     return f"{max(1, round(size / 1000))} kB"
+
+
+def track_title(record: dict) -> str:
+    """A track's title on one line, or its file's name when it has none."""
+    return one_line(record.get("title")) or PurePosixPath(record["file"]).stem
+
+
+def tracks_summary(tracks: list[dict]) -> str:
+    """How many tracks and how long they last together (for example 3 tracks, 24:10 in all)."""
+    count = f"{len(tracks)} track" + ("" if len(tracks) == 1 else "s")
+    return f"{count}, {clock(sum(float(t.get('duration', 0)) for t in tracks))} in all"
 
 
 def track_ids(tracks: list[dict]) -> list[str]:

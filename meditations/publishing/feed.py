@@ -6,11 +6,11 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from email.utils import formatdate
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from meditations.model import clock, one_line, whole_seconds
 
-from .common import FEED, PAGE, PublishSettings, file_size, file_url, track_ids
+from .common import FEED, PAGE, PublishSettings, file_size, file_url, track_ids, track_title
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 ATOM = "http://www.w3.org/2005/Atom"
@@ -62,7 +62,7 @@ def feed_item(out_dir: Path, record: dict, anchor: str, settings: PublishSetting
     base = settings.base_url or ""
     path = out_dir / record["file"]
     published = path.stat().st_mtime
-    title = one_line(record.get("title")) or PurePosixPath(record["file"]).stem
+    title = track_title(record)
     item = ET.Element("item")
     _text(item, "title", title)
     _text(item, "description", as_html(str(record.get("description") or title)))
