@@ -4,6 +4,7 @@ beside this module, are put inline: nothing is fetched from elsewhere), working 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -34,8 +35,10 @@ def _e(text) -> str:
     return html.escape(str(text or ""), quote=True)
 
 
-def page(out_dir: Path, tracks: list[dict], settings: PublishSettings) -> str:
-    """The whole self-contained web page listing every track."""
+def page(out_dir: Path, tracks: list[dict], settings: PublishSettings, robots: str = "",
+         header: Sequence[str] = ()) -> str:
+    """The whole self-contained web page listing every track. robots: what search engines are asked (a private
+    page's "noindex, nofollow"); header: HTML lines shown below the count of tracks (a private page's links)."""
     album = one_line(settings.album) or "Meditations"
     head = [
         "<!doctype html>",
@@ -43,6 +46,10 @@ def page(out_dir: Path, tracks: list[dict], settings: PublishSettings) -> str:
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    ]
+    if robots:
+        head.append(f'<meta name="robots" content="{_e(robots)}">')
+    head += [
         '<meta name="referrer" content="no-referrer">',
         '<meta name="color-scheme" content="light dark">',
         f"<title>{_e(album)}</title>",
@@ -59,7 +66,7 @@ def page(out_dir: Path, tracks: list[dict], settings: PublishSettings) -> str:
     if settings.description:
         head.append(f"<p>{_e(settings.description)}</p>")
     head.append(f'<p class="meta">{tracks_summary(tracks)}</p>')
-    head += ["</header>", '<main id="tracks">']
+    head += [*header, "</header>", '<main id="tracks">']
     body = [track_html(out_dir, record, anchor, settings)
             for record, anchor in zip(tracks, track_ids(tracks), strict=True)]
     if not tracks:
