@@ -9,10 +9,15 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from meditations.files import inside
+from meditations.model import clock, one_line
 
 PLAYLIST = "library.m3u8"
 PAGE = "index.html"
 FEED = "feed.xml"
+# the hand-over files of one client's private set (handover.py), beside its page and feed
+ARCHIVE = "tracks.zip"
+QR_IMAGE = "qr.png"
+HANDOUT = "HANDOUT.html"
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,25 @@ class PublishSettings:
     base_url: str | None = None  # where OUT_DIR is served (http:// or https://); a feed is written only with it
     cover: str | None = None  # a cover image inside OUT_DIR, as a relative path with / separators
     language: str = "en"
+
+
+@dataclass(frozen=True)
+class HandOverSettings:
+    """How one client's private set is handed over: their name, names for its page and feed, and the private
+    folder's address (which carries an unguessable part: whoever has it can listen)."""
+
+    client: str  # the client's display name: personal, written into the private page and handout only
+    album: str = "Meditations"
+    artist: str = ""  # who made the set (the therapist or the practice)
+    description: str = ""
+    base_url: str | None = None  # where the private folder is served; the feed and QR code are written only with it
+    cover: str | None = None  # a cover image inside the folder, as a relative path with / separators
+    language: str = "en"
+
+    def publishing(self) -> PublishSettings:
+        """The same set as the page and feed of a library take it (without the client's name)."""
+        return PublishSettings(album=self.album, artist=self.artist, description=self.description,
+                               base_url=self.base_url, cover=self.cover, language=self.language)
 
 
 def url_path(relative: str) -> str:
@@ -48,6 +72,17 @@ def human_size(size: int) -> str:
     if size >= 1_000_000:
         return f"{size / 1_000_000:.1f} MB"
     return f"{max(1, round(size / 1000))} kB"
+
+
+def track_title(record: dict) -> str:
+    """A track's title on one line, or its file's name when it has none."""
+    return one_line(record.get("title")) or PurePosixPath(record["file"]).stem
+
+
+def tracks_summary(tracks: list[dict]) -> str:
+    """How many tracks and how long they last together (for example 3 tracks, 24:10 in all)."""
+    count = f"{len(tracks)} track" + ("" if len(tracks) == 1 else "s")
+    return f"{count}, {clock(sum(float(t.get('duration', 0)) for t in tracks))} in all"
 
 
 def track_ids(tracks: list[dict]) -> list[str]:

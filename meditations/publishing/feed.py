@@ -6,23 +6,26 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from email.utils import formatdate
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from meditations.model import clock, one_line, whole_seconds
 
-from .common import FEED, PAGE, PublishSettings, file_size, file_url, track_ids
+from .common import FEED, PAGE, PublishSettings, file_size, file_url, track_ids, track_title
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 ATOM = "http://www.w3.org/2005/Atom"
+PODCAST = "https://podcastindex.org/namespace/1.0"
 
 
-def feed(out_dir: Path, tracks: list[dict], settings: PublishSettings) -> str:
-    """An RSS 2.0 podcast feed (with the iTunes tags podcast directories read) of the tracks."""
+def feed(out_dir: Path, tracks: list[dict], settings: PublishSettings, private: bool = False) -> str:
+    """An RSS 2.0 podcast feed (with the iTunes tags podcast directories read) of the tracks. A private feed (one
+    client's set) asks directories never to list it (itunes:block) and hosts never to import it (podcast:locked)."""
     base = settings.base_url or ""
     album = one_line(settings.album) or "Meditations"
     description = one_line(settings.description) or album
     ET.register_namespace("itunes", ITUNES)
     ET.register_namespace("atom", ATOM)
+    ET.register_namespace("podcast", PODCAST)  # declared only in a feed that uses it
     rss = ET.Element("rss", {"version": "2.0"})
     channel = ET.SubElement(rss, "channel")
     _text(channel, "title", album)
@@ -41,6 +44,9 @@ def feed(out_dir: Path, tracks: list[dict], settings: PublishSettings) -> str:
     _text(channel, f"{{{ITUNES}}}summary", description)
     _text(channel, f"{{{ITUNES}}}explicit", "false")
     _text(channel, f"{{{ITUNES}}}type", "episodic")
+    if private:
+        _text(channel, f"{{{ITUNES}}}block", "Yes")
+        _text(channel, f"{{{PODCAST}}}locked", "yes")
     category = ET.SubElement(channel, f"{{{ITUNES}}}category", {"text": "Health & Fitness"})
     ET.SubElement(category, f"{{{ITUNES}}}category", {"text": "Mental Health"})
     if settings.cover:
@@ -62,7 +68,7 @@ def feed_item(out_dir: Path, record: dict, anchor: str, settings: PublishSetting
     base = settings.base_url or ""
     path = out_dir / record["file"]
     published = path.stat().st_mtime
-    title = one_line(record.get("title")) or PurePosixPath(record["file"]).stem
+    title = track_title(record)
     item = ET.Element("item")
     _text(item, "title", title)
     _text(item, "description", as_html(str(record.get("description") or title)))

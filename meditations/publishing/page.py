@@ -4,14 +4,24 @@ beside this module, are put inline: nothing is fetched from elsewhere), working 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from meditations.encoding import Cue, read_cues
 from meditations.model import clock, one_line
 
-from .common import PublishSettings, file_size, human_size, track_ids, transcript_path, url_path
+from .common import (
+    PublishSettings,
+    file_size,
+    human_size,
+    track_ids,
+    track_title,
+    tracks_summary,
+    transcript_path,
+    url_path,
+)
 
 
 @cache
@@ -25,8 +35,10 @@ def _e(text) -> str:
     return html.escape(str(text or ""), quote=True)
 
 
-def page(out_dir: Path, tracks: list[dict], settings: PublishSettings) -> str:
-    """The whole self-contained web page listing every track."""
+def page(out_dir: Path, tracks: list[dict], settings: PublishSettings, robots: str = "",
+         header: Sequence[str] = ()) -> str:
+    """The whole self-contained web page listing every track. robots: what search engines are asked (a private
+    page's "noindex, nofollow"); header: HTML lines shown below the count of tracks (a private page's links)."""
     album = one_line(settings.album) or "Meditations"
     head = [
         "<!doctype html>",
@@ -34,6 +46,10 @@ def page(out_dir: Path, tracks: list[dict], settings: PublishSettings) -> str:
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    ]
+    if robots:
+        head.append(f'<meta name="robots" content="{_e(robots)}">')
+    head += [
         '<meta name="referrer" content="no-referrer">',
         '<meta name="color-scheme" content="light dark">',
         f"<title>{_e(album)}</title>",
@@ -49,10 +65,8 @@ def page(out_dir: Path, tracks: list[dict], settings: PublishSettings) -> str:
         head.append(f'<p class="artist">{_e(one_line(settings.artist))}</p>')
     if settings.description:
         head.append(f"<p>{_e(settings.description)}</p>")
-    count = f"{len(tracks)} track" + ("" if len(tracks) == 1 else "s")
-    total = clock(sum(float(t.get("duration", 0)) for t in tracks))
-    head.append(f'<p class="meta">{count}, {total} in all</p>')
-    head += ["</header>", '<main id="tracks">']
+    head.append(f'<p class="meta">{tracks_summary(tracks)}</p>')
+    head += [*header, "</header>", '<main id="tracks">']
     body = [track_html(out_dir, record, anchor, settings)
             for record, anchor in zip(tracks, track_ids(tracks), strict=True)]
     if not tracks:
@@ -63,7 +77,7 @@ def page(out_dir: Path, tracks: list[dict], settings: PublishSettings) -> str:
 
 def track_html(out_dir: Path, record: dict, anchor: str, settings: PublishSettings) -> str:
     """One track's article: heading, description, player with captions, chapters, transcript, download."""
-    title = one_line(record.get("title")) or PurePosixPath(record["file"]).stem
+    title = track_title(record)
     duration = float(record.get("duration", 0))
     src = _e(url_path(record["file"]))
     vtt = transcript_path(out_dir, record)

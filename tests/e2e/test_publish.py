@@ -288,39 +288,7 @@ def test_guid_and_date_stay_for_an_unchanged_track_and_change_with_it(library):
     assert after["Sit Quietly"][0] == changed["tracks"][0]["fingerprint"]
 
 
-# ---------------------------------------------------------------- the page in a real browser
-
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--autoplay-policy=no-user-gesture-required", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--mute-audio"]
-
-
-def chromium() -> tuple[str, str]:
-    """Paths of Chromium and its driver, or skip (with how to install them)."""
-    pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[test]')")
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not browser or not driver:
-        pytest.skip("Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
-    return browser, driver
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """A real headless Chromium driven by selenium, with a fresh profile."""
-    binary, driver_path = chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    driver.set_script_timeout(30)
-    yield driver
-    driver.quit()
-
+# ---------------------------------------------------------------- the page in a real browser (conftest.py starts it)
 
 class StaticHost(http.server.SimpleHTTPRequestHandler):
     """A static host as real ones behave: byte ranges (players seek with them) and the WebVTT type."""
