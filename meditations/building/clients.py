@@ -59,6 +59,7 @@ def profile_request(client, request):
     if base_url:
         base_url = base_url.rstrip("/") + "/" + quote(client.folder) + "/"
     return replace(request, out_dir=request.out_dir / client.folder, settings=settings, base_url=base_url,
+                   client=client.client,
                    scripts=tuple((t.script, t.length) for t in client.tracks), owner=Owner.profile(client))
 
 

@@ -29,7 +29,7 @@ from meditations.loading import (
     output_name,
 )
 from meditations.model import MeditateError, ProblemCollector
-from meditations.publishing import PublishSettings, publish, write_if_changed
+from meditations.publishing import HandOverSettings, PublishSettings, hand_over, publish, write_if_changed
 
 from .executors import open_executor
 from .fingerprint import FileHashes, engine_version, plan_build
@@ -85,6 +85,7 @@ class BuildRequest:
     cluster: str | None = None  # a Dask scheduler's address, or "local"; None: the local spawn pool
     label: str = ""  # the client's folder, with --profiles: progress names its tracks under it
     owner: Owner | None = None  # who the folder belongs to (owners.py); None: the library of scripts_dir
+    client: str | None = None  # a client's set: their name, for the hand-over files (never a public output)
 
     @property
     def writer(self) -> Owner:
@@ -253,13 +254,17 @@ def publish_library(request: BuildRequest) -> list[Path]:
     if library.cover is not None:
         cover = f"cover{library.cover.suffix.lower()}"
         write_if_changed(request.out_dir / cover, library.cover.read_bytes())
+    manifest = published(read_manifest_file(request.out_dir / MANIFEST))  # sealed entries only
+    nested = nested_folders(manifest)  # other owners' tracks are never listed (nor recorded: _finish_folder)
+    manifest = {**manifest, "tracks": [e for e in manifest["tracks"] if not below(e["file"], nested)]}
+    if request.client is not None:  # a client's set: private page and feed, zip, QR code and handout
+        return hand_over(request.out_dir, manifest, HandOverSettings(
+            client=request.client, album=library.album or "Meditations", artist=library.artist,
+            description=library.description, base_url=request.base_url, cover=cover, language=library.language))
     settings = PublishSettings(album=library.album or "Meditations", artist=library.artist,
                                description=library.description, base_url=request.base_url or library.base_url,
                                cover=cover, language=library.language)
-    manifest = published(read_manifest_file(request.out_dir / MANIFEST))  # sealed entries only
-    nested = nested_folders(manifest)  # other owners' tracks are never listed (nor recorded: _finish_folder)
-    return publish(request.out_dir, {**manifest, "tracks": [e for e in manifest["tracks"]
-                                                            if not below(e["file"], nested)]}, settings)
+    return publish(request.out_dir, manifest, settings)
 
 
 def _decide(request: BuildRequest, manifest: dict) -> tuple[list[Track], FileHashes]:

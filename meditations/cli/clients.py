@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 
@@ -18,10 +19,12 @@ from meditations.building import (
     new_profile_text,
     plan_removal,
     remove,
+    share_token,
 )
 from meditations.files import shown
 from meditations.loading import check_profile, find_scripts, load_profile, output_name
 from meditations.model import MeditateError
+from meditations.publishing import check_base_url
 
 from .commands import build_command, main, speech_engine
 from .options import utf8_text
@@ -110,6 +113,39 @@ def client_build(ctx, names, every, jobs, force, cluster, quiet, area, sets_root
         failed += _build(ctx, sets_root, jobs=jobs, force=force, cluster=cluster, quiet=quiet,
                          profile=find_client(area, name))
     return failed
+
+
+@client_group.command("share")
+@click.argument("name", callback=utf8_text)
+@click.option("--base-url", metavar="URL", callback=utf8_text,
+              help="Where client_sets/ is published (e.g. https://example.org/sets/): adds a private feed and a QR "
+                   "code, and a secret token to the set's folder name.")
+@AREA_OPTION
+@SETS_OPTION
+@click.pass_context
+def client_share(ctx, name, base_url, area, sets_root) -> int:
+    """Build client NAME's set and its hand-over: a private page, zip and HANDOUT.html (with a base URL also a
+    private feed and a QR code); then say what to give the client."""
+    profile = find_client(area, name)
+    client = load_profile(profile)
+    if base_url:
+        check_base_url(base_url)
+        before = sets_root / client.folder
+        share_token(profile, base_url)
+        client = load_profile(profile)
+        if before.is_dir() and not (sets_root / client.folder).exists():
+            before.rename(sets_root / client.folder)  # the set moves to its secret address; nothing is rebuilt
+    failed = _build(ctx, sets_root, profile=profile)
+    if failed:
+        return failed
+    folder = sets_root / client.folder
+    click.echo(f"{name}'s set is ready in {shown(folder)}/: give them HANDOUT.html (print it, or send it)")
+    if client.base_url:
+        address = f"{client.base_url.rstrip('/')}/{quote(client.folder)}/"
+        click.echo(f"upload {shown(folder)}/ to {address} (that folder only); their page: {address}index.html")
+    else:
+        click.echo("or, to listen by a link and in a podcast app, publish it: add --base-url URL")
+    return 0
 
 
 @client_group.command("remove")

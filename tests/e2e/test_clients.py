@@ -144,3 +144,36 @@ def test_two_profiles_that_name_one_folder_are_refused(practice):
     result = run("build", "--profiles", "profiles")
     assert result.exit_code == 1
     assert f"its output folder '{ZOE}' is also" in result.output
+
+
+def test_share_hands_over_the_set_at_an_address_no_one_can_guess(practice):
+    assert run("client", "new", "Ana", "--scripts", "calm").exit_code == 0
+    assert run("client", "build", "Ana").exit_code == 0
+    local = run("client", "share", "Ana")
+    assert local.exit_code == 0, local.output
+    assert local.output.splitlines()[-2:] == [
+        "Ana's set is ready in client_sets/Ana/: give them HANDOUT.html (print it, or send it)",
+        "or, to listen by a link and in a podcast app, publish it: add --base-url URL"]
+    folder = practice / "client_sets" / "Ana"
+    assert {"HANDOUT.html", "tracks.zip", "index.html"} <= {p.name for p in folder.iterdir()}
+    assert not (folder / "feed.xml").exists() and not (folder / "qr.png").exists()
+
+    shared = run("client", "share", "Ana", "--base-url", "https://example.org/sets/")
+    assert shared.exit_code == 0, shared.output
+    token = load_profile(practice / "clients" / "Ana" / "profile.yaml").token
+    assert token and len(token) >= 22
+    secret = practice / "client_sets" / f"Ana-{token}"
+    assert not folder.exists() and (secret / "calm.mp3").is_file()  # moved, not rebuilt
+    assert "built 0, unchanged 1, failed 0" in shared.output
+    address = f"https://example.org/sets/Ana-{token}/"
+    assert shared.output.splitlines()[-1] == (f"upload client_sets/Ana-{token}/ to {address} (that folder only); "
+                                              f"their page: {address}index.html")
+    feed = (secret / "feed.xml").read_text(encoding="utf-8")
+    assert "<itunes:block>Yes</itunes:block>" in feed and "<podcast:locked>yes</podcast:locked>" in feed
+    assert f"{address}calm.mp3" in feed
+    assert '<meta name="robots" content="noindex, nofollow">' in (secret / "index.html").read_text(encoding="utf-8")
+
+    rebuilt = run("client", "build", "Ana")  # a later build keeps the private page, feed and address
+    assert rebuilt.exit_code == 0 and (secret / "feed.xml").read_text(encoding="utf-8") == feed
+    assert run("client", "remove", "Ana", "--yes").exit_code == 0
+    assert not secret.exists() and not (practice / "clients" / "Ana").exists()
