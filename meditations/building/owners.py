@@ -135,6 +135,9 @@ def refuse_taken(out_dir: Path, writer: Owner, tracks: list[tuple[Path, str]]) -
                or _into_another(out_dir, manifest, tracks))
     if problem:
         raise writer.refusal(f"{problem}; {writer.advice()}")
+    inside = _client_inside(out_dir, writer)
+    if inside:
+        raise MeditateError(inside)
 
 
 def _taken(out_dir: Path, manifest: dict | None, writer: Owner, subject: str) -> str | None:
@@ -160,6 +163,19 @@ def _inside_another(out_dir: Path, subject: str) -> str | None:
         if theirs:
             return (f"{subject} holds tracks of {described(owner)} "
                     f"({shown(display_path(folder / theirs[0]))})")
+    return None
+
+
+def _client_inside(out_dir: Path, writer: Owner) -> str | None:
+    """A client's set inside a library's (public) output, as an older meditate laid them out: the library's
+    manifest would name its folder and the whole folder would be published with it."""
+    if writer.kind != LIBRARY:
+        return None
+    for name in nested_owners(out_dir, None):
+        owner = recorded_owner(out_dir / name, manifest_of(out_dir / name))
+        if owner is not None and owner.kind == PROFILE:
+            return (f"{shown(out_dir / name)} holds a client's set ({described(owner)}) inside the public output: "
+                    f"move it out (for example to client_sets/{name}) and build again")
     return None
 
 

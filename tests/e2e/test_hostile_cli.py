@@ -432,12 +432,15 @@ def built(*args):
 
 def older_layout(clinic):
     """Annabel's set where a previous meditate put it, inside the library's output (audio_out/annabel/, its
-    manifest's owner her profile, at the same depth as in client_sets/), and the library built around it."""
+    manifest's owner her profile, at the same depth as in client_sets/), beside the library's own tracks."""
+    built("scripts")
     built("--profile", "profiles/annabel.yaml")
-    (clinic / "audio_out").mkdir()
     (clinic / "client_sets" / "annabel").rename(clinic / "audio_out" / "annabel")
     (clinic / "client_sets").rmdir()
-    built("scripts")
+
+
+OLDER_LAYOUT = ("Error: audio_out/annabel holds a client's set (the profile profiles/annabel.yaml) inside the public "
+                "output: move it out (for example to client_sets/annabel) and build again\n")
 
 
 PUBLIC_OUTPUT = "{}: client sets go into a private folder of their own (default client_sets/)"
@@ -520,21 +523,23 @@ def test_a_library_track_into_a_client_s_folder_is_refused(clinic):
     assert (files_below(clinic), paths_below(clinic)) == (before, listing)
 
 
-def test_a_folder_a_library_recorded_as_another_s_stays_another_s(clinic):
-    """The library remembers the clients' folders an older layout left inside it: even with the client's manifest
-    gone, no track goes there."""
+def test_a_client_s_set_an_older_layout_left_in_the_public_output_stops_the_library_s_build(clinic):
+    """An older meditate built clients' sets inside the library's output (audio_out/annabel/), so publishing the
+    folder published them: the library's next build stops, changes nothing, and says where to move the set; moved,
+    the library builds and names no client."""
     import json
 
     older_layout(clinic)
-    assert json.loads((clinic / "audio_out" / "library.json").read_text())["nested"] == ["annabel"]
-    (clinic / "audio_out" / "annabel" / "library.json").unlink()
-    make(clinic, {"scripts/annabel/hello.yaml": PAUSE.format("Hello")})
     before = files_below(clinic)
-    result = run("build", "scripts")
-    assert (result.exit_code, result.stdout, result.stderr) == (
-        1, "", "Error: scripts/annabel/hello.yaml would be written into audio_out/annabel, which belongs to another "
-               "build; build scripts into another folder (-o)\n")
+    for command in (["build", "scripts"], ["build", "scripts", "--prune"], ["build", "scripts", "--dry-run"]):
+        result = run(*command)
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", OLDER_LAYOUT), command
     assert files_below(clinic) == before
+    (clinic / "client_sets").mkdir()
+    (clinic / "audio_out" / "annabel").rename(clinic / "client_sets" / "annabel")
+    assert built("scripts").stdout == "built 0, unchanged 1, failed 0\n"
+    assert json.loads((clinic / "audio_out" / "library.json").read_text())["nested"] == []
+    assert built("--profile", "profiles/annabel.yaml").stdout == "built 0, unchanged 1, failed 0\n"
 
 
 @pytest.mark.parametrize("command, message", [
@@ -607,28 +612,8 @@ def test_one_refused_client_among_many_the_others_build(clinic):
                                               "failed 0")
     assert files_below(clinic / "client_sets" / "annabel") == theirs
     assert sorted(files_below(clinic / "client_sets" / "bob")) == [
-        ".meditate-state.json", "calm.mp3", "calm.vtt", "index.html", "library.json", "library.m3u8"]
-
-
-def test_an_older_manifest_listing_a_client_s_track_lists_it_no_more_and_prune_leaves_it(clinic):
-    """What an older layout left behind (Annabel's set in audio_out/annabel/, and the library's manifest listing
-    her track, by an older meditate): the library's next build drops it from its page, and --prune does not delete
-    the client's file."""
-    import json
-
-    older_layout(clinic)
-    library = clinic / "audio_out" / "library.json"
-    manifest = json.loads(library.read_text())
-    theirs = json.loads((clinic / "audio_out" / "annabel" / "library.json").read_text())
-    assert theirs["owner"] == {"profile": "../../profiles/annabel.yaml"}
-    del manifest["owner"], manifest["nested"]  # as an older meditate wrote it
-    manifest["tracks"].append({**theirs["tracks"][0], "file": "annabel/calm.mp3"})  # the client's file and all
-    library.write_text(json.dumps(manifest))
-    client = files_below(clinic / "audio_out" / "annabel")
-    assert built("scripts", "--prune").stdout == "built 0, unchanged 1, failed 0\n"
-    assert [t["file"] for t in json.loads(library.read_text())["tracks"]] == ["calm.mp3"]
-    assert files_below(clinic / "audio_out" / "annabel") == client
-    assert not [name for name, data in library_files(clinic).items() if b"Annabel" in data or b"annabel/" in data]
+        ".meditate-state.json", "HANDOUT.html", "calm.mp3", "calm.vtt", "index.html", "library.json", "library.m3u8",
+        "tracks.zip"]
 
 
 def test_a_folder_whose_owner_was_renamed_is_taken_over(clinic):
