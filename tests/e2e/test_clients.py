@@ -130,6 +130,8 @@ def test_remove_takes_the_client_and_their_audio_and_nothing_else(practice):
     assert removed.exit_code == 0, removed.output
     assert removed.output.splitlines()[-1] == "removed Ana"
     assert not (practice / "clients" / "Ana").exists() and not (practice / "client_sets" / "Ana").exists()
+    left = [p for p in practice.rglob("*") if "Ana" in p.name or (p.is_file() and b"Ana" in p.read_bytes())]
+    assert left == []  # nothing of hers anywhere in the practice's folder
     assert not cache.has(ana["Welcome, Ana."])  # their own sentence is gone
     assert cache.has(ana["Let your shoulders soften."])  # the library's and Ben's stays
     assert cache.has(ben["Welcome, Ben."])
