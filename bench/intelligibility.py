@@ -83,7 +83,7 @@ CONTRACTIONS = {"you're": "you are", "it's": "it is", "i'm": "i am", "that's": "
                 "let's": "let us", "you've": "you have", "i've": "i have", "isn't": "is not", "won't": "will not",
                 "here's": "here is", "what's": "what is",
                 # spellings of one spoken word: a listener hears no difference
-                "towards": "toward", "alright": "all right", "okay": "ok"}
+                "towards": "toward", "alright": "all right", "okay": "ok", "lightheaded": "light headed"}
 NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
            "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
 
@@ -257,7 +257,7 @@ def tried_sentences(texts: list[str], rate: str | None, python: str, tree: Path,
     (scripts / "library.yaml").write_text(library, encoding="utf-8")
     steps = "".join(f"  - say: {json.dumps(text)}\n  - pause: 2s\n" for text in texts)
     script = scripts / "try.yaml"
-    script.write_text(f"title: Try\nbackground: none\nsteps:\n{steps}", encoding="utf-8")
+    script.write_text(f"title: Try\nsteps:\n{steps}", encoding="utf-8")  # over the library's bed, as in a track
     subprocess.run([python, str(tree / "cli.py"), "render", str(script), "-o", str(work / "out")],
                    check=True, cwd=tree, stdout=subprocess.DEVNULL)
     return planned_sentences(script, python, tree, "try")

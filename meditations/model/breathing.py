@@ -62,7 +62,7 @@ PRESETS: dict[str, Pattern] = {
     "sigh": Pattern("sigh", (Phase("in", 2.0, "in"), Phase("in", 1.0, "in_again"), Phase("out", 6.0, "out"))),
 }
 
-DEFAULT_WORDS = {"in": "Breathe in", "in_again": "Top up", "hold": "Hold", "out": "Breathe out"}
+DEFAULT_WORDS = {"in": "Breathe in", "in_again": "Top up", "hold": "Hold", "out": "And breathe out"}
 _NUMBERS = re.compile(r"^\d+(\.\d+)?(-\d+(\.\d+)?){2,3}$")
 
 
