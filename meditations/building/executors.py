@@ -21,7 +21,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from meditations.files import shown, stop_processes, worker_initializer
+from meditations.files import deaf_children, shown, stop_processes, worker_initializer
 from meditations.model import MeditateError, excerpt
 
 CONNECT_TIMEOUT = 5  # seconds: a scheduler that does not answer by then is reported, not waited for
@@ -61,7 +61,8 @@ class LocalExecutor(_Closing):
 
     def submit(self, function: Callable, *args: Any) -> Any:
         """Run function(*args) in a worker; a concurrent.futures.Future."""
-        return self.pool.submit(function, *args)
+        with deaf_children():  # a submit may start a worker process
+            return self.pool.submit(function, *args)
 
     def first_done(self, futures: Iterable) -> set:
         """Wait until at least one of the futures is done; those that are."""

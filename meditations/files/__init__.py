@@ -24,11 +24,12 @@ from .reads import (
     read_checked,
     within,
 )
-from .signals import Interrupted, interruptible, stop_processes, worker_initializer, working
+from .signals import Interrupted, deaf_children, interruptible, stop_processes, worker_initializer, working
 from .tempfiles import Temporary, make_temporary, remove_abandoned, remove_quietly, umask
 
 __all__ = [
     "BlobCache", "FileLimits", "FolderMoved", "Interrupted", "Lookups", "OutputFolder", "Temporary", "bad_name_message",
+    "deaf_children",
     "cache_key", "cache_root", "check_cache_root", "env_limit", "file_problem", "file_sentence", "foreign",
     "identity_of", "image_problem", "inside", "interruptible", "is_regular_file", "led_to", "make_temporary",
     "name_problem", "open_in_place", "read_checked", "refuse_bad_name", "refuse_shared_outputs", "remove_abandoned",

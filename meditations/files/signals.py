@@ -15,6 +15,7 @@ import time
 from contextlib import contextmanager
 
 STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+TERMINAL = {signal.SIGINT, signal.SIGHUP}  # what the terminal sends to every process of its foreground group
 
 
 class Interrupted(BaseException):
@@ -57,6 +58,18 @@ def interruptible():
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+@contextmanager
+def deaf_children():
+    """Processes started within this block never hear the terminal's Ctrl-C or hang-up, not even while they
+    start (before they could ignore it, a Ctrl-C printed their KeyboardInterrupt): the two signals are blocked
+    while they start, a child keeps a blocked signal across exec, and this process gets any that arrived."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, TERMINAL)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 # ---------------------------------------------------------------- in a build worker

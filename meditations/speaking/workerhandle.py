@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import tempfile
 
+from meditations.files import deaf_children
 from meditations.model import MissingComponentError, RenderError
 
 from .request import SpeechRequest
@@ -39,7 +40,8 @@ class WorkerHandle:
         handle, self.log_path = tempfile.mkstemp(prefix="meditate-speech-", suffix=".log")
         os.close(handle)
         self.process = context.Process(target=worker_main, args=(child, cache_folder, self.log_path), daemon=True)
-        self.process.start()
+        with deaf_children():  # the parent alone decides when its speech workers stop
+            self.process.start()
         child.close()
         self.ready = False
         self.opened: set[str] = set()
