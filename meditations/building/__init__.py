@@ -5,6 +5,7 @@ from .clientarea import (
     CLIENT_SETS,
     CLIENTS,
     area_profiles,
+    client_names_in,
     create_client,
     find_client,
     new_profile_text,
@@ -22,7 +23,7 @@ from .track import render
 
 __all__ = [
     "BuildRequest", "CLIENTS", "CLIENT_SETS", "Owner", "area_profiles", "build_all", "build_library", "check_cues",
-    "check_sounds", "choose_voices", "clients_summary", "create_client", "default_workers",
+    "check_sounds", "choose_voices", "client_names_in", "clients_summary", "create_client", "default_workers",
     "find_client", "folder_size", "load", "load_clients", "new_profile_text", "plan_removal", "plan_script",
     "plan_with_speech", "profile_request", "refuse_public_output", "refuse_replacing", "refuse_taken",
     "refuse_taken_folder", "remove", "render", "render_sample", "render_script", "share_token",

@@ -17,7 +17,7 @@ import secrets
 from pathlib import Path
 
 from meditations.files import shown, write_atomic
-from meditations.loading import AREA_PROFILE, safe_folder_name
+from meditations.loading import AREA_PROFILE, load_profile, safe_folder_name
 from meditations.model import MeditateError
 
 from .owners import LIBRARY, display_path, manifest_of, recorded_owner
@@ -121,3 +121,35 @@ def _quote(text: str) -> str:
 
 def _quote_arg(text: str) -> str:
     return f'"{text}"' if re.search(r"[^\w.-]", text) else text
+
+
+def client_names_in(scripts_dir: Path, area: Path) -> list[str]:
+    """Warnings for the library's scripts that mention a client's name (their `name` variable or their
+    folder's name) as a word: a client's words belong in their own scripts folder, not in the public library."""
+    names: dict[str, Path] = {}
+    for profile in area_profiles(area):
+        try:
+            client = load_profile(profile)
+        except MeditateError:
+            continue  # a broken profile is reported when it is built
+        for name in (dict(client.variables).get("name", ""), profile.parent.name):
+            if len(name.strip()) >= 3:
+                names.setdefault(name.strip(), profile)
+    if not names:
+        return []
+    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b")
+    warnings = []
+    for path in sorted(p for p in scripts_dir.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for number, line in enumerate(lines, 1):
+            found = pattern.search(line)
+            if found:
+                profile = names[found.group(1)]
+                warnings.append(f"{shown(path)}:{number}:{found.start() + 1}: warning: '{found.group(1)}' is a "
+                                f"client's name ({shown(profile)}): a client's words belong in "
+                                f"{shown(profile.parent / 'scripts')}/, not in the public library")
+                break
+    return warnings

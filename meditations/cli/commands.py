@@ -11,6 +11,8 @@ import click
 from meditations import BuildRequest, build_all, load, plan, render
 from meditations.building import (
     CLIENT_SETS,
+    CLIENTS,
+    client_names_in,
     Owner,
     check_cues,
     check_sounds,
@@ -334,6 +336,9 @@ def build_command(scripts_dir, out_dir, jobs, force, dry_run, prune, verify, pro
         requests = [request]
     if not dry_run:
         check_cache_root()
+    if not personal:
+        for warning in client_names_in(scripts_dir, CLIENTS):
+            click.echo(warning, err=True)
     show = BuildProgress(quiet, verbose)
     try:
         reports = build_all(requests, show.update)

@@ -179,3 +179,23 @@ def test_share_hands_over_the_set_at_an_address_no_one_can_guess(practice):
     assert rebuilt.exit_code == 0 and (secret / "feed.xml").read_text(encoding="utf-8") == feed
     assert run("client", "remove", "Ana", "--yes").exit_code == 0
     assert not secret.exists() and not (practice / "clients" / "Ana").exists()
+
+
+def test_a_public_script_that_names_a_client_is_pointed_out(practice):
+    assert run("client", "new", "Annabel", "--scripts", "calm").exit_code == 0
+    (practice / "scripts" / "for-annabel.yaml").write_text("title: For her\nsteps:\n  - say: Hello Annabel.\n",
+                                                           encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", "--dry-run"])
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0] == (
+        "scripts/for-annabel.yaml:3:16: warning: 'Annabel' is a client's name (clients/Annabel/profile.yaml): a "
+        "client's words belong in clients/Annabel/scripts/, not in the public library")
+
+
+def test_a_public_script_that_needs_a_clients_variable_is_refused(practice):
+    (practice / "scripts" / "library.yaml").write_text("album: Practice\n", encoding="utf-8")  # no name default
+    result = CliRunner().invoke(main, ["build"])
+    assert result.exit_code == 1
+    assert result.stderr == ("scripts/calm.yaml:3:19: unknown placeholder '{name}': define it under 'variables:' "
+                             "or pass --set name=VALUE\n")
+    assert not (practice / "audio_out" / "calm.mp3").exists()
