@@ -296,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         name = Path(record["file"]).stem
         if args.track and name not in args.track:
             continue
-        planned = planned_sentences(args.out_dir / record["script"], args.python, args.tree.resolve(), name)
+        script = args.out_dir / record["script"]  # relative to the folder (older manifests: to the checkout)
+        script = script if script.is_file() else args.tree / record["script"]
+        planned = planned_sentences(script, args.python, args.tree.resolve(), name)
         audio = decode(args.out_dir / record["file"])
         transcribe(model, audio, planned)
         planned = [s for s in planned if s.words]  # repeated cues not sampled are not counted
