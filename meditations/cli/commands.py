@@ -59,6 +59,7 @@ from .options import audio_options, check_overrides, set_option, settings_option
 from .progress import BuildProgress, RenderProgress, format_plan, verify_summary
 
 EXIT_FAILED = 1
+DRAFTS = Path("drafts")  # previews and voice samples: outside the public and the private outputs
 
 
 class MeditateGroup(click.Group):
@@ -109,7 +110,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command("render")
 @click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the MP3 files [default: audio_out; with --profile, client_sets].")
+              help="Folder for the MP3 files [default: audio_out; a preview (--steps, --chapter): drafts; with "
+                   "--profile: client_sets].")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
               help="A client profile: render the client's set into OUTPUT/<client>/.")
 @click.option("--steps", "step_spec", metavar="N[-M]", callback=utf8_text,
@@ -122,6 +124,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 @settings_options
 def render_command(scripts, out_dir, profile, step_spec, chapter, force, settings) -> int:
     """Render SCRIPTS (files, or every script below folders) to OUTPUT/<name>.mp3."""
+    if out_dir is None and (step_spec or chapter) and profile is None:
+        out_dir = DRAFTS  # a preview is a scratch file: never in the published folder
     jobs, out_dir, client = render_jobs(scripts, profile, out_dir, settings, preview=bool(step_spec or chapter))
     if (step_spec or chapter) and len(jobs) != 1:
         raise click.UsageError("--steps and --chapter preview one script at a time")
@@ -248,8 +252,9 @@ def show_warnings(script) -> None:
 @click.argument("wanted", nargs=-1, metavar="[VOICE]...", callback=utf8_text)
 @click.option("--sample", is_flag=True, help="Render a short sample of each voice (or of those named) to listen to.")
 @click.option("--language", metavar="CODE", callback=utf8_text, help="Only voices of this language (e.g. en, de, fr).")
-@click.option("-o", "--output", "out_dir", default="audio_out/voices", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the samples.")
+@click.option("-o", "--output", "out_dir", default="drafts/voices", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the samples (a scratch folder: never the published one).")
 def voices_command(wanted, sample, language, out_dir) -> None:
     """List the voices of every speech engine, or render samples to choose one by ear."""
 

@@ -129,13 +129,13 @@ def test_previews_render_one_chapter_or_some_steps(tmp_path, monkeypatch):
     runner = CliRunner()
     result = runner.invoke(main, ["render", "p.yaml", "--chapter", "two"])
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("wrote audio_out/p-chapter-two.mp3")
+    assert result.stdout.startswith("wrote drafts/p-chapter-two.mp3")  # a scratch folder, never the published one
     plan = runner.invoke(main, ["plan", "p.yaml", "--json"])
     full = json.loads(plan.stdout)["duration"]
-    assert ffmpeg_duration(tmp_path / "audio_out" / "p-chapter-two.mp3") < full - 3
+    assert ffmpeg_duration(tmp_path / "drafts" / "p-chapter-two.mp3") < full - 3
     result = runner.invoke(main, ["render", "p.yaml", "--steps", "2-3"])
-    assert result.stdout.startswith("wrote audio_out/p-steps-2-3.mp3")
-    assert not (tmp_path / "audio_out" / "p.mp3").exists()
+    assert result.stdout.startswith("wrote drafts/p-steps-2-3.mp3")
+    assert not (tmp_path / "drafts" / "p.mp3").exists() and not (tmp_path / "audio_out").exists()
     result = runner.invoke(main, ["render", "p.yaml", "--steps", "4-9"])
     assert (result.exit_code, result.stderr) == (1, "Error: --steps 4-9: the script has steps 1 to 7\n")
     result = runner.invoke(main, ["render", "p.yaml", "--chapter", "Three"])
@@ -146,8 +146,8 @@ def test_previews_render_one_chapter_or_some_steps(tmp_path, monkeypatch):
 def test_voice_samples(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["voices", "--sample", "en-us", "--language", "en"])
-    assert (result.exit_code, result.stdout) == (0, "wrote audio_out/voices/gmw-en-us.mp3 (English (America))\n")
-    assert 3 < ffmpeg_duration(tmp_path / "audio_out" / "voices" / "gmw-en-us.mp3") < 12
+    assert (result.exit_code, result.stdout) == (0, "wrote drafts/voices/gmw-en-us.mp3 (English (America))\n")
+    assert 3 < ffmpeg_duration(tmp_path / "drafts" / "voices" / "gmw-en-us.mp3") < 12
     result = CliRunner().invoke(main, ["voices", "--sample", "klingonese"])
     assert (result.exit_code, result.stderr) == (1, "Error: unknown voice 'klingonese'; run 'meditate voices' to "
                                                     "list the voices\n")

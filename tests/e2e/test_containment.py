@@ -363,7 +363,7 @@ def test_a_damaged_manifest_is_rebuilt_not_a_crash(work):
 
 def test_voice_samples_of_any_voice_name_and_no_empty_language(work):
     result = run("voices", "--sample", "K'iche'")  # a quote in the voice's name broke the sample's script
-    assert (result.exit_code, result.stdout) == (0, "wrote audio_out/voices/myn-quc.mp3 (K'iche')\n")
+    assert (result.exit_code, result.stdout) == (0, "wrote drafts/voices/myn-quc.mp3 (K'iche')\n")
     result = run("voices", "--sample", "--language", "")
     assert (result.exit_code, result.stderr.splitlines()[-1]) == (
         2, "Error: Invalid value for '--language': give a language code, for example en or fr-fr")
