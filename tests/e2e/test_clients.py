@@ -199,3 +199,36 @@ def test_a_public_script_that_needs_a_clients_variable_is_refused(practice):
     assert result.stderr == ("scripts/calm.yaml:3:19: unknown placeholder '{name}': define it under 'variables:' "
                              "or pass --set name=VALUE\n")
     assert not (practice / "audio_out" / "calm.mp3").exists()
+
+
+def test_on_a_terminal_a_new_client_is_asked_for(practice):
+    """`client new` with no options on a terminal asks three questions (answered here before they are asked:
+    a terminal keeps what is typed) and writes the profile from the answers."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    main_end, child_end = pty.openpty()
+    process = subprocess.Popen([sys.executable, str(Path(__file__).parents[2] / "cli.py"), "client", "new", "Ana"],
+                               stdin=child_end, stdout=child_end, stderr=child_end, cwd=practice)
+    os.close(child_end)
+    os.write(main_end, "Ana María\ncalm\n10m\n".encode())
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main_end, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main_end)
+    assert process.wait(timeout=60) == 0
+    shown = seen.decode().replace("\r\n", "\n")
+    assert "How should the practices address Ana? (empty: no name) [Ana]: " in shown
+    assert "Practices: calm\nWhich practices, separated by commas [calm]: " in shown
+    assert "Fit every track to a length (e.g. 10m; empty: each practice's own): " in shown
+    assert shown.endswith("wrote clients/Ana/profile.yaml: build the set with: meditate client build Ana\n")
+    profile = load_profile(practice / "clients" / "Ana" / "profile.yaml")
+    assert dict(profile.variables) == {"name": "Ana María"} and profile.tracks[0].length == 600
