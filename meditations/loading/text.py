@@ -61,7 +61,7 @@ def fill_placeholders(raw: str, variables: Mapping[str, str], report: Report) ->
     """The text with {placeholders} filled in and {{ }} made literal; pause markers kept as written. An empty
     value is left out with the punctuation that set it off (see _drop_empty)."""
     parts = _scan(raw, variables, report, markers=False)
-    return "".join("".join(run) if marker else _drop_empty("".join(run))  # a pause marker parts texts as in say
+    return "".join("".join(run) if marker else _drop_empty("".join(run))  # a pause marker bounds a text, as in say
                    for marker, run in groupby(parts, key=lambda p: isinstance(p, _Written)))
 
 
