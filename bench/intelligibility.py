@@ -150,11 +150,12 @@ def planned_sentences(script: Path, python: str, tree: Path, name: str) -> list[
     return [Sentence(name, e["start"], e["end"], e["text"]) for e in events if e["kind"] == "speech"]
 
 
-def transcribe(model, audio, sentences: list[Sentence]) -> None:
+def transcribe(model, audio, sentences: list[Sentence], alone: frozenset[str] = frozenset()) -> None:
     """Fill in what the recognizer hears of each sentence, and its errors. Whisper hears 30 s at a time
     whatever it is given, so the sentences (each cut at its planned start and end) are heard several at once,
     joined by short silences into windows of up to WINDOW seconds, and the words heard are aligned back to
-    the sentences they were written in."""
+    the sentences they were written in. Cues, and the sentences in `alone` (the safety lines every track
+    speaks), are heard one by one, so that what is heard of them does not depend on their neighbours."""
     import numpy as np
 
     window: list[Sentence] = []
@@ -163,7 +164,9 @@ def transcribe(model, audio, sentences: list[Sentence]) -> None:
     cues = [s for s in sentences if len(words(s.text)) <= CUE_WORDS]
     for sentence in sampled(cues):  # a cue heard in a window of cues is lost among its repeats: alone
         _hear(model, _cut(audio, sentence), [sentence])
-    for sentence in (s for s in sentences if len(words(s.text)) > CUE_WORDS):
+    for sentence in (s for s in sentences if s.text in alone):
+        _hear(model, _cut(audio, sentence), [sentence])
+    for sentence in (s for s in sentences if len(words(s.text)) > CUE_WORDS and s.text not in alone):
         piece = _cut(audio, sentence)
         if window and length + piece.size > WINDOW * RATE:
             _hear(model, np.concatenate(pieces), window)
@@ -291,16 +294,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{sentence.errors} | {sentence.text} | {sentence.heard}")
         return 0
     manifest = json.loads((args.out_dir / "library.json").read_text(encoding="utf-8"))
-    sentences: list[Sentence] = []
+    plans = {}
     for record in manifest["tracks"]:
         name = Path(record["file"]).stem
         if args.track and name not in args.track:
             continue
         script = args.out_dir / record["script"]  # relative to the folder (older manifests: to the checkout)
         script = script if script.is_file() else args.tree / record["script"]
-        planned = planned_sentences(script, args.python, args.tree.resolve(), name)
-        audio = decode(args.out_dir / record["file"])
-        transcribe(model, audio, planned)
+        plans[record["file"]] = planned_sentences(script, args.python, args.tree.resolve(), name)
+    every_track = [{s.text for s in planned} for planned in plans.values()]
+    shared = frozenset(set.intersection(*every_track)) if len(every_track) > 1 else frozenset()
+    sentences: list[Sentence] = []
+    for file, planned in plans.items():
+        name = Path(file).stem
+        audio = decode(args.out_dir / file)
+        transcribe(model, audio, planned, shared)
         planned = [s for s in planned if s.words]  # repeated cues not sampled are not counted
         sentences += planned
         print(f"{name}: {sum(s.errors for s in planned)} errors in {sum(s.words for s in planned)} words",
