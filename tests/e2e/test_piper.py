@@ -84,7 +84,7 @@ def test_the_bundled_rate_lands_within_ten_percent_of_the_words_per_minute_asked
     script = load(ROOT / "scripts" / "box-breathing.yaml")
     settings = script.voice
     rate = request_for("x", settings, resolve_voices(script, engine.voices())).rate
-    assert (settings.engine, rate) == ("piper", 170)
+    assert (settings.engine, rate) == ("piper", 135)  # the calm pace library.yaml gives the Piper voice
     for asked in (rate, piper.DEFAULT_RATE, 140, 200):
         measured = words_per_minute(engine, joe, CALIBRATION_TEXTS, asked)
         assert abs(measured - asked) <= 0.10 * asked, (asked, measured)
@@ -102,7 +102,7 @@ def test_a_bundled_track_is_spoken_by_the_neural_voice(engine, tmp_path, joe):
     speech = [e for e in timeline.events if e.kind == "speech"]
     assert speech
     for event in speech:
-        assert event.clip == SpeechRequest.of(joe, event.text, 170, 0.9).key()
+        assert event.clip == SpeechRequest.of(joe, event.text, 135, 0.9).key()
     track = decode(next(tmp_path.glob("*.mp3")), 22050)
     event = max(speech[1:], key=lambda e: e.end - e.start)  # the opening bell still rings under the first
     heard = track[event.start * 22050 // 44100:][:load_clip(event.clip).size]
