@@ -1,9 +1,14 @@
 """What a listener hears: rendered tracks transcribed by an offline speech recognizer, sentence by sentence.
 
 Each track of a built library (its library.json names the script) is planned again (`meditate plan --json`
-gives every spoken sentence's start and end), decoded, cut at the sentences, and each piece transcribed by
-Whisper (base) through faster-whisper. The report gives the word error rate per track and overall, every
-sentence with an error, and every word misheard in more than one place: the words to rephrase.
+gives every spoken sentence's start and end), decoded, cut at the sentences, and transcribed by Whisper
+(base) through faster-whisper. Whisper hears 30 seconds at a time whatever it is given, so sentences are
+heard several to a window (up to 28 s, each cut at its planned start and end, joined by 0.6 s of silence)
+and the words heard are aligned back to the sentences. Cues (three words or fewer) and the safety lines
+every track speaks are heard one by one; of a cue repeated through a track, its first, middle and last
+occurrence. The report gives the word error rate per track and overall, every sentence with an error, and
+every word misheard in more than one place: the words to rephrase. Contractions, small numbers and
+spellings of one spoken word ("towards", "alright") are not counted as errors.
 
 The recognizer is a tool for authors and the team, not a dependency of meditate. Install it (about 150 MB,
 the model weights included, nothing downloaded at run time) into a virtual environment of its own:
