@@ -4,7 +4,9 @@ Each track of a built library (its library.json names the script) is planned aga
 gives every spoken sentence's start and end), decoded, cut at the sentences, and transcribed by Whisper
 (base) through faster-whisper. Whisper hears 30 seconds at a time whatever it is given, so sentences are
 heard several to a window (up to 28 s, each cut at its planned start and end, joined by 0.6 s of silence)
-and the words heard are aligned back to the sentences. Cues (three words or fewer) and the safety lines
+and the words heard are aligned back to the sentences (Whisper drops a sentence it has just heard, so a
+window of repeats loses some). Cues (three words or fewer, or said three times or more in the track) and the
+safety lines
 every track speaks are heard one by one; of a cue repeated through a track, its first, middle and last
 occurrence. The report gives the word error rate per track and overall, every sentence with an error, and
 every word misheard in more than one place: the words to rephrase. Contractions, small numbers and
@@ -44,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000  # what Whisper listens at
 LEAD, TAIL = 0.15, 0.25  # seconds around each sentence: the encoder's delay, a soft onset, a trailing consonant
 CUE_WORDS = 3  # a sentence this short is a cue, heard on its own
+REPEATED = 3  # so is a sentence said this many times in a track (a breathing step's words)
 WINDOW, GAP = 28.0, 0.6  # sentences heard together, up to this many seconds, each followed by this silence
 
 
@@ -166,12 +169,14 @@ def transcribe(model, audio, sentences: list[Sentence], alone: frozenset[str] = 
     window: list[Sentence] = []
     pieces: list = []
     length = 0
-    cues = [s for s in sentences if len(words(s.text)) <= CUE_WORDS]
+    times = Counter(s.text for s in sentences)
+    cues = [s for s in sentences if len(words(s.text)) <= CUE_WORDS or times[s.text] >= REPEATED]
     for sentence in sampled(cues):  # a cue heard in a window of cues is lost among its repeats: alone
         _hear(model, _cut(audio, sentence), [sentence])
     for sentence in (s for s in sentences if s.text in alone):
         _hear(model, _cut(audio, sentence), [sentence])
-    for sentence in (s for s in sentences if len(words(s.text)) > CUE_WORDS and s.text not in alone):
+    heard_alone = {id(s) for s in cues}
+    for sentence in (s for s in sentences if id(s) not in heard_alone and s.text not in alone):
         piece = _cut(audio, sentence)
         if window and length + piece.size > WINDOW * RATE:
             _hear(model, np.concatenate(pieces), window)
