@@ -7,6 +7,12 @@ so only the voices inside the wheel are offered.
 The network itself draws nothing at random: the noise part of each sound comes from a numpy generator
 that hibari seeds per call, so a clip spoken with the seed chosen from its cache key is the same samples
 whatever the worker spoke before. It speaks at 24 kHz; the worker resamples to CLIP_RATE like any voice.
+
+hibari rounds each sound's length to whole frames of 12.5 ms after dividing it by the speed, and most
+sounds last two or three frames, so its pace climbs in steps: from speed 0.55 to 0.575 it jumps from 119
+to 134 words a minute, and between steps hardly moves (no `rate` could be met within 5 %). When a model is
+loaded, that rounding is done on the running total instead (each sound ends on the frame nearest where it
+should end): a sentence is as long as its speed asks, every sound still within one frame of its own length.
 """
 
 from __future__ import annotations
@@ -33,9 +39,9 @@ BUNDLED = {
 # speaking twelve of the bundled library's sentences at 100 to 200 words a minute (words per minute of
 # speech: the pauses inside a sentence count, the gaps between sentences do not). bench/rate_fit.py fits it
 # again; tests/e2e/test_hibari.py checks it.
-WORD_BASE = 0.0
-WORD_SCALE = 0.33
-SPEEDS = (0.5, 2.0)  # the speeds hibari is made for (about 90 to 350 words a minute)
+WORD_BASE = 0.0038
+WORD_SCALE = 0.2683
+SPEEDS = (0.4, 2.0)  # about 90 to 450 words a minute (hibari names 0.5 to 2.0: below it, slower still)
 DEFAULT_RATE = 150  # words per minute of speech
 SAMPLE_RATE = 24000  # hibari's own rate (hibari.SAMPLE_RATE), resampled to CLIP_RATE by the worker
 
@@ -43,7 +49,7 @@ SAMPLE_RATE = 24000  # hibari's own rate (hibari.SAMPLE_RATE), resampled to CLIP
 def version() -> str:
     """The packages that make this engine's audio."""
     return (f"hibari-tts={package_version(DISTRIBUTION)};onnxruntime={package_version('onnxruntime')};"
-            f"pace={WORD_BASE},{WORD_SCALE}")
+            f"durations=running-total;pace={WORD_BASE},{WORD_SCALE}")
 
 
 def control(wpm: int) -> float:
@@ -128,11 +134,45 @@ class Synthesizer:
         if voice.model not in self._voices:
             from hibari import Hibari
 
-            # the model file named explicitly: hibari never looks for (or downloads) one itself
-            self._voices[voice.model] = Hibari(voice=voice.id, model=voice.model, threads=1)
+            # the model itself handed over: hibari never looks for (or downloads) a file itself
+            self._voices[voice.model] = Hibari(voice=voice.id, model=smooth_durations(voice.model), threads=1)
         return self._voices[voice.model]
 
     def speak(self, voice: Voice, text: str, control: float, seed: int) -> np.ndarray:
         """One sentence at hibari's speed `control`, its noise drawn from `seed`."""
         audio = self._voice(voice)(text, speed=float(control), seed=seed)
         return np.asarray(audio, dtype=np.float32)
+
+
+def smooth_durations(model: str) -> bytes:
+    """The model with its one Round of sound lengths (in frames) done on their running total: each sound
+    ends on the frame nearest to where it should end, so a sentence's length follows the speed smoothly."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph_model = onnx.load(model)
+    graph = graph_model.graph
+    rounds = [index for index, node in enumerate(graph.node) if node.op_type == "Round"]
+    if len(rounds) != 1:
+        raise RuntimeError(f"the hibari model has {len(rounds)} Round nodes, not the one meditate expects")
+    lengths, out = graph.node[rounds[0]].input[0], graph.node[rounds[0]].output[0]
+
+    def constant(name: str, kind: int, dims: list, values: list):
+        return helper.make_node("Constant", [], [name], value=helper.make_tensor(name, kind, dims, values))
+
+    replacement = [constant("meditate_axis", TensorProto.INT64, [], [0]),
+                   helper.make_node("CumSum", [lengths, "meditate_axis"], ["meditate_ends"]),
+                   helper.make_node("Round", ["meditate_ends"], ["meditate_frames"]),
+                   constant("meditate_zero", TensorProto.FLOAT, [1], [0.0]),
+                   helper.make_node("Concat", ["meditate_zero", "meditate_frames"], ["meditate_starts_all"], axis=0),
+                   constant("meditate_first", TensorProto.INT64, [1], [0]),
+                   constant("meditate_last", TensorProto.INT64, [1], [-1]),
+                   helper.make_node("Slice", ["meditate_starts_all", "meditate_first", "meditate_last"],
+                                    ["meditate_starts"]),
+                   helper.make_node("Sub", ["meditate_frames", "meditate_starts"], [out])]
+    nodes = []
+    for index, node in enumerate(graph.node):
+        nodes += replacement if index == rounds[0] else [node]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return graph_model.SerializeToString()
