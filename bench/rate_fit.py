@@ -4,9 +4,9 @@ and fits each engine's own control again (the constants in meditations/speaking/
 Each engine speaks twelve of the bundled library's sentences at several rates; words per minute of speech
 counts the words over the clips' trimmed lengths (pauses inside a sentence count, the gaps between
 sentences do not). The fit is seconds per word against the engine's own control: eSpeak NG's rate
-(a + b / rate) and Piper's length_scale (a + b * length_scale).
+(a + b / rate), Piper's length_scale (a + b * length_scale) and hibari's speed (a + b / speed).
 
-    .venv/bin/python bench/rate_fit.py --markdown
+    .venv/bin/python bench/rate_fit.py --markdown [--engine hibari]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from meditations.speaking import SpeechEngine, load_clip
-from meditations.speaking.engines import espeak, piper
+from meditations.speaking.engines import espeak, hibari, piper
 from meditations.speaking.request import SpeechRequest
 
 TEXTS = [
@@ -49,7 +49,7 @@ def seconds_per_word(engine: SpeechEngine, requests: list[SpeechRequest]) -> flo
 
 def measure(engine: SpeechEngine, name: str, make) -> list[tuple[int, float, float]]:
     """(asked, measured words per minute, the engine's own control) at each asked rate."""
-    module = {"pyttsx3": espeak, "piper": piper}[name]
+    module = {"pyttsx3": espeak, "piper": piper, "hibari": hibari}[name]
     rows = []
     for asked in ASKED:
         spw = seconds_per_word(engine, [make(text, asked) for text in TEXTS])
@@ -66,26 +66,33 @@ def fit(rows, inverse: bool) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure both engines and print the table and the fits."""
+    """Measure the engines (all, or those named) and print the table and the fits."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--markdown", action="store_true")
-    parser.parse_args(argv)
+    parser.add_argument("--engine", action="append", choices=("pyttsx3", "piper", "hibari"),
+                        help="measure only this engine (may be given more than once)")
+    engines = parser.parse_args(argv).engine or ["pyttsx3", "piper", "hibari"]
     lines = ["| engine | asked | measured | off |", "| --- | ---: | ---: | ---: |"]
     with SpeechEngine(workers=2) as engine:
-        joe = next(v for v in engine.voices() if v.engine == "piper")
-        results = {
-            "pyttsx3": measure(engine, "pyttsx3", lambda t, r: SpeechRequest(t, "gmw/en-us", r, 0.9)),
-            "piper": measure(engine, "piper", lambda t, r: SpeechRequest.of(joe, t, r, 0.9)),
-        }
+        voices = {v.engine: v for v in engine.voices() if v.id in ("en_US-joe-medium", "heart")}
+        makers = {"pyttsx3": lambda t, r: SpeechRequest(t, "gmw/en-us", r, 0.9),
+                  "piper": lambda t, r: SpeechRequest.of(voices["piper"], t, r, 0.9),
+                  "hibari": lambda t, r: SpeechRequest.of(voices["hibari"], t, r, 0.9)}
+        results = {name: measure(engine, name, makers[name]) for name in engines}
     for name, rows in results.items():
         lines += [f"| {name} | {a} | {m:.1f} | {100 * (m - a) / a:+.1f} % |" for a, m, _ in rows]
-    a, b = fit([r for r in results["pyttsx3"] if r[2] > espeak.OWN_RATES[0]], inverse=True)
-    lines.append(f"\neSpeak NG: WORD_BASE = {a:.4f}, WORD_SCALE = {b:.2f} (own rate above {espeak.OWN_RATES[0]})")
-    a, b = fit(results["piper"], inverse=False)
-    lines.append(f"Piper: WORD_BASE = {a:.4f}, WORD_SCALE = {b:.4f}")
+    lines.append("")
+    if "pyttsx3" in results:
+        a, b = fit([r for r in results["pyttsx3"] if r[2] > espeak.OWN_RATES[0]], inverse=True)
+        lines.append(f"eSpeak NG: WORD_BASE = {a:.4f}, WORD_SCALE = {b:.2f} (own rate above {espeak.OWN_RATES[0]})")
+    if "piper" in results:
+        a, b = fit(results["piper"], inverse=False)
+        lines.append(f"Piper: WORD_BASE = {a:.4f}, WORD_SCALE = {b:.4f}")
+    if "hibari" in results:
+        a, b = fit([r for r in results["hibari"] if hibari.SPEEDS[0] < r[2] < hibari.SPEEDS[1]], inverse=True)
+        lines.append(f"hibari: WORD_BASE = {a:.4f}, WORD_SCALE = {b:.4f}")
     print("\n".join(lines))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

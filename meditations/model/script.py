@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 from .errors import Location
 
-ENGINE_NAMES = ("pyttsx3", "piper")  # the speech engines a script may name (speech/engines/ has one module each)
+# the speech engines a script may name (speaking/engines/ has one module each)
+ENGINE_NAMES = ("pyttsx3", "piper", "hibari")
 DEFAULT_ENGINE = "pyttsx3"  # eSpeak NG, through pyttsx3's driver
 
 

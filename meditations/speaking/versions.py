@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meditations.speaking.engines.piper import BUNDLED
+from meditations.speaking.engines import hibari, piper
 
 from .engines import ENGINES, engine_module
 
@@ -12,5 +12,6 @@ def engine_identity() -> str:
     voice must have (a library's own voice files are among a track's sources)."""
 
     parts = [f"{name}:{engine_module(name).version()}" for name in ENGINES]
-    parts += [f"{voice}={digest}" for voice, (_, _, digest) in sorted(BUNDLED.items())]
+    parts += [f"{voice}={digest}" for voice, (_, _, digest) in sorted(piper.BUNDLED.items())]
+    parts += [f"hibari/{voice}={digest}" for voice, digest in sorted(hibari.BUNDLED.items())]
     return ";".join(parts)

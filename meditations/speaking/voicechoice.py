@@ -34,11 +34,16 @@ def choose(settings: VoiceSettings, language: str, voices, root=None) -> Voice |
             return f"no voice speaks the language '{shown_language}'; run 'meditate voices' to list the voices"
         return f"unknown voice '{name}'; run 'meditate voices' to list the voices"
     names = ", ".join(sorted(v.id for v in offered)) or "none installed"
+    files = engine == "piper"  # only Piper voices may also come as model files of the library
     if settings.name is None:
         return (f"no {engine} voice speaks the language '{shown_language}' (the {engine} voices: {names}); "
-                "name a voice, give a model file with 'model:', or use 'engine: pyttsx3'")
-    return (f"unknown {engine} voice '{name}' (the {engine} voices: {names}); "
-            "or give a model file of the library with 'model:'")
+                + ("name a voice, give a model file with 'model:', or use 'engine: pyttsx3'" if files
+                   else "name a voice, or use 'engine: pyttsx3'"))
+    why = getattr(engine_module(engine), "not_offered", lambda _: None)(settings.name)
+    if why:
+        return f"{why}; the {engine} voices: {names}"
+    return (f"unknown {engine} voice '{name}' (the {engine} voices: {names})"
+            + ("; or give a model file of the library with 'model:'" if files else ""))
 
 
 def _shown(path, root) -> str:

@@ -19,8 +19,9 @@ from .worker import worker_main
 def cannot_start(engine: str, said: str) -> str:
     """The one line for an engine that cannot start in a worker, and what to do about it."""
     detail = f" ({said})" if said else ""
-    if engine == "piper":
-        return (f"the Piper speech engine could not start{detail}; it may not run on this machine: "
+    if engine != "pyttsx3":  # the neural engines run on onnxruntime, which has no build for some machines
+        shown = {"piper": "Piper"}.get(engine, engine)
+        return (f"the {shown} speech engine could not start{detail}; it may not run on this machine: "
                 "use 'voice: {engine: pyttsx3}' to speak with eSpeak NG instead")
     return (f"the eSpeak NG speech engine could not start{detail}; reinstall it with: "
             "pip install --force-reinstall espeakng-loader pyttsx3"

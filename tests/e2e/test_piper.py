@@ -183,7 +183,7 @@ def test_a_library_voice_file_speaks_and_changing_it_makes_the_clips_again(engin
 
 BAD_VOICES = [
     ("voice: {engine: festival}",
-     "s.yaml:2:17: unknown speech engine 'festival'; the engines are: piper, pyttsx3"),
+     "s.yaml:2:17: unknown speech engine 'festival'; the engines are: hibari, piper, pyttsx3"),
     ("voice: {engine: piper, name: en_GB-alba-medium}",
      "s.yaml:2:30: unknown piper voice 'en_GB-alba-medium' (the piper voices: en_US-joe-medium); "
      "or give a model file of the library with 'model:'"),

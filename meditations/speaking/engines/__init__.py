@@ -26,8 +26,8 @@ from meditations.audio import CLIP_RATE
 from meditations.model import DEFAULT_ENGINE, ENGINE_NAMES
 
 # The module of each engine a script may name (model.ENGINE_NAMES, which the loader checks names against).
-ENGINES = dict(zip(ENGINE_NAMES, ("meditations.speaking.engines.espeak", "meditations.speaking.engines.piper"),
-                   strict=True))
+ENGINES = dict(zip(ENGINE_NAMES, ("meditations.speaking.engines.espeak", "meditations.speaking.engines.piper",
+                                  "meditations.speaking.engines.hibari"), strict=True))
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Voice:
     sample_rate: int = CLIP_RATE
     source: str = ""  # where it comes from: a package, or a file of the library
     identity: str = ""  # engine version and voice file hash: part of every clip's cache key
-    model: str = field(default="", compare=False)  # a Piper model file (its path is no part of the identity)
+    model: str = field(default="", compare=False)  # a model file (its path is no part of the identity)
     problem: str = field(default="", compare=False)  # why this voice cannot be used (a model failing its check)
 
 
