@@ -17,7 +17,7 @@ import secrets
 from pathlib import Path
 
 from meditations.files import shown, write_atomic
-from meditations.loading import AREA_PROFILE, load_profile, safe_folder_name
+from meditations.loading import AREA_PROFILE, LIBRARY_FILE, load_profile, safe_folder_name
 from meditations.model import MeditateError
 
 from .owners import LIBRARY, display_path, manifest_of, recorded_owner
@@ -78,14 +78,20 @@ def new_profile_text(name: str, spoken_name: str, scripts: list[str], length: st
     return "\n".join(lines) + "\n"
 
 
-def create_client(area: Path, name: str, text: str) -> Path:
-    """Write a new client's profile (never over an existing one) and their own scripts folder."""
+def create_client(area: Path, name: str, text: str, library: Path | None = None) -> Path:
+    """Write a new client's profile (never over an existing one) and their own scripts folder; with a library,
+    a copy of its library.yaml goes into that folder, so the client's own scripts sound like the library's."""
     folder = client_folder(area, name)
     profile = folder / AREA_PROFILE
     if profile.exists():
         raise MeditateError(f"{shown(profile)} already exists: edit it, or remove the client first "
                             f"(meditate client remove {_quote_arg(name)})")
     (folder / "scripts").mkdir(parents=True, exist_ok=True)
+    settings = library / LIBRARY_FILE if library is not None else None
+    if settings is not None and settings.is_file() and not (folder / "scripts" / LIBRARY_FILE).exists():
+        copied = (f"# The settings of {name}'s own scripts: a copy of {shown(settings)} made when the client was "
+                  f"added.\n").encode() + settings.read_bytes()
+        write_atomic(folder / "scripts" / LIBRARY_FILE, copied, private=True)
     write_atomic(profile, text.encode("utf-8"), private=True)
     return profile
 

@@ -68,11 +68,12 @@ def client_new(name, spoken_name, script_names, length, rate, voice, library, ar
     if not names:
         raise click.BadParameter("name at least one practice", param_hint="'--scripts'")
     text = new_profile_text(name, name if spoken_name is None else spoken_name, names, length, rate, voice)
-    profile = create_client(area, name, text)
+    profile = create_client(area, name, text, library)
     try:
         check_profile(load_profile(profile))
     except MeditateError:
         profile.unlink()
+        (profile.parent / "scripts" / "library.yaml").unlink(missing_ok=True)
         _remove_if_empty(profile.parent / "scripts")
         _remove_if_empty(profile.parent)
         raise
@@ -96,21 +97,23 @@ def client_list(area) -> None:
 @click.option("--all", "every", is_flag=True, help="Every client of the area.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Tracks rendered at once (default: one per core).")
 @click.option("--force", is_flag=True, help="Rebuild every track.")
+@click.option("--prune", is_flag=True, help="Remove tracks no longer in a client's set.")
 @click.option("--cluster", envvar="MEDITATE_CLUSTER", metavar="ADDRESS", callback=utf8_text,
               help="Render on a Dask cluster (tcp://HOST:8786, or 'local').")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @AREA_OPTION
 @SETS_OPTION
 @click.pass_context
-def client_build(ctx, names, every, jobs, force, cluster, quiet, area, sets_root) -> int:
+def client_build(ctx, names, every, jobs, force, prune, cluster, quiet, area, sets_root) -> int:
     """Build the sets of the clients NAMES (or --all) into client_sets/, rebuilding only what changed."""
     if every == bool(names):
         raise click.UsageError("name the clients to build, or --all")
     if every:
-        return _build(ctx, sets_root, jobs=jobs, force=force, cluster=cluster, quiet=quiet, profiles=area)
+        return _build(ctx, sets_root, jobs=jobs, force=force, prune=prune, cluster=cluster, quiet=quiet,
+                      profiles=area)
     failed = 0
     for name in names:
-        failed += _build(ctx, sets_root, jobs=jobs, force=force, cluster=cluster, quiet=quiet,
+        failed += _build(ctx, sets_root, jobs=jobs, force=force, prune=prune, cluster=cluster, quiet=quiet,
                          profile=find_client(area, name))
     return failed
 
@@ -172,8 +175,8 @@ def client_remove(name, yes, library, area, sets_root) -> None:
 
 
 def _build(ctx, sets_root: Path, profile: Path | None = None, profiles: Path | None = None,
-           jobs=None, force=False, cluster=None, quiet=False) -> int:
-    return ctx.invoke(build_command, out_dir=sets_root, jobs=jobs, force=force, profile=profile,
+           jobs=None, force=False, prune=False, cluster=None, quiet=False) -> int:
+    return ctx.invoke(build_command, out_dir=sets_root, jobs=jobs, force=force, prune=prune, profile=profile,
                       profiles_dir=profiles, cluster=cluster, quiet=quiet)
 
 

@@ -14,7 +14,8 @@ before a fence) is an action.
       - followed directly (only blank lines between) by a ```text block: a mistake. `meditate
         validate PATH` must fail (exit 1) printing exactly the lines of the text block; then PATH
         is put back as it was (a mistake never stays in the folder).
-      - a PATH under `profiles/`: a client profile; it must load without problems.
+      - a client's profile (`clients/NAME/profile.yaml`, or a PATH under `profiles/`): it must load without
+        problems.
       - any other PATH: a script; `meditate validate PATH` must print `1 script valid`.
 
 ```yaml after `<!-- shows: PATH -->`
@@ -272,7 +273,7 @@ class Walk:
             else:
                 target.write_bytes(before)
             return
-        if relative.startswith("profiles/"):
+        if relative.startswith("profiles/") or (relative.startswith("clients/") and relative.endswith("/profile.yaml")):
             from meditations.loading.profiles import load_profile
 
             profile = load_profile(relative)
@@ -292,13 +293,21 @@ class Walk:
 
     def piece(self, item: Item, _: str) -> None:
         assert item.expected is None, f"{item.where}: a mistake needs <!-- file: PATH --> (its messages name the file)"
-        target = self.folder / "scripts" / "example.yaml"
-        target.write_text(as_script(item.text), encoding="utf-8")
-        try:
-            result = run_meditate(["validate", "scripts/example.yaml"])
-            assert (result.exit_code, result.output) == (0, "1 script valid\n"), f"{item.where}: {result.output}"
-        finally:
-            target.unlink()
+        # Where the page's scripts live: the library's folder, or a client's own (a piece that names a client's
+        # recording is checked where that recording is).
+        folders = ["scripts"] + sorted(str(p.relative_to(self.folder)) for p in self.folder.glob("clients/*/scripts"))
+        outputs = []
+        for folder in folders:
+            target = self.folder / folder / "example.yaml"
+            target.write_text(as_script(item.text), encoding="utf-8")
+            try:
+                result = run_meditate(["validate", f"{folder}/example.yaml"])
+            finally:
+                target.unlink()
+            if (result.exit_code, result.output) == (0, "1 script valid\n"):
+                return
+            outputs.append(result.output)
+        raise AssertionError(f"{item.where}: {outputs[0]}")
 
     def run(self, item: Item, argument: str) -> None:
         exit_code, times_vary = 0, False
@@ -317,7 +326,7 @@ class Walk:
             assert result.exit_code == exit_code and output_matches(shown, real, times_vary), (
                 f"{item.where}: meditate {shlex.join(args)} exited {result.exit_code} and printed:\n"
                 + "\n".join(real))
-            self.done.append(" ".join(a for a in args if a.startswith("-") or a in ("new", "validate", "render",
+            self.done.append(" ".join(a for a in args if a.startswith("-") or a in ("client", "new", "validate", "render", "share",
                                                                                     "plan", "build", "voices")))
 
 
@@ -365,17 +374,24 @@ def test_the_guide_from_start_to_finish(tutorial_folder):
         walk.item(item)
     # The guide's promise, in order: scaffold, check, preview a chapter, a profile, a recording, the
     # client's set.
-    path = ["new --template", "validate", "render --chapter", "profile", "record", "build --profile"]
+    path = ["new --template", "validate", "render --chapter", "client new", "profile", "record", "client build"]
     position = 0
     for step in walk.done:
         if position < len(path) and step.startswith(path[position]):
             position += 1
     assert position == len(path), f"the walk covered only {path[:position]} in order; it did {walk.done}"
     # What the guide says about the results.
-    ana = tutorial_folder / "audio_out" / "ana"
+    ana = tutorial_folder / "client_sets" / "Ana"
     assert sorted(p.name for p in ana.glob("*.mp3")) == ["evening-calm-ana.mp3", "four-seven-eight-breathing.mp3"]
     assert WELCOME in (ana / "evening-calm-ana.vtt").read_text(encoding="utf-8")  # the recorded line's text
+    assert (ana / "HANDOUT.html").is_file() and (ana / "tracks.zip").is_file()
     assert not (tutorial_folder / "scripts" / "try-out.yaml").exists()
+    # Nothing of Ana's is in the public library: not in its scripts, not in its output, and its build
+    # (which reads scripts/ alone) would make no track of hers.
+    public = [p for folder in ("scripts", "audio_out") for p in (tutorial_folder / folder).rglob("*") if p.is_file()]
+    assert [p for p in public if "ana" in p.name.lower() or re.search(rb"\bAna\b", p.read_bytes())] == []
+    planned = run_meditate(["build", "--dry-run", "--base-url", "https://example.org/library/"])
+    assert planned.exit_code == 0 and "ana" not in planned.output.lower(), planned.output
     # The messages of section 10 that name the reader's own files are what meditate says about them.
     table = [_code(row[0]) for row in _table("messages")]
     for args, message in TABLE_MESSAGES:
@@ -391,12 +407,12 @@ TABLE_MESSAGES = [
     (["render", "scripts/evening-calm.yaml", "--steps", "3-50"], "--steps 3-50: the script has steps 1 to 16"),
     (["render", "scripts/evening-calm.yaml", "--chapter", "Image"],
      "--chapter 'Image': no chapter of that name (chapters: 'Settling', 'The image', 'Returning')"),
-    (["render", "--profile", "profiles/ana.yaml", "--chapter", "Settling"],
+    (["render", "--profile", "clients/Ana/profile.yaml", "--chapter", "Settling"],
      "--steps and --chapter preview one script at a time"),
     (["new", "scripts/evening-calm"],
      "scripts/evening-calm.yaml already exists; choose another name (nothing was changed)"),
     (["plan", "scripts/four-seven-eight-breathing.yaml", "--length", "30s"],
-     "a length of 0:30.00 is too short: the fixed parts (speech, bells, counted breaths) need at least 4:44.29"),
+     "a length of 0:30.00 is too short: the fixed parts (speech, bells, counted breaths) need at least 5:15.51"),
 ]
 
 
