@@ -3,6 +3,7 @@ here only when something outside our code uses it, and say what. Never executed.
 
 # click registers the commands through its decorators and calls them itself (cli.py)
 render_command, validate_command, plan_command, voices_command, new_command, build_command  # noqa
+client_new, client_list, client_build, client_share, client_remove  # noqa
 
 # onnxruntime reads the attributes of its SessionOptions (meditations/engines/piper.py)
 _.intra_op_num_threads, _.inter_op_num_threads, _.log_severity_level  # noqa
