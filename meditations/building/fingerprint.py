@@ -132,8 +132,11 @@ def plan_build(tracks: list, manifest: dict, hashes: FileHashes, engine: str, ba
     previous = {entry["file"]: entry for entry in manifest.get("tracks", [])}
     for track in tracks:
         before = previous.get(track.relative)
-        # what an entry edited by hand says its track is made from is not trusted: the script is loaded again
-        if before and not force and not entry_problem(before) and _unchanged_sources(before, hashes, base):
+        # what an entry edited by hand says its track is made from is not trusted: the script is loaded again;
+        # so is a script that is not the one the track was made from (a client's own script of the same name,
+        # added since, takes the library's place in their set: nothing the entry read has changed)
+        if before and not force and not entry_problem(before) and _same_script(before, track) \
+                and _unchanged_sources(before, hashes, base):
             track.sources, track.lookups = dict(before.get("sources", {})), dict(before["lookups"])
         else:
             _read_sources(track, hashes, base, load)
@@ -142,6 +145,11 @@ def plan_build(tracks: list, manifest: dict, hashes: FileHashes, engine: str, ba
             continue
         track.fingerprint = fingerprint(track.sources, track.lookups, settings_key(track.settings), engine)
         track.reason = _reason(track, before, force, hashes, verify)
+
+
+def _same_script(entry: dict, track) -> bool:
+    """Whether the entry was made from the track's script (its name relative to the output folder, as recorded)."""
+    return entry.get("script") == relative_name(track.script, track.out_dir)
 
 
 def _unchanged_sources(entry: dict, hashes: FileHashes, base: Path) -> bool:

@@ -71,6 +71,26 @@ def test_a_name_typed_either_way_is_one_client(practice):
                             f"(meditate client remove {ZOE})\n")
 
 
+def test_a_clients_own_script_takes_the_librarys_place_in_their_set(practice):
+    """A script of the client's own with a library script's name is theirs: added after their set was built (when
+    nothing the library's track read has changed), the next build makes the track from it; removed, from the
+    library's again."""
+    assert run("client", "new", "Ana", "--scripts", "calm").exit_code == 0
+    assert run("client", "build", "Ana").exit_code == 0
+    folder = practice / "client_sets" / "Ana"
+    own = practice / "clients" / "Ana" / "scripts" / "calm.yaml"
+    own.write_text(SCRIPT.replace("Let your shoulders soften.", "Rest here, as we practised."), encoding="utf-8")
+    for made_from, line in (("../../clients/Ana/scripts/calm.yaml", "Rest here, as we practised."),
+                            ("../../scripts/calm.yaml", "Let your shoulders soften.")):
+        rebuilt = run("client", "build", "Ana")
+        assert rebuilt.exit_code == 0 and rebuilt.output.splitlines()[-1] == "built 1, unchanged 0, failed 0", \
+            rebuilt.output
+        manifest = json.loads((folder / "library.json").read_text(encoding="utf-8"))
+        assert manifest["tracks"][0]["script"] == made_from
+        assert line in (folder / "calm.vtt").read_text(encoding="utf-8")
+        own.unlink(missing_ok=True)
+
+
 def test_without_a_terminal_or_options_a_new_client_gets_a_commented_profile(practice):
     added = run("client", "new", "Ana")
     assert added.exit_code == 0, added.output
