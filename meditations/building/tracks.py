@@ -3,7 +3,6 @@ manifest entry recorded as it goes into place). The library, the pool and the cl
 
 from __future__ import annotations
 
-import os
 
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +14,7 @@ from meditations.loading import Settings, load, settings_key
 from meditations.model import MeditateError
 from meditations.speaking import SpeechEngine
 
+from .fingerprint import relative_name
 from .journal import record_finished
 from .manifest import sealed
 from .track import render
@@ -80,17 +80,12 @@ def _record(out_dir: Path, entry: dict) -> None:
     record_finished(out_dir, entry)
 
 
-def _relative(path: Path, folder: Path) -> str:
-    """A path as the manifest of `folder` records it: relative to that folder (no machine's layout in it)."""
-    return Path(os.path.relpath(os.path.realpath(path), os.path.realpath(folder))).as_posix()
-
-
 def entry_for(track: Track, result) -> dict:
     """The track's manifest entry, from its render's result, with its digest."""
     script, rate = result.script, result.timeline.sample_rate
     return sealed({
         "title": script.title, "description": script.description, "file": track.relative,
-        "script": _relative(track.script, track.out_dir), "duration": round(result.timeline.duration, 3),
+        "script": relative_name(track.script, track.out_dir),  # no machine's layout in it "duration": round(result.timeline.duration, 3),
         "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
         "sources": dict(sorted(track.sources.items())), "lookups": dict(sorted(track.lookups.items())),
         "settings": settings_key(track.settings), "size": result.size, "sha256": result.sha256,
