@@ -85,7 +85,7 @@ def entry_for(track: Track, result) -> dict:
     script, rate = result.script, result.timeline.sample_rate
     return sealed({
         "title": script.title, "description": script.description, "file": track.relative,
-        "script": relative_name(track.script, track.out_dir),  # no machine's layout in it "duration": round(result.timeline.duration, 3),
+        "script": relative_name(track.script, track.out_dir), "duration": round(result.timeline.duration, 3),
         "chapters": [c.to_json(rate) for c in result.timeline.chapters], "fingerprint": track.fingerprint,
         "sources": dict(sorted(track.sources.items())), "lookups": dict(sorted(track.lookups.items())),
         "settings": settings_key(track.settings), "size": result.size, "sha256": result.sha256,
