@@ -151,7 +151,7 @@ def client_names_in(scripts_dir: Path, area: Path) -> list[str]:
         except (OSError, UnicodeDecodeError):
             continue
         for number, line in enumerate(lines, 1):
-            found = pattern.search(line)
+            found = pattern.search(_spoken_part(line))
             if found:
                 profile = names[found.group(1)]
                 warnings.append(f"{shown(path)}:{number}:{found.start() + 1}: warning: '{found.group(1)}' is a "
@@ -159,3 +159,10 @@ def client_names_in(scripts_dir: Path, area: Path) -> list[str]:
                                 f"{shown(profile.parent / 'scripts')}/, not in the public library")
                 break
     return warnings
+
+
+def _spoken_part(line: str) -> str:
+    """A YAML line without its comment (a note like "--set name=Ana" in a template names no one)."""
+    if line.lstrip().startswith("#"):
+        return ""
+    return line.split(" #", 1)[0]

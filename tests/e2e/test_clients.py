@@ -205,8 +205,12 @@ def test_a_public_script_that_names_a_client_is_pointed_out(practice):
     assert run("client", "new", "Annabel", "--scripts", "calm").exit_code == 0
     (practice / "scripts" / "for-annabel.yaml").write_text("title: For her\nsteps:\n  - say: Hello Annabel.\n",
                                                            encoding="utf-8")
+    (practice / "scripts" / "noted.yaml").write_text(  # a note, as the templates have, names no one
+        "# try it with --set name=Annabel\ntitle: Noted  # for Annabel's kind\nsteps:\n  - say: Hello.\n",
+        encoding="utf-8")
     result = CliRunner().invoke(main, ["build", "--dry-run"])
     assert result.exit_code == 0
+    assert result.stderr.count("warning") == 1
     assert result.stderr.splitlines()[0] == (
         "scripts/for-annabel.yaml:3:16: warning: 'Annabel' is a client's name (clients/Annabel/profile.yaml): a "
         "client's words belong in clients/Annabel/scripts/, not in the public library")
