@@ -38,3 +38,11 @@ def browser(tmp_path_factory):
     yield driver
     driver.quit()
 
+
+@pytest.fixture(scope="session")
+def alone():
+    """A pool of one worker: every clip is spoken by the same process, after whatever it spoke before."""
+    from meditations.speaking.pool import SpeechEngine
+
+    with SpeechEngine(workers=1) as pool:
+        yield pool

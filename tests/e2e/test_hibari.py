@@ -18,15 +18,6 @@ def heart():
     return next(v for v in hibari.list_voices() if v.id == "heart")
 
 
-@pytest.fixture(scope="module")
-def alone():
-    """A pool of one worker: every clip is spoken by the same process, after whatever it spoke before."""
-    from meditations.speaking.pool import SpeechEngine
-
-    with SpeechEngine(workers=1) as pool:
-        yield pool
-
-
 def test_heart_is_the_pinned_model_at_24_khz(heart):
     assert (heart.engine, heart.language, heart.sample_rate, heart.problem) == ("hibari", "en-us", 24000, "")
     assert heart.source == "hibari-tts 0.2.1 (pip)"

@@ -23,15 +23,6 @@ def joe():
     return next(v for v in piper.list_voices() if v.id == "en_US-joe-medium")
 
 
-@pytest.fixture(scope="session")
-def alone():
-    """A pool of one worker: every clip is spoken by the same process, after whatever it spoke before."""
-    from meditations.speaking.pool import SpeechEngine
-
-    with SpeechEngine(workers=1) as pool:
-        yield pool
-
-
 def fresh(request: SpeechRequest) -> None:
     """Forget a clip, so that the next synthesis makes it again."""
     clip_cache().path_for(request.key()).unlink(missing_ok=True)
