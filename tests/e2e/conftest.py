@@ -1,5 +1,6 @@
-"""Fixtures of the end-to-end tests that open pages in a real browser (test_publish.py: a library's page;
-test_handover.py: a client's private page and handout)."""
+"""Fixtures of the end-to-end tests: a real browser for the pages (test_publish.py: a library's page;
+test_handover.py: a client's private page and handout), and a one-worker speech pool (test_piper.py,
+test_hibari.py)."""
 
 from __future__ import annotations
 
